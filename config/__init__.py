@@ -1,0 +1,5 @@
+"""Minifin settings: defaults, `MINIFIN_*` environment parsing, profiles and their validation."""
+
+from config.settings import ConfigError, Settings, load_settings
+
+__all__ = ["ConfigError", "Settings", "load_settings"]

@@ -1,0 +1,47 @@
+"""Defaults per profile: `dev` for a newcomer's laptop, `test` for the suite, `production`."""
+
+from __future__ import annotations
+
+_COMMON = {
+    "MINIFIN_PUBLIC_URL": "http://127.0.0.1:5000",
+    "MINIFIN_GATEWAY_URL": "http://127.0.0.1:5001/gateway.do",
+    "MINIFIN_MOCK_IDP_URL": "http://127.0.0.1:5001",
+    "MINIFIN_APP_ID": "2021000000000001",
+    "MINIFIN_JWT_ISSUER": "minifin",
+    "MINIFIN_JWT_AUDIENCE": "minifin-api",
+    "MINIFIN_ACCESS_TOKEN_TTL": "900",
+    "MINIFIN_CLIENT_TOKEN_TTL": "900",
+    "MINIFIN_REFRESH_TOKEN_TTL": "2592000",
+    "MINIFIN_REFRESH_IDLE_TTL": "1209600",
+    "MINIFIN_REFRESH_GRACE_SECONDS": "30",
+    "MINIFIN_GATEWAY_TIMEOUT": "10",
+    "MINIFIN_GATEWAY_CONNECT_TIMEOUT": "3",
+    "MINIFIN_GATEWAY_RETRIES": "2",
+    "MINIFIN_GATEWAY_RETRY_AFTER": "5",
+    "MINIFIN_RATE_LIMIT_STORAGE_URI": "memory://",
+    "MINIFIN_LOGIN_RATE_LIMIT": "30 per minute",
+    "MINIFIN_REFRESH_RATE_LIMIT": "60 per minute",
+    "MINIFIN_TOKEN_RATE_LIMIT": "60 per minute",
+    "MINIFIN_MAX_BODY_BYTES": "65536",
+    "MINIFIN_TRUSTED_PROXIES": "0",
+    "MINIFIN_LOG_LEVEL": "INFO",
+    "MINIFIN_DOCS_ASSETS_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+}
+
+PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
+    "dev": dict(_COMMON),
+    "test": {
+        **_COMMON,
+        "MINIFIN_GATEWAY_TIMEOUT": "3",
+        "MINIFIN_GATEWAY_RETRY_AFTER": "1",
+        "MINIFIN_LOGIN_RATE_LIMIT": "10000 per minute",
+        "MINIFIN_REFRESH_RATE_LIMIT": "10000 per minute",
+        "MINIFIN_TOKEN_RATE_LIMIT": "10000 per minute",
+        "MINIFIN_LOG_LEVEL": "WARNING",
+    },
+    "production": {
+        k: v
+        for k, v in _COMMON.items()
+        if k not in {"MINIFIN_GATEWAY_URL", "MINIFIN_APP_ID", "MINIFIN_MOCK_IDP_URL"}
+    },
+}

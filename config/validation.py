@@ -1,0 +1,54 @@
+"""Refuse settings that would be unsafe for the chosen profile, one line naming the variable."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 (a name, not a bind)
+
+
+def validate(settings: Settings) -> None:
+    """Raise ConfigError for the first unacceptable setting."""
+    from config.settings import ConfigError
+
+    if not settings.is_production:
+        return
+    from service.gateway.signing import (
+        KeyFormatError,
+        is_dev_key,
+        load_private_key,
+        load_public_key,
+    )
+
+    if not settings.app_private_key:
+        raise ConfigError("MINIFIN_APP_PRIVATE_KEY: required in production (or _FILE)")
+    if is_dev_key(settings.app_private_key):
+        raise ConfigError("MINIFIN_APP_PRIVATE_KEY: is a development key made by `minifin dev`")
+    if not settings.platform_public_key:
+        raise ConfigError("MINIFIN_PLATFORM_PUBLIC_KEY: required in production (or _FILE)")
+    try:
+        load_private_key(settings.app_private_key)
+    except KeyFormatError as exc:
+        raise ConfigError(f"MINIFIN_APP_PRIVATE_KEY: {exc}") from exc
+    try:
+        load_public_key(settings.platform_public_key)
+    except KeyFormatError as exc:
+        raise ConfigError(f"MINIFIN_PLATFORM_PUBLIC_KEY: {exc}") from exc
+    gateway = urlsplit(settings.gateway_url)
+    if gateway.scheme != "https" or (gateway.hostname or "") in _LOOPBACK_HOSTS:
+        raise ConfigError(
+            "MINIFIN_GATEWAY_URL: production needs the platform's https gateway, not the mock"
+        )
+    if not settings.keys_file.exists():
+        raise ConfigError(f"MINIFIN_KEYS_FILE: {settings.keys_file} does not exist")
+    try:
+        keys = json.loads(settings.keys_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"MINIFIN_KEYS_FILE: cannot read {settings.keys_file}") from exc
+    if keys.get("dev"):
+        raise ConfigError("MINIFIN_KEYS_FILE: holds development keys made by `minifin dev`")

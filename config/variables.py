@@ -1,0 +1,87 @@
+"""The `MINIFIN_*` variables, their types and ranges, as a marshmallow schema.
+
+Field names are the settings' attribute names; `data_key` is the variable, so a validation
+message names the variable the operator has to fix.
+"""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+def _var(name: str) -> str:
+    return f"MINIFIN_{name.upper()}"
+
+
+def _url(name: str, **kwargs) -> fields.Url:
+    return fields.Url(data_key=_var(name), require_tld=False, **kwargs)
+
+
+class SettingsSchema(Schema):
+    """Types and ranges of every variable; required ones are those with no profile default."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    profile = fields.String(data_key=_var("profile"), required=True)
+    instance_dir = fields.String(data_key=_var("instance_dir"), required=True)
+    database_url = fields.String(
+        data_key=_var("database_url"),
+        required=True,
+        validate=validate.Regexp(
+            r"^(sqlite|postgresql(\+psycopg)?)://", error="must be a sqlite:// or postgresql:// URL"
+        ),
+    )
+    public_url = _url("public_url", required=True)
+    gateway_url = _url("gateway_url", required=True)
+    mock_idp_url = _url("mock_idp_url", load_default="")
+    app_id = fields.String(
+        data_key=_var("app_id"),
+        required=True,
+        validate=validate.Regexp(r"^\d{16}$", error="must be the 16-digit app id"),
+    )
+    keys_file = fields.String(data_key=_var("keys_file"), required=True)
+    jwt_issuer = fields.String(data_key=_var("jwt_issuer"), required=True)
+    jwt_audience = fields.String(data_key=_var("jwt_audience"), required=True)
+    access_token_ttl = fields.Integer(
+        data_key=_var("access_token_ttl"), validate=validate.Range(60, 3600)
+    )
+    client_token_ttl = fields.Integer(
+        data_key=_var("client_token_ttl"), validate=validate.Range(60, 86400)
+    )
+    refresh_token_ttl = fields.Integer(
+        data_key=_var("refresh_token_ttl"), validate=validate.Range(300, 90 * 86400)
+    )
+    refresh_idle_ttl = fields.Integer(
+        data_key=_var("refresh_idle_ttl"), validate=validate.Range(300, 90 * 86400)
+    )
+    refresh_grace_seconds = fields.Integer(
+        data_key=_var("refresh_grace_seconds"), validate=validate.Range(0, 300)
+    )
+    gateway_timeout = fields.Float(
+        data_key=_var("gateway_timeout"), validate=validate.Range(0.1, 120)
+    )
+    gateway_connect_timeout = fields.Float(
+        data_key=_var("gateway_connect_timeout"), validate=validate.Range(0.1, 60)
+    )
+    gateway_retries = fields.Integer(
+        data_key=_var("gateway_retries"), validate=validate.Range(0, 10)
+    )
+    gateway_retry_after = fields.Integer(
+        data_key=_var("gateway_retry_after"), validate=validate.Range(1, 3600)
+    )
+    rate_limit_storage_uri = fields.String(data_key=_var("rate_limit_storage_uri"))
+    login_rate_limit = fields.String(data_key=_var("login_rate_limit"))
+    refresh_rate_limit = fields.String(data_key=_var("refresh_rate_limit"))
+    token_rate_limit = fields.String(data_key=_var("token_rate_limit"))
+    max_body_bytes = fields.Integer(
+        data_key=_var("max_body_bytes"), validate=validate.Range(1024, 16 * 1024 * 1024)
+    )
+    trusted_proxies = fields.Integer(
+        data_key=_var("trusted_proxies"), validate=validate.Range(0, 10)
+    )
+    log_level = fields.String(
+        data_key=_var("log_level"),
+        validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    )
+    docs_assets_url = _url("docs_assets_url", load_default="")

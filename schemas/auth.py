@@ -1,0 +1,73 @@
+"""Schemas of login, token refresh, the current user and merchant client tokens."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from schemas.common import BaseSchema
+
+_token_text = validate.Length(min=1, max=512)
+
+
+class LoginSchema(BaseSchema):
+    auth_code = fields.String(
+        required=True,
+        load_only=True,
+        validate=_token_text,
+        metadata={"description": "The code `my.getAuthCode` returned in the mini-program."},
+    )
+
+
+class RefreshSchema(BaseSchema):
+    refresh_token = fields.String(required=True, load_only=True, validate=_token_text)
+
+
+class UserSchema(BaseSchema):
+    id = fields.String(dump_only=True, metadata={"example": "usr_4k9d2m…"})
+    nickname = fields.String(dump_only=True, allow_none=True)
+    avatar_url = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    last_login_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class SessionTokensSchema(BaseSchema):
+    """A token pair: a short-lived JWT and an opaque, single-use refresh token."""
+
+    token_type = fields.String(dump_only=True, metadata={"example": "Bearer"})
+    access_token = fields.String(dump_only=True)
+    expires_in = fields.Integer(dump_only=True, metadata={"description": "Seconds."})
+    refresh_token = fields.String(dump_only=True)
+    refresh_expires_in = fields.Integer(dump_only=True, metadata={"description": "Seconds."})
+    user = fields.Nested(UserSchema, dump_only=True)
+
+
+class ClientTokenRequestSchema(BaseSchema):
+    """OAuth 2.0 client-credentials request (RFC 6749 §4.4), as a form or JSON."""
+
+    grant_type = fields.String(
+        required=True, load_only=True, validate=validate.Equal("client_credentials")
+    )
+    client_id = fields.String(load_only=True, validate=validate.Length(max=64))
+    client_secret = fields.String(load_only=True, validate=validate.Length(max=256))
+    scope = fields.String(load_only=True, validate=validate.Length(max=512))
+
+
+class ClientTokenSchema(BaseSchema):
+    token_type = fields.String(dump_only=True)
+    access_token = fields.String(dump_only=True)
+    expires_in = fields.Integer(dump_only=True)
+    scope = fields.String(dump_only=True)
+
+
+class JWKSchema(BaseSchema):
+    kty = fields.String(dump_only=True)
+    crv = fields.String(dump_only=True)
+    x = fields.String(dump_only=True)
+    y = fields.String(dump_only=True)
+    kid = fields.String(dump_only=True)
+    use = fields.String(dump_only=True)
+    alg = fields.String(dump_only=True)
+
+
+class JWKSetSchema(BaseSchema):
+    keys = fields.List(fields.Nested(JWKSchema), dump_only=True)

@@ -1,0 +1,33 @@
+"""Schemas shared by every capability: the problem document and the base all schemas extend."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields
+
+
+class BaseSchema(Schema):
+    """Unknown fields are rejected, so a misspelt field is an error rather than silently ignored."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class ProblemSchema(BaseSchema):
+    """RFC 9457 problem details, with a stable `code` and per-field `errors` for 422."""
+
+    type = fields.String(metadata={"example": "https://minifin.dev/problems/validation_failed"})
+    title = fields.String(metadata={"example": "The request body is not valid"})
+    status = fields.Integer(metadata={"example": 422})
+    detail = fields.String(metadata={"example": "The request has invalid or unknown fields."})
+    code = fields.String(metadata={"example": "validation_failed"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"example": {"auth_code": ["Missing data for required field."]}},
+    )
+
+
+class HealthSchema(BaseSchema):
+    status = fields.String(dump_only=True)
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True)

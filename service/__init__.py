@@ -1,0 +1,115 @@
+"""The Minifin API: create_app() is the only place a Flask app is built."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import Settings, load_settings
+from service import errors, http
+from service.auth.scopes import CLIENT_SCOPES
+from service.auth.tokens import TokenKeys
+from service.components import Components
+from service.extensions import api, db, limiter, migrate
+from service.gateway.client import GatewayClient
+from service.openapi import SECURITY_SCHEMES
+from service.security.keyfiles import read_keys
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings | None = None):
+    """Build the API from `MINIFIN_*` settings (the environment, optionally overridden)."""
+    settings = settings or load_settings(environ)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(_flask_config(settings))
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    limiter.init_app(app)
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}})
+    app.extensions["minifin"] = _components(settings)
+
+    _register_blueprints()
+    http.install(app)
+    errors.register_error_handlers(app)
+    app.after_request(_no_store)
+    return app
+
+
+def _flask_config(settings: Settings) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": settings.max_body_bytes,
+        "RATELIMIT_STORAGE_URI": settings.rate_limit_storage_uri,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": True,
+        "API_TITLE": "Minifin",
+        "API_VERSION": "1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": settings.docs_assets_url,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _components(settings: Settings) -> Components:
+    keys = read_keys(settings.keys_file)
+    if not settings.app_private_key or not settings.platform_public_key:
+        raise RuntimeError(
+            "MINIFIN_APP_PRIVATE_KEY and MINIFIN_PLATFORM_PUBLIC_KEY are needed: "
+            "run `minifin dev` once, or set them (see README, Configuration)"
+        )
+    return Components(
+        settings=settings,
+        gateway=GatewayClient(
+            settings.gateway_url,
+            settings.app_id,
+            settings.app_private_key,
+            settings.platform_public_key,
+            timeout=settings.gateway_timeout,
+            connect_timeout=settings.gateway_connect_timeout,
+            retries=settings.gateway_retries,
+            retry_after=settings.gateway_retry_after,
+        ),
+        token_keys=TokenKeys(
+            keys["jwt"], issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        ),
+        keys_document=keys,
+    )
+
+
+def _security_schemes() -> dict:
+    schemes = {k: dict(v) for k, v in SECURITY_SCHEMES.items()}
+    schemes["clientToken"]["flows"]["clientCredentials"]["scopes"] = dict(CLIENT_SCOPES)
+    return schemes
+
+
+def _register_blueprints() -> None:
+    from service.auth.routes import blp as auth_blp
+    from service.auth.routes import well_known
+    from service.health import blp as health_blp
+
+    for blueprint in (health_blp, well_known, auth_blp):
+        api.register_blueprint(blueprint)
+
+
+def _no_store(response: Response) -> Response:
+    """API answers carry tokens and personal data: never cache them anywhere."""
+    if request.path.startswith("/v1/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

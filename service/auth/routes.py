@@ -1,0 +1,84 @@
+"""Login, refresh, logout, the current user, client tokens and the JWKS document."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from schemas.auth import (
+    ClientTokenRequestSchema,
+    ClientTokenSchema,
+    JWKSetSchema,
+    LoginSchema,
+    RefreshSchema,
+    SessionTokensSchema,
+    UserSchema,
+)
+from service.auth import clients, services
+from service.auth.decorators import user_required
+from service.components import settings, token_keys
+from service.extensions import limiter
+from service.http import accepts_form
+from service.openapi import problems
+
+blp = Blueprint("auth", __name__, url_prefix="/v1", description="Login, tokens, the current user.")
+well_known = Blueprint("well_known", __name__, description="Keys to verify Minifin's tokens.")
+
+
+@blp.route("/sessions", methods=["POST"])
+@limiter.limit(lambda: settings().login_rate_limit)
+@blp.arguments(LoginSchema)
+@blp.response(201, SessionTokensSchema)
+@problems(blp, 400, 413, 415, 429, 502, 503)
+def login(body):
+    """Log in with an auth code from `my.getAuthCode`."""
+    return services.login_with_auth_code(body["auth_code"])
+
+
+@blp.route("/sessions/refresh", methods=["POST"])
+@limiter.limit(lambda: settings().refresh_rate_limit)
+@blp.arguments(RefreshSchema)
+@blp.response(200, SessionTokensSchema)
+@problems(blp, 400, 401, 413, 415, 429)
+def refresh(body):
+    """Swap a refresh token for a new pair; a reused token ends the session."""
+    return services.refresh_session(body["refresh_token"])
+
+
+@blp.route("/sessions/current", methods=["DELETE"])
+@user_required
+@blp.response(204)
+@problems(blp, 401)
+def logout():
+    """Log out: the session's refresh and access tokens stop working."""
+    services.logout(g.session_id)
+
+
+@blp.route("/me", methods=["GET"])
+@user_required
+@blp.response(200, UserSchema)
+@problems(blp, 401)
+def me():
+    """The logged-in user."""
+    return g.user
+
+
+@blp.route("/oauth/token", methods=["POST"])
+@limiter.limit(lambda: settings().token_rate_limit)
+@accepts_form
+@blp.arguments(ClientTokenRequestSchema, location="json_or_form")
+@blp.response(200, ClientTokenSchema)
+@problems(blp, 400, 401, 413, 415, 429)
+def client_token(body):
+    """Client-credentials grant for merchant back offices (secret in the body or HTTP Basic)."""
+    basic = request.authorization
+    client_id = basic.username if basic and basic.type == "basic" else body.get("client_id")
+    secret = basic.password if basic and basic.type == "basic" else body.get("client_secret")
+    return clients.issue_client_token(client_id or "", secret or "", body.get("scope"))
+
+
+@well_known.route("/.well-known/jwks.json", methods=["GET"])
+@well_known.response(200, JWKSetSchema)
+def jwks():
+    """Public keys that verify Minifin's access tokens (current and recently rotated)."""
+    return token_keys().jwks(), 200, {"Cache-Control": "public, max-age=300"}

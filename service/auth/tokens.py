@@ -1,0 +1,131 @@
+"""Access tokens: ES256 JWTs issued and verified per RFC 8725 (the only module using PyJWT).
+
+Verification never trusts the token to choose anything: the algorithm list is fixed, the key is
+looked up by `kid` in our own key set only (no `jku`/`x5u`), and `typ`, `iss`, `aud`, `exp`, `nbf`,
+`iat` and `jti` are all required.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from jwt.algorithms import ECAlgorithm
+
+ALGORITHM = "ES256"
+ACCESS_TOKEN_TYPE = "at+jwt"
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "scope"]
+
+
+class InvalidToken(Exception):
+    """The presented token is not one of our valid access tokens; `reason` is a stable code."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class _Key:
+    kid: str
+    private_key: Any
+    public_key: Any
+
+
+class TokenKeys:
+    """The signing key (newest) and every key still trusted for verification."""
+
+    def __init__(self, jwt_keys: Iterable[Mapping[str, str]], *, issuer: str, audience: str):
+        self.issuer = issuer
+        self.audience = audience
+        self._keys: dict[str, _Key] = {}
+        for entry in jwt_keys:
+            private = ECAlgorithm(ECAlgorithm.SHA256).prepare_key(entry["private_key_pem"])
+            self._keys[entry["kid"]] = _Key(entry["kid"], private, private.public_key())
+        if not self._keys:
+            raise ValueError("no JWT signing key configured")
+        self._signing = list(self._keys.values())[-1]
+
+    @property
+    def signing_kid(self) -> str:
+        return self._signing.kid
+
+    def issue(
+        self,
+        subject: str,
+        *,
+        scope: str,
+        ttl: int,
+        issued_at: datetime | None = None,
+        jti: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Sign an access token; returns the token and its claims."""
+        now = int((issued_at or datetime.now(UTC)).timestamp())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": subject,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": jti or secrets.token_urlsafe(16),
+            "scope": scope,
+            **(extra or {}),
+        }
+        token = jwt.encode(
+            claims,
+            self._signing.private_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self._signing.kid, "typ": ACCESS_TOKEN_TYPE},
+        )
+        return token, claims
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Return the claims of a valid access token or raise InvalidToken."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError as exc:
+            raise InvalidToken("malformed_token") from exc
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken("algorithm_not_allowed")
+        if str(header.get("typ", "")).lower() not in {ACCESS_TOKEN_TYPE, "application/at+jwt"}:
+            raise InvalidToken("wrong_token_type")
+        key = self._keys.get(str(header.get("kid", "")))
+        if key is None:
+            raise InvalidToken("unknown_key")
+        try:
+            return jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=5,
+                options={"require": _REQUIRED_CLAIMS, "strict_aud": True},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken("token_expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise InvalidToken("token_not_yet_valid") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise InvalidToken("wrong_audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise InvalidToken("wrong_issuer") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise InvalidToken("missing_claim") from exc
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken("invalid_signature") from exc
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public keys as a JSON Web Key Set, for third parties verifying our tokens."""
+        keys = []
+        for key in self._keys.values():
+            jwk = json.loads(ECAlgorithm.to_jwk(key.public_key))
+            keys.append({**jwk, "kid": key.kid, "use": "sig", "alg": ALGORITHM})
+        return {"keys": keys}

@@ -1,0 +1,220 @@
+"""The `minifin` command: dev, serve, worker, mock-idp, db, keys, clients, seed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+
+from config import ConfigError, load_settings
+from service.security import keyfiles
+
+
+def _create_app():
+    from service import create_app
+
+    try:
+        return create_app()
+    except (ConfigError, keyfiles.KeysFileError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(
+    cls=FlaskGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
+def main() -> None:
+    """Minifin: real-name authentication, credit authorisation and gift vouchers for
+    mini-programs."""
+
+
+@main.command()
+@click.option("--api-port", default=5000, show_default=True)
+@click.option("--mock-port", default=5001, show_default=True)
+def dev(api_port: int, mock_port: int) -> None:
+    """Set up instance/ if needed, then run the API, the mock identity provider and a worker."""
+    from service.devserver import run_dev
+
+    run_dev(api_port=api_port, mock_port=mock_port)
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", default=2, show_default=True, help="Processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per process.")
+def serve(bind: str, workers: int, threads: int) -> None:
+    """Run the API under gunicorn (production)."""
+    try:
+        load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--access-logfile",
+        "-",
+        "service.wsgi:app",
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with gunicorn)
+
+
+@main.command()
+@click.option("--poll-interval", default=1.0, show_default=True, help="Seconds between polls.")
+@click.option("--batch-size", default=100, show_default=True)
+@with_appcontext
+def worker(poll_interval: float, batch_size: int) -> None:
+    """Run a worker: picks up due work from the database until SIGTERM."""
+    from flask import current_app
+
+    from service.scheduler.worker import Worker
+
+    loop = Worker(
+        current_app._get_current_object(), poll_interval=poll_interval, batch_size=batch_size
+    )
+    loop.install_signal_handlers()
+    loop.run()
+
+
+@main.command("mock-idp")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("instance/mock-idp"),
+    show_default=True,
+)
+def mock_idp(host: str, port: int, data_dir: Path) -> None:
+    """Run the mock identity provider (a stand-in for the platform's open gateway)."""
+    from werkzeug.serving import run_simple
+
+    from service.mock_idp import create_mock_app
+
+    production = os.environ.get("MINIFIN_PROFILE") == "production"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_mock_app(data_dir, control_api=not production)
+    click.echo(f"mock identity provider on http://{host}:{port} (data in {data_dir})")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.group()
+def keys() -> None:
+    """Generate and rotate Minifin's own keys."""
+
+
+def _keys_path(path: Path | None) -> Path:
+    if path:
+        return path
+    return Path(
+        os.environ.get("MINIFIN_KEYS_FILE")
+        or Path(os.environ.get("MINIFIN_INSTANCE_DIR", "instance")) / "keys.json"
+    )
+
+
+@keys.command("generate")
+@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dev", is_flag=True, help="Mark the keys as development keys.")
+@click.option("--force", is_flag=True, help="Overwrite an existing keys file.")
+@click.option(
+    "--app-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a new RSA-2048 app private key here (upload its public key).",
+)
+def keys_generate(path: Path | None, dev: bool, force: bool, app_key: Path | None) -> None:
+    """Create the keys file (JWT signing, field encryption, blind index, token secret)."""
+    from service.gateway import signing
+
+    path = _keys_path(path)
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to replace it (tokens break)")
+    keyfiles.write_keys(path, keyfiles.new_keys_document(dev=dev))
+    click.echo(f"wrote {path}")
+    if app_key:
+        key = signing.generate_private_key()
+        app_key.parent.mkdir(parents=True, exist_ok=True)
+        app_key.write_text(signing.private_key_pem(key, dev=dev), encoding="utf-8")
+        app_key.chmod(0o600)
+        click.echo(f"wrote {app_key}; upload this public key to the platform:")
+        click.echo(signing.public_key_base64(key))
+
+
+@keys.command("rotate")
+@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path))
+def keys_rotate(path: Path | None) -> None:
+    """Add a new JWT signing key; keys whose tokens can no longer be valid are dropped."""
+    path = _keys_path(path)
+    try:
+        document = keyfiles.read_keys(path)
+        settings = load_settings()
+    except (keyfiles.KeysFileError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    longest = max(settings.access_token_ttl, settings.client_token_ttl)
+    retired_before = datetime.now(UTC) - timedelta(seconds=longest + 60)
+    rotated = keyfiles.rotate_jwt_keys(document, retired_before=retired_before)
+    keyfiles.write_keys(path, rotated)
+    kids = ", ".join(k["kid"] for k in rotated["jwt"])
+    click.echo(f"signing with {rotated['jwt'][-1]['kid']}; verifying {kids}")
+    click.echo("API processes pick up the new key within a minute (or restart them).")
+
+
+@main.group()
+def clients() -> None:
+    """Merchant clients (back offices, store tills) using the client-credentials grant."""
+
+
+@clients.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    help="Repeat for each scope, e.g. --scope vouchers:redeem.",
+)
+@with_appcontext
+def clients_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a client and print its id and secret (shown once)."""
+    from service.auth.clients import create_client
+    from service.errors import DomainError
+
+    try:
+        client, secret = create_client(name, list(scopes))
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(
+        f"client_id:     {client.id}\nclient_secret: {secret}\nscopes:        "
+        f"{client.scopes}\nThe secret is not stored; keep it now."
+    )
+
+
+@main.command()
+@with_appcontext
+def seed() -> None:
+    """Register this app with the mock identity provider (dev and test only)."""
+    from service.devserver import register_with_mock
+
+    settings = load_settings()
+    if settings.is_production:
+        raise click.ClickException("seed is for the dev and test profiles")
+    register_with_mock(settings)
+    click.echo(f"app {settings.app_id} registered with {settings.mock_idp_url}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""`minifin dev`: one command that gives a newcomer the whole system on SQLite.
+
+It prepares `instance/` (keys, the mock's platform key, the database), then runs the API, the mock
+identity provider and a worker as child processes with prefixed logs, and stops all three on
+Ctrl-C. Running it again reuses everything in `instance/`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+import httpx
+
+from config import Settings, load_settings
+from service.gateway import signing
+from service.security import keyfiles
+
+_COLOURS = {"api": "green", "mock-idp": "magenta", "worker": "cyan"}
+
+
+def prepare_instance(instance_dir: Path) -> None:
+    """Create whatever `instance/` lacks: keys, the app key pair, the mock's platform key."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    keys_file = instance_dir / "keys.json"
+    if not keys_file.exists():
+        keyfiles.write_keys(keys_file, keyfiles.new_keys_document(dev=True))
+        click.echo(f"created {keys_file}")
+    app_key = instance_dir / "app-private-key.pem"
+    if not app_key.exists():
+        app_key.write_text(signing.private_key_pem(signing.generate_private_key(), dev=True))
+        app_key.chmod(0o600)
+        click.echo(f"created {app_key}")
+    mock_dir = instance_dir / "mock-idp"
+    mock_dir.mkdir(exist_ok=True)
+    platform_key = mock_dir / "platform-key.pem"
+    if not platform_key.exists():
+        platform_key.write_text(signing.private_key_pem(signing.generate_private_key(), dev=True))
+        platform_key.chmod(0o600)
+    platform_public = instance_dir / "platform-public-key.pem"
+    platform_public.write_text(
+        signing.public_key_pem(signing.load_private_key(platform_key.read_text()))
+    )
+
+
+def migrate_database(settings: Settings) -> None:
+    """Bring the database to the newest schema (`minifin db upgrade`)."""
+    from flask_migrate import upgrade
+
+    from service import MIGRATIONS_DIR, create_app
+
+    app = create_app(settings=settings)
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+
+
+def register_with_mock(settings: Settings) -> None:
+    """Tell the mock identity provider our app id and public key, as the platform console would."""
+    public_key = signing.public_key_pem(signing.load_private_key(settings.app_private_key or ""))
+    response = httpx.post(
+        f"{settings.mock_idp_url}/_mock/apps",
+        json={"app_id": settings.app_id, "public_key": public_key, "name": "Minifin (dev)"},
+        timeout=5,
+    )
+    response.raise_for_status()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException(
+                f"{url} did not start (exit {process.returncode}); "
+                "see its log above (is the port taken?)"
+            )
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise click.ClickException(f"{url} did not answer within {seconds:.0f}s")
+
+
+def _pipe(name: str, process: subprocess.Popen) -> None:
+    prefix = click.style(f"{name:>8} |", fg=_COLOURS.get(name))
+    assert process.stdout is not None
+    for line in process.stdout:
+        click.echo(f"{prefix} {line.rstrip()}")
+
+
+def _start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "service.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+    )
+    threading.Thread(target=_pipe, args=(name, process), daemon=True).start()
+    return process
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _try_it(settings: Settings, api: str, mock: str) -> str:
+    users = httpx.get(f"{mock}/_mock/users", timeout=5).json()
+    users = users.get("users", users) if isinstance(users, dict) else users
+    user_id = users[0]["user_id"] if users else "2088000000000001"
+    body = json.dumps({"app_id": settings.app_id, "user_id": user_id, "scopes": ["auth_user"]})
+    return f"""
+  Minifin is running.
+    API                        {api}   (docs: {api}/docs, spec: {api}/openapi.json)
+    mock identity provider     {mock}   (users: {mock}/_mock/users)
+    worker                     polling the database
+
+  Try it: a demo user logs in.
+    code=$(curl -s -X POST {mock}/_mock/auth-codes -H 'Content-Type: application/json' \\
+      -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth_code"])')
+    curl -s -X POST {api}/v1/sessions -H 'Content-Type: application/json' \\
+      -d "{{\\"auth_code\\": \\"$code\\"}}"
+  Then: curl -s {api}/v1/me -H "Authorization: Bearer <access_token>"
+  Or log in in a browser: {mock}/oauth2/publicAppAuthorize.htm?app_id={settings.app_id}\
+&scope=auth_user&redirect_uri={api}/healthz&state=demo
+
+  Ctrl-C stops everything.
+"""
+
+
+def run_dev(*, api_port: int, mock_port: int) -> None:
+    """Prepare instance/ and supervise the three processes until Ctrl-C or one of them exits."""
+    api, mock = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{mock_port}"
+    env = {
+        **os.environ,
+        "MINIFIN_PROFILE": "dev",
+        "MINIFIN_INSTANCE_DIR": str(
+            Path(os.environ.get("MINIFIN_INSTANCE_DIR", "instance")).resolve()
+        ),
+        "MINIFIN_GATEWAY_URL": f"{mock}/gateway.do",
+        "MINIFIN_MOCK_IDP_URL": mock,
+        "MINIFIN_PUBLIC_URL": api,
+        "PYTHONUNBUFFERED": "1",
+    }
+    instance_dir = Path(env["MINIFIN_INSTANCE_DIR"])
+    prepare_instance(instance_dir)
+    settings = load_settings(env)
+    migrate_database(settings)
+    processes: list[subprocess.Popen] = []
+    try:
+        mock_process = _start(
+            "mock-idp",
+            ["mock-idp", "--port", str(mock_port), "--data-dir", str(instance_dir / "mock-idp")],
+            env,
+        )
+        processes.append(mock_process)
+        _wait_until_up(f"{mock}/_mock/platform-key", mock_process)
+        register_with_mock(settings)
+        api_process = _start(
+            "api",
+            ["run", "--host", "127.0.0.1", "--port", str(api_port), "--no-reload", "--no-debugger"],
+            env,
+        )
+        processes.append(api_process)
+        processes.append(_start("worker", ["worker"], env))
+        _wait_until_up(f"{api}/healthz", api_process)
+        click.echo(_try_it(settings, api, mock))
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        click.echo("a process exited; stopping the others")
+    except KeyboardInterrupt:
+        click.echo("\nstopping…")
+    finally:
+        _stop(processes)

@@ -1,0 +1,1 @@
+"""The open-gateway client: RSA2 signing, calls, response and notification checks."""

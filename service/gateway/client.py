@@ -1,0 +1,196 @@
+"""Calls to the open gateway: signed requests, verified responses, failures as domain errors.
+
+Nothing above this module knows whether the other side is the real platform or the mock: the
+protocol is the same, only the URL and keys differ.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from service.gateway import signing
+from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
+
+log = logging.getLogger(__name__)
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+COMMON_PARAMETERS = frozenset(
+    {
+        "app_id",
+        "method",
+        "format",
+        "charset",
+        "sign_type",
+        "sign",
+        "timestamp",
+        "version",
+        "notify_url",
+        "return_url",
+        "app_auth_token",
+        "auth_token",
+    }
+)
+SUCCESS = "10000"
+UNAVAILABLE = "20000"
+
+
+def gateway_timestamp(moment: datetime | None = None) -> str:
+    """`yyyy-MM-dd HH:mm:ss` in Beijing time, as the gateway expects."""
+    return (moment or datetime.now(BEIJING)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class GatewayClient:
+    """A keep-alive HTTP client for one merchant app on one gateway."""
+
+    def __init__(
+        self,
+        url: str,
+        app_id: str,
+        app_private_key: str,
+        platform_public_key: str,
+        *,
+        timeout: float = 10.0,
+        connect_timeout: float = 3.0,
+        retries: int = 2,
+        retry_after: int = 5,
+    ):
+        self.url = url
+        self.app_id = app_id
+        self._private_key = signing.load_private_key(app_private_key)
+        self._platform_key = signing.load_public_key(platform_public_key)
+        self.retries = retries
+        self.retry_after = retry_after
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=30),
+            headers={"User-Agent": "minifin-gateway-client/0.1"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def signed_parameters(
+        self, method: str, biz_content: Mapping[str, Any] | None = None, **extra: Any
+    ) -> dict[str, str]:
+        """All parameters of one call, signed; `extra` holds top-level and common extras."""
+        params: dict[str, Any] = {
+            "app_id": self.app_id,
+            "method": method,
+            "format": "json",
+            "charset": "utf-8",
+            "sign_type": signing.RSA2,
+            "timestamp": gateway_timestamp(),
+            "version": "1.0",
+            **{k: v for k, v in extra.items() if v is not None},
+        }
+        if biz_content is not None:
+            params["biz_content"] = signing.compact_json(dict(biz_content))
+        return signing.sign_request(params, self._private_key)
+
+    def page_url(self, method: str, biz_content: Mapping[str, Any], **extra: Any) -> str:
+        """A signed GET URL for page APIs the user's browser opens (e.g. the certify page)."""
+        return f"{self.url}?{urlencode(self.signed_parameters(method, biz_content, **extra))}"
+
+    def order_string(self, method: str, biz_content: Mapping[str, Any], **extra: Any) -> str:
+        """The URL-encoded signed parameters a mini-program hands to `my.tradePay`."""
+        return urlencode(self.signed_parameters(method, biz_content, **extra))
+
+    def verify_notification(self, fields: Mapping[str, Any]) -> bool:
+        """Whether an asynchronous notification was signed by the platform."""
+        return signing.verify_notification(fields, self._platform_key)
+
+    def call(
+        self,
+        method: str,
+        biz_content: Mapping[str, Any] | None = None,
+        *,
+        safe_to_retry: bool = False,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Make one call and return the verified inner object of a success.
+
+        Only calls marked safe (reads, or writes keyed by an idempotency number the gateway
+        deduplicates on) are retried after timeouts and `20000`; a consumed auth code is not.
+        """
+        attempts = 1 + (self.retries if safe_to_retry else 0)
+        for attempt in range(attempts):
+            try:
+                return self._call_once(method, biz_content, extra)
+            except GatewayUnavailable:
+                if attempt + 1 >= attempts:
+                    raise
+                time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    def _call_once(
+        self, method: str, biz_content: Mapping[str, Any] | None, extra: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        params = self.signed_parameters(method, biz_content, **extra)
+        query = {k: v for k, v in params.items() if k in COMMON_PARAMETERS}
+        body = {k: v for k, v in params.items() if k not in COMMON_PARAMETERS}
+        started = time.perf_counter()
+        try:
+            response = self._http.post(
+                self.url,
+                params=query,
+                data=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            )
+        except httpx.TimeoutException as exc:
+            log.warning("gateway %s timed out after %.2fs", method, time.perf_counter() - started)
+            raise self._unavailable(f"The platform did not answer {method} in time.") from exc
+        except httpx.TransportError as exc:
+            log.warning("gateway %s unreachable: %s", method, type(exc).__name__)
+            raise self._unavailable(f"The platform could not be reached for {method}.") from exc
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            log.warning("gateway %s answered HTTP %s", method, response.status_code)
+            raise self._unavailable(f"The platform answered {method} with HTTP error.")
+        inner = self._verified_inner(method, response.content)
+        code = str(inner.get("code", ""))
+        log.info(
+            "gateway %s → %s in %.0f ms", method, inner.get("sub_code") or code, elapsed * 1000
+        )
+        if code == SUCCESS and "sub_code" not in inner:
+            return inner
+        if code == UNAVAILABLE:
+            raise self._unavailable(f"The platform is temporarily unable to serve {method}.")
+        raise GatewayRejected(
+            method,
+            code,
+            str(inner.get("msg", "")),
+            str(inner.get("sub_code", "")),
+            str(inner.get("sub_msg", "")),
+        )
+
+    def _verified_inner(self, method: str, body: bytes) -> dict[str, Any]:
+        """Cut the inner object out of the body and check the platform's signature over it."""
+        key = signing.response_key(method)
+        try:
+            envelope_key = key if f'"{key}"'.encode() in body else "error_response"
+            inner_text, inner, signature = signing.extract_response(body, envelope_key)
+        except (signing.MalformedResponse, UnicodeDecodeError) as exc:
+            log.error("gateway %s answered a body that is not a response envelope", method)
+            raise GatewayBadResponse(f"The platform's answer to {method} was malformed.") from exc
+        if signature is None:
+            log.error(
+                "gateway %s answered unsigned (code %s): is app %s registered with this gateway?",
+                method,
+                inner.get("code"),
+                self.app_id,
+            )
+            raise GatewayBadResponse(f"The platform's answer to {method} was not signed.")
+        if not signing.verify(inner_text, signature, self._platform_key):
+            log.error("gateway %s response signature did not verify; body withheld", method)
+            raise GatewayBadResponse(f"The platform's answer to {method} failed verification.")
+        return inner
+
+    def _unavailable(self, detail: str) -> GatewayUnavailable:
+        return GatewayUnavailable(detail, retry_after=self.retry_after)

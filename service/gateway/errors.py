@@ -1,0 +1,35 @@
+"""How a gateway call can fail, as domain errors the problem handler already understands."""
+
+from __future__ import annotations
+
+from service.errors import BadGateway, ServiceUnavailable
+
+
+class GatewayUnavailable(ServiceUnavailable):
+    """Timeout, connection failure or `20000 Service Currently Unavailable`: retry later."""
+
+    code = "gateway_unavailable"
+
+
+class GatewayBadResponse(BadGateway):
+    """The answer cannot be trusted: unsigned, a signature that fails, or not the envelope."""
+
+    code = "gateway_bad_response"
+
+
+class GatewayRejected(BadGateway):
+    """The gateway refused the call with a business or argument error (4000x).
+
+    Services translate the sub-codes they expect into their own errors; any other refusal is a
+    502 because it means Minifin sent something the platform would not take.
+    """
+
+    code = "gateway_rejected"
+
+    def __init__(self, method: str, code: str, msg: str, sub_code: str, sub_msg: str):
+        super().__init__(f"The platform refused {method}: {sub_code or code}")
+        self.method = method
+        self.gateway_code = code
+        self.msg = msg
+        self.sub_code = sub_code
+        self.sub_msg = sub_msg

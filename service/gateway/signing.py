@@ -1,0 +1,260 @@
+"""RSA keys and the open-gateway signature rules (the only module that touches RSA).
+
+Both sides of the wire use it: the gateway client signs requests and checks responses and
+notifications; the mock identity provider checks requests and signs responses and notifications.
+Keeping one implementation means the mock can never drift into accepting what the real platform
+would refuse.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+RSA2 = "RSA2"
+LEGACY_RSA = "RSA"
+_HASHES = {RSA2: hashes.SHA256, LEGACY_RSA: hashes.SHA1}
+
+DEV_KEY_MARKER = "Minifin development key: never use it in production."
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.S)
+
+
+class KeyFormatError(ValueError):
+    """A configured key is in none of the accepted forms."""
+
+
+def generate_private_key() -> rsa.RSAPrivateKey:
+    """Return a new RSA-2048 key, the size the platform issues to merchants."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem_or_der(text: str | bytes) -> tuple[str | None, bytes]:
+    """Split a key given as PEM (explanatory text allowed) or bare base64 into (label, DER)."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", errors="strict")
+    match = _PEM_BLOCK.search(text)
+    label, body = (match.group(1), match.group(2)) if match else (None, text)
+    try:
+        der = base64.b64decode("".join(body.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise KeyFormatError("key is neither PEM nor base64") from exc
+    if not der:
+        raise KeyFormatError("key is empty")
+    return label, der
+
+
+def load_private_key(text: str | bytes) -> rsa.RSAPrivateKey:
+    """Load an RSA private key from PEM or bare base64, PKCS#1 or PKCS#8."""
+    if isinstance(text, rsa.RSAPrivateKey):
+        return text
+    _label, der = _pem_or_der(text)
+    try:
+        key = serialization.load_der_private_key(der, password=None)
+    except ValueError as exc:
+        raise KeyFormatError("not an unencrypted RSA private key") from exc
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyFormatError("not an RSA private key")
+    return key
+
+
+def load_public_key(text: str | bytes) -> rsa.RSAPublicKey:
+    """Load an RSA public key from PEM or bare base64 (SubjectPublicKeyInfo or PKCS#1)."""
+    if isinstance(text, rsa.RSAPublicKey):
+        return text
+    _label, der = _pem_or_der(text)
+    try:
+        key = serialization.load_der_public_key(der)
+    except ValueError:
+        try:
+            key = serialization.load_der_public_key(_pkcs1_to_spki(der))
+        except ValueError as exc:
+            raise KeyFormatError("not an RSA public key") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise KeyFormatError("not an RSA public key")
+    return key
+
+
+def _pkcs1_to_spki(der: bytes) -> bytes:
+    """Wrap a PKCS#1 RSAPublicKey in a SubjectPublicKeyInfo so one loader handles both."""
+    algorithm = bytes.fromhex("300d06092a864886f70d0101010500")
+    bit_string = b"\x03" + _der_length(len(der) + 1) + b"\x00" + der
+    body = algorithm + bit_string
+    return b"\x30" + _der_length(len(body)) + body
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def private_key_pem(key: rsa.RSAPrivateKey, *, dev: bool = False) -> str:
+    """PKCS#8 PEM; dev keys carry an explanatory line that production refuses."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    return f"{DEV_KEY_MARKER}\n{pem}" if dev else pem
+
+
+def public_key_pem(key: rsa.RSAPublicKey | rsa.RSAPrivateKey) -> str:
+    """SubjectPublicKeyInfo PEM of a public key (or of a private key's public half)."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        key = key.public_key()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def public_key_base64(key: rsa.RSAPublicKey | rsa.RSAPrivateKey) -> str:
+    """The bare base64 body of the public key, as the platform's console shows it."""
+    pem = public_key_pem(key)
+    return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+
+
+def is_dev_key(text: str | bytes) -> bool:
+    """Whether a key file was written by `minifin dev` (production refuses such keys)."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", errors="replace")
+    return DEV_KEY_MARKER in text
+
+
+def sign(message: str | bytes, private_key: rsa.RSAPrivateKey, sign_type: str = RSA2) -> str:
+    """RSASSA-PKCS1-v1_5 signature of the UTF-8 message, as single-line base64."""
+    data = message.encode("utf-8") if isinstance(message, str) else message
+    raw = private_key.sign(data, padding.PKCS1v15(), _HASHES[sign_type]())
+    return base64.b64encode(raw).decode("ascii")
+
+
+def verify(
+    message: str | bytes, signature: str, public_key: rsa.RSAPublicKey, sign_type: str = RSA2
+) -> bool:
+    """Check a base64 signature; any malformed input is simply not a valid signature."""
+    if sign_type not in _HASHES or not signature:
+        return False
+    data = message.encode("utf-8") if isinstance(message, str) else message
+    try:
+        raw = base64.b64decode(signature, validate=False)
+        public_key.verify(raw, data, padding.PKCS1v15(), _HASHES[sign_type]())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _signing_string(
+    params: Mapping[str, Any], excluded: tuple[str, ...], include_empty: bool = False
+) -> str:
+    items = sorted(
+        (key, "" if value is None else str(value))
+        for key, value in params.items()
+        if key not in excluded
+    )
+    return "&".join(f"{k}={v}" for k, v in items if include_empty or v != "")
+
+
+def request_signing_string(params: Mapping[str, Any], *, include_empty: bool = False) -> str:
+    """All but `sign` (sign_type stays), empty values dropped, code-point order, raw values."""
+    return _signing_string(params, ("sign",), include_empty)
+
+
+def sign_request(params: Mapping[str, Any], private_key: rsa.RSAPrivateKey) -> dict[str, str]:
+    """Return the parameters with `sign` added (sign_type defaults to RSA2)."""
+    signed = {k: str(v) for k, v in params.items() if v is not None and str(v) != ""}
+    signed.setdefault("sign_type", RSA2)
+    signed["sign"] = sign(request_signing_string(signed), private_key, signed["sign_type"])
+    return signed
+
+
+def verify_request(params: Mapping[str, Any], public_key: rsa.RSAPublicKey) -> bool:
+    """Gateway-side request check, retrying with empty values kept for clients that sign `k=`."""
+    sign_type = str(params.get("sign_type") or RSA2)
+    signature = str(params.get("sign") or "")
+    if verify(request_signing_string(params), signature, public_key, sign_type):
+        return True
+    with_empty = request_signing_string(params, include_empty=True)
+    return with_empty != request_signing_string(params) and verify(
+        with_empty, signature, public_key, sign_type
+    )
+
+
+def notification_signing_string(fields: Mapping[str, Any]) -> str:
+    """Notifications leave out both `sign` and `sign_type`."""
+    return _signing_string(fields, ("sign", "sign_type"))
+
+
+def sign_notification(fields: Mapping[str, Any], private_key: rsa.RSAPrivateKey) -> dict[str, str]:
+    """Return the notification's form fields with `sign_type` and `sign`; empty fields dropped."""
+    signed = {k: str(v) for k, v in fields.items() if v is not None and str(v) != ""}
+    signed["sign_type"] = RSA2
+    signed["sign"] = sign(notification_signing_string(signed), private_key)
+    return signed
+
+
+def verify_notification(fields: Mapping[str, Any], public_key: rsa.RSAPublicKey) -> bool:
+    """Check an asynchronous notification posted to a merchant's notify_url."""
+    sign_type = str(fields.get("sign_type") or RSA2)
+    return verify(
+        notification_signing_string(fields), str(fields.get("sign") or ""), public_key, sign_type
+    )
+
+
+def response_key(method: str) -> str:
+    """`alipay.user.info.share` → `alipay_user_info_share_response`."""
+    return method.replace(".", "_") + "_response"
+
+
+def compact_json(value: Any) -> str:
+    """The platform's JSON text: compact separators, raw UTF-8, `/` not escaped."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def build_response(
+    key: str, inner: Mapping[str, Any], private_key: rsa.RSAPrivateKey | None
+) -> bytes:
+    """Serialise a synchronous response: the inner object, then `sign` over its exact text.
+
+    Without a private key (the app is unknown, so there is nothing to sign for) the body is
+    unsigned, which clients must treat as a failure.
+    """
+    inner_text = compact_json(dict(inner))
+    body = "{" + compact_json(key) + ":" + inner_text
+    if private_key is not None:
+        body += ',"sign":' + compact_json(sign(inner_text, private_key))
+    return (body + "}").encode("utf-8")
+
+
+class MalformedResponse(ValueError):
+    """A gateway response body that is not the expected JSON envelope."""
+
+
+def extract_response(body: bytes | str, key: str) -> tuple[str, dict[str, Any], str | None]:
+    """Return (exact inner text, inner object, signature) of a response under `key`.
+
+    The inner text is cut from the body as sent, never re-serialised, because the signature
+    covers those exact bytes.
+    """
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        envelope = json.loads(text)
+    except ValueError as exc:
+        raise MalformedResponse("response is not JSON") from exc
+    if not isinstance(envelope, dict) or not isinstance(envelope.get(key), dict):
+        raise MalformedResponse(f"response has no {key!r} object")
+    marker = re.search(r'"' + re.escape(key) + r'"\s*:\s*', text)
+    if marker is None:
+        raise MalformedResponse(f"response has no {key!r} object")
+    decoder = json.JSONDecoder()
+    _inner, end = decoder.raw_decode(text, marker.end())
+    inner_text = text[marker.end() : end]
+    signature = envelope.get("sign")
+    return inner_text, envelope[key], signature if isinstance(signature, str) else None

@@ -1,0 +1,1 @@
+"""Key material and personal data: key files, field encryption, blind indexes, masking."""

@@ -1,0 +1,167 @@
+"""Fixtures shared by the API, integration and browser tests.
+
+One live mock identity provider per test session on a loopback port, one migrated database
+(SQLite in a temporary folder, or a fresh PostgreSQL database when MINIFIN_TEST_DATABASE_URL is
+set), and one Minifin app wired to both. Tables are emptied after each test that used the app.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from service.gateway import signing
+from service.security.keyfiles import new_keys_document, write_keys
+from tests.live_server import LiveServer
+
+APP_ID = "2021000000000001"
+
+
+@pytest.fixture(scope="session")
+def mock_idp(tmp_path_factory) -> Iterator[LiveServer]:
+    """The mock identity provider, serving real HTTP on 127.0.0.1."""
+    from service.mock_idp import create_mock_app
+
+    app = create_mock_app(tmp_path_factory.mktemp("mock-idp"))
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """SQLite by default; a throw-away PostgreSQL database when MINIFIN_TEST_DATABASE_URL is set."""
+    base = os.environ.get("MINIFIN_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'minifin.sqlite3'}"
+        return
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    name = f"minifin_test_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def platform_public_key(mock_idp) -> str:
+    return httpx.get(f"{mock_idp.url}/_mock/platform-key").json()["public_key_pem"]
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory, database_url, mock_idp, platform_public_key) -> dict[str, str]:
+    """The MINIFIN_* variables of the test app, with keys made for this session."""
+    instance = tmp_path_factory.mktemp("instance")
+    write_keys(instance / "keys.json", new_keys_document(dev=True))
+    app_key = signing.generate_private_key()
+    (instance / "app-private-key.pem").write_text(signing.private_key_pem(app_key, dev=True))
+    (instance / "platform-public-key.pem").write_text(platform_public_key)
+    response = httpx.post(
+        f"{mock_idp.url}/_mock/apps",
+        json={"app_id": APP_ID, "public_key": signing.public_key_pem(app_key)},
+    )
+    response.raise_for_status()
+    return {
+        "MINIFIN_PROFILE": "test",
+        "MINIFIN_INSTANCE_DIR": str(instance),
+        "MINIFIN_DATABASE_URL": database_url,
+        "MINIFIN_GATEWAY_URL": f"{mock_idp.url}/gateway.do",
+        "MINIFIN_MOCK_IDP_URL": mock_idp.url,
+        "MINIFIN_APP_ID": APP_ID,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(app_env):
+    """The Minifin app on a migrated database."""
+    from flask_migrate import upgrade
+
+    from service import MIGRATIONS_DIR, create_app
+
+    application = create_app(app_env)
+    with application.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+    yield application
+    application.extensions["minifin"].gateway.close()
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables_after_test(request) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    from service.extensions import db, limiter
+
+    with application.app_context():
+        tables = [t for t in db.metadata.sorted_tables if t.name != "alembic_version"]
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                db.session.execute(table.delete())
+        db.session.commit()
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def mock_control(mock_idp) -> Iterator[httpx.Client]:
+    """An HTTP client for the mock's control API; clears injected faults afterwards."""
+    with httpx.Client(base_url=mock_idp.url, timeout=10) as control:
+        yield control
+        control.delete("/_mock/faults")
+
+
+@pytest.fixture(scope="session")
+def demo_users(mock_idp) -> list[dict]:
+    body = httpx.get(f"{mock_idp.url}/_mock/users").json()
+    return body["users"] if isinstance(body, dict) else body
+
+
+def auth_code(mock_url: str, user_id: str, scopes: tuple[str, ...] = ("auth_user",)) -> str:
+    """What `my.getAuthCode` would hand the mini-program for this user."""
+    response = httpx.post(
+        f"{mock_url}/_mock/auth-codes",
+        json={"app_id": APP_ID, "user_id": user_id, "scopes": list(scopes)},
+    )
+    response.raise_for_status()
+    return response.json()["auth_code"]
+
+
+@pytest.fixture
+def login(client, mock_idp, demo_users):
+    """Log a demo user in through the public API; returns the token response body."""
+
+    def _login(user_index: int = 0, scopes: tuple[str, ...] = ("auth_user",)) -> dict:
+        code = auth_code(mock_idp.url, demo_users[user_index]["user_id"], scopes)
+        response = client.post("/v1/sessions", json={"auth_code": code})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return _login
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def pytest_report_header(config) -> str:
+    """Name the database engine, so SQLite and PostgreSQL runs are told apart."""
+    engine = "postgresql" if os.environ.get("MINIFIN_TEST_DATABASE_URL") else "sqlite"
+    return f"minifin database engine: {engine}"
