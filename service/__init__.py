@@ -87,7 +87,10 @@ def _components(settings: Settings) -> Components:
             retry_after=settings.gateway_retry_after,
         ),
         token_keys=TokenKeys(
-            keys["jwt"], issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            keys["jwt"],
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            source=settings.keys_file,
         ),
         keys_document=keys,
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup
 
 from config import ConfigError, load_settings
 from service.security import keyfiles
@@ -35,7 +35,7 @@ def main() -> None:
     mini-programs."""
 
 
-@main.command()
+@main.command(with_appcontext=False)
 @click.option("--api-port", default=5000, show_default=True)
 @click.option("--mock-port", default=5001, show_default=True)
 def dev(api_port: int, mock_port: int) -> None:
@@ -45,7 +45,7 @@ def dev(api_port: int, mock_port: int) -> None:
     run_dev(api_port=api_port, mock_port=mock_port)
 
 
-@main.command()
+@main.command(with_appcontext=False)
 @click.option("--bind", default="127.0.0.1:5000", show_default=True)
 @click.option("--workers", default=2, show_default=True, help="Processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per process.")
@@ -77,7 +77,6 @@ def serve(bind: str, workers: int, threads: int) -> None:
 @main.command()
 @click.option("--poll-interval", default=1.0, show_default=True, help="Seconds between polls.")
 @click.option("--batch-size", default=100, show_default=True)
-@with_appcontext
 def worker(poll_interval: float, batch_size: int) -> None:
     """Run a worker: picks up due work from the database until SIGTERM."""
     from flask import current_app
@@ -91,7 +90,7 @@ def worker(poll_interval: float, batch_size: int) -> None:
     loop.run()
 
 
-@main.command("mock-idp")
+@main.command("mock-idp", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5001, show_default=True)
 @click.option(
@@ -113,7 +112,7 @@ def mock_idp(host: str, port: int, data_dir: Path) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
-@main.group()
+@main.group(cls=click.Group)
 def keys() -> None:
     """Generate and rotate Minifin's own keys."""
 
@@ -187,7 +186,6 @@ def clients() -> None:
     required=True,
     help="Repeat for each scope, e.g. --scope vouchers:redeem.",
 )
-@with_appcontext
 def clients_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a client and print its id and secret (shown once)."""
     from service.auth.clients import create_client
@@ -204,7 +202,6 @@ def clients_create(name: str, scopes: tuple[str, ...]) -> None:
 
 
 @main.command()
-@with_appcontext
 def seed() -> None:
     """Register this app with the mock identity provider (dev and test only)."""
     from service.devserver import register_with_mock

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -33,14 +34,29 @@ def mock_idp(tmp_path_factory) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> Iterator[str]:
-    """SQLite by default; a throw-away PostgreSQL database when MINIFIN_TEST_DATABASE_URL is set."""
-    base = os.environ.get("MINIFIN_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'minifin.sqlite3'}"
-        return
-    url = make_url(base).set(drivername="postgresql+psycopg")
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_base_url() -> str | None:
+    """A reachable PostgreSQL server's URL (the CI one, or the usual local one), else None."""
+    candidate = os.environ.get("MINIFIN_TEST_DATABASE_URL") or os.environ.get(
+        "MINIFIN_PG_URL", DEFAULT_POSTGRES_URL
+    )
+    url = make_url(candidate).set(drivername="postgresql+psycopg")
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:  # unreachable or no driver: the PostgreSQL tests skip
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def temporary_postgres_database(base_url: str) -> Iterator[str]:
+    """Create an empty database for one test session or test, and drop it afterwards."""
+    url = make_url(base_url).set(drivername="postgresql+psycopg")
     name = f"minifin_test_{secrets.token_hex(4)}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
@@ -51,6 +67,29 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """SQLite by default; a throw-away PostgreSQL database when MINIFIN_TEST_DATABASE_URL is set."""
+    if not os.environ.get("MINIFIN_TEST_DATABASE_URL"):
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'minifin.sqlite3'}"
+        return
+    with temporary_postgres_database(os.environ["MINIFIN_TEST_DATABASE_URL"]) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database_url(request, tmp_path) -> Iterator[str]:
+    """Each engine in turn, on an empty database; PostgreSQL skips only when unreachable."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'minifin.sqlite3'}"
+        return
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip("PostgreSQL is not reachable (set MINIFIN_TEST_DATABASE_URL)")
+    with temporary_postgres_database(base) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,13 @@ looked up by `kid` in our own key set only (no `jku`/`x5u`), and `typ`, `iss`, `
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -19,6 +22,7 @@ from jwt.algorithms import ECAlgorithm
 
 ALGORITHM = "ES256"
 ACCESS_TOKEN_TYPE = "at+jwt"
+log = logging.getLogger(__name__)
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "scope"]
 
 
@@ -38,18 +42,52 @@ class _Key:
 
 
 class TokenKeys:
-    """The signing key (newest) and every key still trusted for verification."""
+    """The signing key (newest) and every key still trusted for verification.
 
-    def __init__(self, jwt_keys: Iterable[Mapping[str, str]], *, issuer: str, audience: str):
+    Built from a keys file, it re-reads the file when it changes (checked every RELOAD_SECONDS,
+    or at once, at most every second, when a token names a key id we do not know), so that
+    `minifin keys rotate` reaches every running process without a restart.
+    """
+
+    RELOAD_SECONDS = 30.0
+
+    def __init__(
+        self,
+        jwt_keys: Iterable[Mapping[str, str]],
+        *,
+        issuer: str,
+        audience: str,
+        source: Path | None = None,
+    ):
         self.issuer = issuer
         self.audience = audience
-        self._keys: dict[str, _Key] = {}
+        self._source = source
+        self._source_mtime = source.stat().st_mtime if source else 0.0
+        self._checked_at = float("-inf")
+        self._load(jwt_keys)
+
+    def _load(self, jwt_keys: Iterable[Mapping[str, str]]) -> None:
+        keys: dict[str, _Key] = {}
         for entry in jwt_keys:
             private = ECAlgorithm(ECAlgorithm.SHA256).prepare_key(entry["private_key_pem"])
-            self._keys[entry["kid"]] = _Key(entry["kid"], private, private.public_key())
-        if not self._keys:
+            keys[entry["kid"]] = _Key(entry["kid"], private, private.public_key())
+        if not keys:
             raise ValueError("no JWT signing key configured")
-        self._signing = list(self._keys.values())[-1]
+        self._keys, self._signing = keys, list(keys.values())[-1]
+
+    def _reload_if_changed(self, min_interval: float) -> None:
+        now = time.monotonic()
+        if self._source is None or now - self._checked_at < min_interval:
+            return
+        self._checked_at = now
+        try:
+            mtime = self._source.stat().st_mtime
+            if mtime != self._source_mtime:
+                self._load(json.loads(self._source.read_text(encoding="utf-8"))["jwt"])
+                self._source_mtime = mtime
+                log.info("JWT keys reloaded; signing with %s", self._signing.kid)
+        except (OSError, ValueError, KeyError):
+            log.exception("could not reload the keys file; keeping the keys in use")
 
     @property
     def signing_kid(self) -> str:
@@ -66,6 +104,7 @@ class TokenKeys:
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[str, dict[str, Any]]:
         """Sign an access token; returns the token and its claims."""
+        self._reload_if_changed(self.RELOAD_SECONDS)
         now = int((issued_at or datetime.now(UTC)).timestamp())
         claims = {
             "iss": self.issuer,
@@ -96,7 +135,10 @@ class TokenKeys:
             raise InvalidToken("algorithm_not_allowed")
         if str(header.get("typ", "")).lower() not in {ACCESS_TOKEN_TYPE, "application/at+jwt"}:
             raise InvalidToken("wrong_token_type")
-        key = self._keys.get(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        if kid not in self._keys:
+            self._reload_if_changed(1.0)
+        key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("unknown_key")
         try:

@@ -1,0 +1,128 @@
+"""Gateway failures during login become 502/503 problems and leave nothing half-written."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from service.auth.models import LoginSession, User
+from service.extensions import db
+from tests.conftest import auth_code
+
+TOKEN = "alipay.system.oauth.token"
+PROFILE = "alipay.user.info.share"
+
+
+def _count_rows(app) -> tuple[int, int]:
+    with app.app_context():
+        return (
+            db.session.scalar(db.select(db.func.count()).select_from(User)),
+            db.session.scalar(db.select(db.func.count()).select_from(LoginSession)),
+        )
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code"),
+    [
+        ({"method": TOKEN, "kind": "error"}, 503, "gateway_unavailable"),
+        ({"method": PROFILE, "kind": "error"}, 503, "gateway_unavailable"),
+        ({"method": TOKEN, "kind": "bad_signature"}, 502, "gateway_bad_response"),
+        ({"method": PROFILE, "kind": "bad_signature"}, 502, "gateway_bad_response"),
+        ({"method": TOKEN, "kind": "unsigned"}, 502, "gateway_bad_response"),
+        (
+            {"method": TOKEN, "kind": "error", "code": "40004", "sub_code": "isv.oops"},
+            502,
+            "gateway_rejected",
+        ),
+    ],
+)
+def test_a_gateway_fault_during_login_is_a_problem_and_writes_nothing(
+    app, client, mock_control, demo_users, fault, status, code
+):
+    mock_control.post("/_mock/faults", json=fault).raise_for_status()
+    before = _count_rows(app)
+
+    response = client.post(
+        "/v1/sessions",
+        json={"auth_code": auth_code(str(mock_control.base_url), demo_users[0]["user_id"])},
+    )
+
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == code
+    if status == 503:
+        assert int(response.headers["Retry-After"]) >= 1
+    assert _count_rows(app) == before
+
+
+def test_a_transient_profile_failure_is_retried(client, mock_control, demo_users):
+    mock_control.post("/_mock/faults", json={"method": PROFILE, "kind": "error", "times": 1})
+
+    response = client.post(
+        "/v1/sessions",
+        json={"auth_code": auth_code(str(mock_control.base_url), demo_users[0]["user_id"])},
+    )
+
+    assert response.status_code == 201
+
+
+def test_the_code_exchange_is_never_retried(client, mock_control, demo_users):
+    mock_control.post("/_mock/faults", json={"method": TOKEN, "kind": "error", "times": 1})
+    calls_before = len(mock_control.get("/_mock/calls").json()["calls"])
+
+    response = client.post(
+        "/v1/sessions",
+        json={"auth_code": auth_code(str(mock_control.base_url), demo_users[0]["user_id"])},
+    )
+
+    assert response.status_code == 503
+    calls = mock_control.get("/_mock/calls").json()["calls"][calls_before:]
+    assert [c["method"] for c in calls] == [TOKEN]
+
+
+def test_a_slow_gateway_times_out_as_a_503(app_env, mock_control, demo_users):
+    from service import create_app
+
+    impatient = create_app({**app_env, "MINIFIN_GATEWAY_TIMEOUT": "0.3"})
+    mock_control.post("/_mock/faults", json={"method": TOKEN, "kind": "latency", "seconds": 1})
+
+    response = impatient.test_client().post(
+        "/v1/sessions",
+        json={"auth_code": auth_code(str(mock_control.base_url), demo_users[0]["user_id"])},
+    )
+
+    assert response.status_code == 503
+    assert response.get_json()["code"] == "gateway_unavailable"
+
+
+def test_a_bad_signature_is_logged_without_the_body(client, mock_control, demo_users, caplog):
+    user = demo_users[0]
+    mock_control.post("/_mock/faults", json={"method": TOKEN, "kind": "bad_signature"})
+
+    with caplog.at_level(logging.INFO, logger="service"):
+        client.post(
+            "/v1/sessions",
+            json={"auth_code": auth_code(str(mock_control.base_url), user["user_id"])},
+        )
+
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("service")]
+    assert any("signature did not verify" in m for m in messages)
+    assert not any(user["user_id"] in m or "access_token" in m for m in messages)
+
+
+def test_login_is_rate_limited_per_client_address(app_env, mock_idp):
+    from service import create_app
+    from service.extensions import limiter
+
+    limited = create_app({**app_env, "MINIFIN_LOGIN_RATE_LIMIT": "3 per minute"})
+    limiter.reset()
+    client = limited.test_client()
+    statuses = [client.post("/v1/sessions", json={"auth_code": "x"}).status_code for _ in range(4)]
+    other = client.post(
+        "/v1/sessions", json={"auth_code": "x"}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
+
+    assert statuses == [400, 400, 400, 429]
+    assert other.status_code == 400
+    limiter.reset()

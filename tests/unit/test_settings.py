@@ -1,0 +1,98 @@
+"""Settings: profiles, validation, and what production refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, load_settings
+from service.gateway import signing
+from service.security.keyfiles import new_keys_document, write_keys
+
+
+@pytest.fixture
+def production_env(tmp_path):
+    key = signing.generate_private_key()
+    keys_file = tmp_path / "keys.json"
+    write_keys(keys_file, new_keys_document(dev=False))
+    return {
+        "MINIFIN_PROFILE": "production",
+        "MINIFIN_INSTANCE_DIR": str(tmp_path),
+        "MINIFIN_DATABASE_URL": "postgresql+psycopg://minifin@db/minifin",
+        "MINIFIN_GATEWAY_URL": "https://openapi.alipay.com/gateway.do",
+        "MINIFIN_APP_ID": "2021004100000000",
+        "MINIFIN_APP_PRIVATE_KEY": signing.private_key_pem(key),
+        "MINIFIN_PLATFORM_PUBLIC_KEY": signing.public_key_base64(signing.generate_private_key()),
+        "MINIFIN_KEYS_FILE": str(keys_file),
+        "MINIFIN_RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    }
+
+
+def test_a_complete_production_configuration_loads(production_env):
+    settings = load_settings(production_env)
+    assert settings.is_production
+    assert settings.access_token_ttl == 900
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        ({"MINIFIN_APP_PRIVATE_KEY": None}, "MINIFIN_APP_PRIVATE_KEY"),
+        ({"MINIFIN_PLATFORM_PUBLIC_KEY": None}, "MINIFIN_PLATFORM_PUBLIC_KEY"),
+        ({"MINIFIN_GATEWAY_URL": "http://127.0.0.1:5001/gateway.do"}, "MINIFIN_GATEWAY_URL"),
+        ({"MINIFIN_GATEWAY_URL": None}, "MINIFIN_GATEWAY_URL"),
+        ({"MINIFIN_APP_ID": None}, "MINIFIN_APP_ID"),
+        ({"MINIFIN_APP_PRIVATE_KEY": "garbage"}, "MINIFIN_APP_PRIVATE_KEY"),
+        ({"MINIFIN_KEYS_FILE": "/nonexistent/keys.json"}, "MINIFIN_KEYS_FILE"),
+        ({"MINIFIN_ACCESS_TOKEN_TTL": "5"}, "MINIFIN_ACCESS_TOKEN_TTL"),
+        ({"MINIFIN_DATABASE_URL": "mysql://x"}, "MINIFIN_DATABASE_URL"),
+    ],
+)
+def test_production_refuses_with_one_line_naming_the_variable(production_env, change, variable):
+    env = {**production_env, **{k: v for k, v in change.items() if v is not None}}
+    for key in [k for k, v in change.items() if v is None]:
+        env[key] = ""
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env)
+    message = str(excinfo.value)
+    assert message.startswith(variable + ":")
+    assert "\n" not in message
+
+
+def test_production_refuses_the_dev_app_key(production_env):
+    env = {**production_env}
+    env["MINIFIN_APP_PRIVATE_KEY"] = signing.private_key_pem(
+        signing.generate_private_key(), dev=True
+    )
+    with pytest.raises(ConfigError, match="^MINIFIN_APP_PRIVATE_KEY: is a development key"):
+        load_settings(env)
+
+
+def test_production_refuses_dev_keys_files(production_env, tmp_path):
+    dev_keys = tmp_path / "dev-keys.json"
+    write_keys(dev_keys, new_keys_document(dev=True))
+    with pytest.raises(ConfigError, match="^MINIFIN_KEYS_FILE: holds development keys"):
+        load_settings({**production_env, "MINIFIN_KEYS_FILE": str(dev_keys)})
+
+
+def test_keys_can_be_given_as_files(production_env, tmp_path):
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(production_env["MINIFIN_APP_PRIVATE_KEY"])
+    env = {
+        **production_env,
+        "MINIFIN_APP_PRIVATE_KEY": "",
+        "MINIFIN_APP_PRIVATE_KEY_FILE": str(key_file),
+    }
+
+    assert load_settings(env).app_private_key == key_file.read_text()
+
+
+def test_an_unknown_profile_is_refused():
+    with pytest.raises(ConfigError, match="^MINIFIN_PROFILE:"):
+        load_settings({"MINIFIN_PROFILE": "staging"})
+
+
+def test_dev_defaults_need_nothing_configured(tmp_path):
+    settings = load_settings({"MINIFIN_PROFILE": "dev", "MINIFIN_INSTANCE_DIR": str(tmp_path)})
+    assert settings.uses_sqlite
+    assert settings.gateway_url == "http://127.0.0.1:5001/gateway.do"
+    assert str(tmp_path) in settings.database_url
