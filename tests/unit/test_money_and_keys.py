@@ -53,7 +53,7 @@ def test_rotation_adds_a_key_and_drops_only_keys_retired_long_enough_ago():
     rotated = keyfiles.rotate_jwt_keys(
         document, retired_before=datetime.now(UTC) - timedelta(hours=1)
     )
-    assert [k["kid"] for k in rotated["jwt"]][0] == first
+    assert rotated["jwt"][0]["kid"] == first
     assert len(rotated["jwt"]) == 2
 
     again = keyfiles.rotate_jwt_keys(rotated, retired_before=datetime.now(UTC) + timedelta(hours=1))

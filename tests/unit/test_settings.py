@@ -63,14 +63,14 @@ def test_production_refuses_the_dev_app_key(production_env):
     env["MINIFIN_APP_PRIVATE_KEY"] = signing.private_key_pem(
         signing.generate_private_key(), dev=True
     )
-    with pytest.raises(ConfigError, match="^MINIFIN_APP_PRIVATE_KEY: is a development key"):
+    with pytest.raises(ConfigError, match=r"^MINIFIN_APP_PRIVATE_KEY: is a development key"):
         load_settings(env)
 
 
 def test_production_refuses_dev_keys_files(production_env, tmp_path):
     dev_keys = tmp_path / "dev-keys.json"
     write_keys(dev_keys, new_keys_document(dev=True))
-    with pytest.raises(ConfigError, match="^MINIFIN_KEYS_FILE: holds development keys"):
+    with pytest.raises(ConfigError, match=r"^MINIFIN_KEYS_FILE: holds development keys"):
         load_settings({**production_env, "MINIFIN_KEYS_FILE": str(dev_keys)})
 
 
@@ -87,7 +87,7 @@ def test_keys_can_be_given_as_files(production_env, tmp_path):
 
 
 def test_an_unknown_profile_is_refused():
-    with pytest.raises(ConfigError, match="^MINIFIN_PROFILE:"):
+    with pytest.raises(ConfigError, match=r"^MINIFIN_PROFILE:"):
         load_settings({"MINIFIN_PROFILE": "staging"})
 
 
