@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import bearer
+from tests.conftest import APP_ID, bearer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,7 +69,7 @@ def _login(api: str, mock: str) -> dict:
     code = httpx.post(
         f"{mock}/_mock/auth-codes",
         json={
-            "app_id": "2021000000000001",
+            "app_id": APP_ID,
             "user_id": users[0]["user_id"],
             "scopes": ["auth_user"],
         },
