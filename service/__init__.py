@@ -28,6 +28,7 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per gateway call is ours
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config.update(_flask_config(settings))
     if settings.trusted_proxies:

@@ -219,17 +219,21 @@ def compact_json(value: Any) -> str:
 
 
 def build_response(
-    key: str, inner: Mapping[str, Any], private_key: rsa.RSAPrivateKey | None
+    key: str,
+    inner: Mapping[str, Any],
+    private_key: rsa.RSAPrivateKey | None,
+    sign_type: str = RSA2,
 ) -> bytes:
     """Serialise a synchronous response: the inner object, then `sign` over its exact text.
 
     Without a private key (the app is unknown, so there is nothing to sign for) the body is
-    unsigned, which clients must treat as a failure.
+    unsigned, which clients must treat as a failure. The platform answers in the algorithm the
+    request was signed with, so a legacy `RSA` app gets SHA1withRSA.
     """
     inner_text = compact_json(dict(inner))
     body = "{" + compact_json(key) + ":" + inner_text
     if private_key is not None:
-        body += ',"sign":' + compact_json(sign(inner_text, private_key))
+        body += ',"sign":' + compact_json(sign(inner_text, private_key, sign_type))
     return (body + "}").encode("utf-8")
 
 

@@ -46,6 +46,8 @@ class DevRun:
             self.lines.put(line)
 
     def wait_for(self, text: str, timeout: float = 60) -> None:
+        if any(text in line for line in self.output):
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -1,0 +1,144 @@
+"""`/gateway.do`: every open-gateway call, checked, dispatched to its method, answered signed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from service.gateway.signing import response_key, verify_request
+from service.mock_idp.faults import Fault, take_faults
+from service.mock_idp.methods import METHODS
+from service.mock_idp.protocol import (
+    ERROR_RESPONSE_KEY,
+    GatewayCall,
+    GatewayError,
+    GatewayMethod,
+    business_parameters,
+    check_common_formats,
+    check_required,
+    merge_parameters,
+    render_response,
+    response_sign_type,
+    signature_mismatch,
+    success_inner,
+)
+from service.mock_idp.runtime import current_platform_key, current_store
+from service.mock_idp.store import AppRecord, MockStore
+
+logger = logging.getLogger(__name__)
+gateway_blueprint = Blueprint("mock_gateway", __name__)
+JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+
+
+@dataclass
+class GatewayAnswer:
+    """What a call is answered with, before it is serialised."""
+
+    key: str
+    inner: dict[str, Any]
+    signed: bool
+    signature: str = "valid"
+
+
+@gateway_blueprint.route("/gateway.do", methods=["GET", "POST"])
+def gateway() -> Response:
+    """Merge query and form, answer with HTTP 200 whatever happens (clients break otherwise)."""
+    params = merge_parameters(request.args, request.form)
+    store = current_store()
+    answer = answer_call(params, store, host_url=request.host_url)
+    body = render_response(
+        answer.key,
+        answer.inner,
+        current_platform_key() if answer.signed else None,
+        signature=answer.signature,
+        sign_type=response_sign_type(params),
+    )
+    store.record_call(
+        request.method,
+        params.get("method", ""),
+        params.get("app_id", ""),
+        answer.inner.get("code", ""),
+        answer.inner.get("sub_code", ""),
+    )
+    return Response(body, status=200, content_type=JSON_CONTENT_TYPE)
+
+
+def answer_call(params: dict[str, str], store: MockStore, *, host_url: str) -> GatewayAnswer:
+    """Run the protocol's checks in the platform's order, then faults, then the method."""
+    method_name = params.get("method", "")
+    method = METHODS.get(method_name)
+    app = store.get_app(params.get("app_id"))
+    effects = FaultEffects()
+    try:
+        answer = _checked_call(params, store, app, method, host_url, effects)
+    except GatewayError as error:
+        answer = GatewayAnswer(_error_key(method, error), error.inner(), signed=app is not None)
+    except Exception:
+        logger.exception("mock gateway method %s failed", method_name)
+        error = GatewayError("20000", "isp.unknow-error", "系统繁忙")
+        answer = GatewayAnswer(_error_key(method, error), error.inner(), signed=app is not None)
+    answer.signature = effects.signature
+    return answer
+
+
+@dataclass
+class FaultEffects:
+    """How injected faults change the answer's signature (`valid`, `corrupt` or `none`)."""
+
+    signature: str = "valid"
+
+
+def _checked_call(
+    params: dict[str, str],
+    store: MockStore,
+    app: AppRecord | None,
+    method: GatewayMethod | None,
+    host_url: str,
+    effects: FaultEffects,
+) -> GatewayAnswer:
+    check_required(params)
+    if app is None:
+        raise GatewayError("40002", "isv.invalid-app-id", "无效的 AppID 参数")
+    now = time.time()
+    check_common_formats(params, now, store.settings()["timestamp_skew_seconds"])
+    if not verify_request(params, app.public_key):
+        raise signature_mismatch(params)
+    if method is None:
+        raise GatewayError(
+            "40002", "isv.invalid-method", "不存在的方法名", under_error_response=True
+        )
+    _apply_faults(take_faults(store, method.name), effects)
+    call = GatewayCall(
+        params=params,
+        biz=business_parameters(params),
+        app=app,
+        store=store,
+        now=now,
+        host_url=host_url,
+    )
+    return GatewayAnswer(response_key(method.name), success_inner(method.handler(call)), True)
+
+
+def _apply_faults(faults: list[Fault], effects: FaultEffects) -> None:
+    """Latency first, then the signature effect, then an injected error (skipping the method)."""
+    for fault in faults:
+        if fault.kind == "latency":
+            time.sleep(fault.seconds or 0)
+    for fault in faults:
+        if fault.kind == "bad_signature":
+            effects.signature = "corrupt"
+        elif fault.kind == "unsigned":
+            effects.signature = "none"
+    for fault in faults:
+        if fault.kind == "error":
+            raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
+
+
+def _error_key(method: GatewayMethod | None, error: GatewayError) -> str:
+    if method is None or method.errors_under_error_response or error.under_error_response:
+        return ERROR_RESPONSE_KEY
+    return response_key(method.name)

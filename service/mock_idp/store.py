@@ -1,0 +1,278 @@
+"""The mock's own SQLite store (apps, users, grants, faults, calls), shared by server threads."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from service.gateway.signing import load_public_key
+
+STORE_FILENAME = "mock-idp.sqlite3"
+ID_MODES = ("user_id", "open_id", "both")
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "auth_code_ttl": 300,
+    "access_token_ttl": 1_296_000,
+    "refresh_token_ttl": 2_592_000,
+    "timestamp_skew_seconds": None,
+    "calls_kept": 500,
+}
+
+# Table name → DDL. Later capabilities (certifications, trades, notifications) add theirs with
+# register_table() at import time, before a store is opened; reset() empties every table listed.
+TABLES: dict[str, tuple[str, ...]] = {}
+
+
+def register_table(name: str, *statements: str) -> None:
+    """Declare a table (`CREATE TABLE IF NOT EXISTS …`, then any indexes) every store creates."""
+    TABLES[name] = statements
+
+
+register_table(
+    "apps",
+    """CREATE TABLE IF NOT EXISTS apps (
+        app_id TEXT PRIMARY KEY, name TEXT NOT NULL, public_key_pem TEXT NOT NULL,
+        privileged INTEGER NOT NULL, id_mode TEXT NOT NULL, redirect_uris TEXT NOT NULL,
+        created_at REAL NOT NULL, updated_at REAL NOT NULL)""",
+)
+register_table(
+    "users",
+    """CREATE TABLE IF NOT EXISTS users (
+        user_id TEXT PRIMARY KEY, profile TEXT NOT NULL, created_at REAL NOT NULL)""",
+)
+register_table(
+    "auth_codes",
+    """CREATE TABLE IF NOT EXISTS auth_codes (
+        code TEXT PRIMARY KEY, app_id TEXT NOT NULL, user_id TEXT NOT NULL, scopes TEXT NOT NULL,
+        created_at REAL NOT NULL, expires_at REAL NOT NULL, used_at REAL)""",
+)
+register_table(
+    "tokens",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        access_token TEXT PRIMARY KEY, refresh_token TEXT NOT NULL UNIQUE, app_id TEXT NOT NULL,
+        user_id TEXT NOT NULL, scopes TEXT NOT NULL, created_at REAL NOT NULL,
+        access_expires_at REAL NOT NULL, refresh_expires_at REAL NOT NULL, refreshed_at REAL)""",
+)
+register_table(
+    "faults",
+    """CREATE TABLE IF NOT EXISTS faults (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT NOT NULL, kind TEXT NOT NULL,
+        code TEXT, sub_code TEXT, sub_msg TEXT, seconds REAL, times_left INTEGER,
+        created_at REAL NOT NULL)""",
+)
+register_table(
+    "calls",
+    """CREATE TABLE IF NOT EXISTS calls (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, http_method TEXT NOT NULL,
+        method TEXT NOT NULL, app_id TEXT NOT NULL, code TEXT NOT NULL, sub_code TEXT)""",
+)
+register_table(
+    "settings",
+    "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+register_table(
+    "page_nonces",
+    """CREATE TABLE IF NOT EXISTS page_nonces (
+        nonce TEXT PRIMARY KEY, context TEXT NOT NULL, expires_at REAL NOT NULL)""",
+)
+
+
+@dataclass(frozen=True)
+class AppRecord:
+    """A merchant app registered with the mock: its key and what the platform lets it see."""
+
+    app_id: str
+    name: str
+    public_key_pem: str
+    privileged: bool = False
+    id_mode: str = "both"
+    redirect_uris: tuple[str, ...] = ()
+
+    @cached_property
+    def public_key(self):
+        """The app's RSA public key, which verifies its requests."""
+        return load_public_key(self.public_key_pem)
+
+    def to_json(self) -> dict[str, Any]:
+        """The app as the control API shows it."""
+        shown = asdict(self)
+        shown["redirect_uris"] = list(self.redirect_uris)
+        return shown
+
+
+class MockStore:
+    """One SQLite connection behind a lock: the mock is small and a lock keeps writes atomic."""
+
+    def __init__(self, path: str | Path, *, demo_users: Sequence[dict[str, Any]] = ()):
+        self.path = Path(path)
+        self.demo_users = [dict(user) for user in demo_users]
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        with self.transaction() as db:
+            for statements in TABLES.values():
+                for statement in statements:
+                    db.execute(statement)
+        self.seed_demo_users()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run statements as one atomic unit; nothing else touches the database meanwhile."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """All rows of one read."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """The first row of one read, or None."""
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write statement on its own; returns the number of rows it changed."""
+        with self.transaction() as db:
+            return db.execute(sql, params).rowcount
+
+    def close(self) -> None:
+        """Close the connection (the store is unusable afterwards)."""
+        with self._lock:
+            self._db.close()
+
+    # Apps
+
+    def save_app(self, app: AppRecord) -> bool:
+        """Register or replace an app; True when it is new."""
+        now = time.time()
+        with self.transaction() as db:
+            existed = db.execute("SELECT 1 FROM apps WHERE app_id = ?", (app.app_id,)).fetchone()
+            db.execute(
+                """INSERT INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (app_id) DO UPDATE SET name = excluded.name,
+                public_key_pem = excluded.public_key_pem, privileged = excluded.privileged,
+                id_mode = excluded.id_mode, redirect_uris = excluded.redirect_uris,
+                updated_at = excluded.updated_at""",
+                (
+                    app.app_id, app.name, app.public_key_pem, int(app.privileged), app.id_mode,
+                    json.dumps(list(app.redirect_uris)), now, now,
+                ),
+            )  # fmt: skip
+        return existed is None
+
+    def get_app(self, app_id: str | None) -> AppRecord | None:
+        """The registered app, or None."""
+        if not app_id:
+            return None
+        row = self.query_one("SELECT * FROM apps WHERE app_id = ?", (app_id,))
+        return _app_from_row(row) if row else None
+
+    def list_apps(self) -> list[AppRecord]:
+        """Every registered app, oldest first."""
+        return [_app_from_row(row) for row in self.query("SELECT * FROM apps ORDER BY created_at")]
+
+    # Users
+
+    def add_user(self, profile: dict[str, Any]) -> bool:
+        """Store a validated profile; False when the user_id is taken."""
+        changed = self.execute(
+            "INSERT OR IGNORE INTO users VALUES (?, ?, ?)",
+            (profile["user_id"], json.dumps(profile, ensure_ascii=False), time.time()),
+        )
+        return changed == 1
+
+    def get_user(self, user_id: str | None) -> dict[str, Any] | None:
+        """A user's profile, or None."""
+        row = self.query_one("SELECT profile FROM users WHERE user_id = ?", (user_id or "",))
+        return json.loads(row["profile"]) if row else None
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Every user's profile, in the order they were added."""
+        rows = self.query("SELECT profile FROM users ORDER BY created_at, rowid")
+        return [json.loads(row["profile"]) for row in rows]
+
+    def seed_demo_users(self) -> None:
+        """Add the demo users that are missing (existing profiles are left as they are)."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO users VALUES (?, ?, ?)",
+                [
+                    (user["user_id"], json.dumps(user, ensure_ascii=False), now)
+                    for user in self.demo_users
+                ],
+            )
+
+    # Settings
+
+    def settings(self) -> dict[str, Any]:
+        """The run-time settings (lifetimes, timestamp check), defaults filled in."""
+        stored = {
+            row["name"]: json.loads(row["value"]) for row in self.query("SELECT * FROM settings")
+        }
+        return {**DEFAULT_SETTINGS, **stored}
+
+    def update_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Store changed settings and return the whole set."""
+        with self.transaction() as db:
+            for name, value in changes.items():
+                db.execute(
+                    "INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, json.dumps(value))
+                )
+        return self.settings()
+
+    # Call log
+
+    def record_call(self, http_method: str, method: str, app_id: str, code: str, sub_code: str):
+        """Log one gateway call, keeping only the most recent ones."""
+        kept = int(self.settings()["calls_kept"])
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO calls (at, http_method, method, app_id, code, sub_code)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), http_method, method, app_id, code, sub_code or None),
+            )
+            db.execute("DELETE FROM calls WHERE id <= ?", (cursor.lastrowid - kept,))
+
+    def list_calls(self, method: str | None = None) -> list[dict[str, Any]]:
+        """The logged calls, oldest first, optionally of one method."""
+        sql, params = "SELECT * FROM calls", ()
+        if method:
+            sql, params = sql + " WHERE method = ?", (method,)
+        rows = self.query(sql + " ORDER BY id", params)
+        return [{**row, "at": datetime.fromtimestamp(row["at"], UTC).isoformat()} for row in rows]
+
+    def reset(self) -> None:
+        """Empty every table and seed the demo users again."""
+        with self.transaction() as db:
+            for name in TABLES:
+                db.execute(f"DELETE FROM {name}")  # noqa: S608 - names come from register_table
+        self.seed_demo_users()
+
+
+def _app_from_row(row: sqlite3.Row) -> AppRecord:
+    return AppRecord(
+        app_id=row["app_id"],
+        name=row["name"],
+        public_key_pem=row["public_key_pem"],
+        privileged=bool(row["privileged"]),
+        id_mode=row["id_mode"],
+        redirect_uris=tuple(json.loads(row["redirect_uris"])),
+    )

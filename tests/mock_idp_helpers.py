@@ -1,0 +1,193 @@
+"""Shared helpers for tests that speak to the mock identity provider over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from service.gateway import signing
+from service.mock_idp import create_mock_app
+from tests.live_server import LiveServer
+
+TEST_APP_ID = "2021000000000001"
+OTHER_APP_ID = "2021000000000002"
+DEMO_USER_ID = "2088102146225135"  # 张伟 in data/demo_users.json
+
+
+def gateway_timestamp(offset_seconds: float = 0) -> str:
+    """Now in Beijing time, in the gateway's `yyyy-MM-dd HH:mm:ss` format."""
+    beijing = datetime.now(UTC) + timedelta(hours=8, seconds=offset_seconds)
+    return beijing.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class GatewayReply:
+    """A parsed gateway answer: which key held the inner object, the object, and the raw body."""
+
+    key: str
+    inner: dict[str, Any]
+    signature: str | None
+    inner_text: str
+    body: str
+    status: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.inner.get("code") == "10000"
+
+
+class SignedAppClient:
+    """A merchant app talking to `/gateway.do` the way real clients do, signing with its key."""
+
+    def __init__(self, base_url: str, app_id: str, private_key, platform_public_key):
+        self.base_url = base_url
+        self.app_id = app_id
+        self.private_key = private_key
+        self.platform_public_key = platform_public_key
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+
+    def common(self, method: str, **overrides: Any) -> dict[str, str]:
+        """The common parameters of a call, overridable (None removes one)."""
+        params = {
+            "app_id": self.app_id,
+            "method": method,
+            "format": "json",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": gateway_timestamp(),
+            "version": "1.0",
+        }
+        params.update(overrides)
+        return {key: value for key, value in params.items() if value is not None}
+
+    def signed_params(self, method: str, biz: dict | None = None, **top: Any) -> dict[str, str]:
+        """Every parameter of a call with its RSA2 signature."""
+        params = self.common(method, **top)
+        if biz is not None:
+            params["biz_content"] = signing.compact_json(biz)
+        return signing.sign_request(params, self.private_key)
+
+    def get(self, params: dict[str, str]) -> httpx.Response:
+        """Every parameter in the query string, the way `python-alipay-sdk` sends them."""
+        return self.http.get("/gateway.do", params=params)
+
+    def post(self, params: dict[str, str], body_keys: tuple[str, ...] = ()) -> httpx.Response:
+        """Common parameters in the query, `biz_content` and `body_keys` in a form body."""
+        in_body = {"biz_content", *body_keys}
+        query = {k: v for k, v in params.items() if k not in in_body}
+        form = {k: v for k, v in params.items() if k in in_body}
+        return self.http.post("/gateway.do", params=query, data=form)
+
+    def call(
+        self, method: str, biz: dict | None = None, *, via: str = "get", **top
+    ) -> GatewayReply:
+        """Sign and send one call, and parse (not yet verify) the answer."""
+        params = self.signed_params(method, biz, **top)
+        post = via == "post"
+        response = self.post(params, body_keys=tuple(top)) if post else self.get(params)
+        return parse_reply(response, method)
+
+    def verifies(self, reply: GatewayReply, sign_type: str = "RSA2") -> bool:
+        """Whether the reply's signature checks out against the platform's public key."""
+        return reply.signature is not None and signing.verify(
+            reply.inner_text, reply.signature, self.platform_public_key, sign_type
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def parse_reply(response: httpx.Response, method: str) -> GatewayReply:
+    """Find the inner object under the method's key or `error_response`, as clients do."""
+    return parse_body(response.text, method, response.status_code)
+
+
+def parse_body(body: str, method: str, status: int = 200) -> GatewayReply:
+    """Parse a raw response body: the inner object's exact text and the signature."""
+    envelope = json.loads(body)
+    key = signing.response_key(method)
+    if key not in envelope:
+        key = "error_response"
+    inner_text, inner, signature = signing.extract_response(body, key)
+    return GatewayReply(key, inner, signature, inner_text, body, status)
+
+
+def brace_counting_inner_text(body: str, key: str) -> str:
+    """The signed span as brace-counting clients find it (python-alipay-sdk's algorithm)."""
+    start = body.find("{", body.find(key))
+    depth = 0
+    for index in range(start + 1, len(body)):
+        if body[index] == "{":
+            depth += 1
+        elif body[index] == "}":
+            if depth == 0:
+                return body[start : index + 1]
+            depth -= 1
+    return body[start:]
+
+
+def all_strings(value: Any) -> list[str]:
+    """Every string value (and key) inside a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *all_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in all_strings(item)]
+    return []
+
+
+class MockIdp:
+    """A running mock: its URL, a JSON control client and the platform's public key."""
+
+    def __init__(self, live: LiveServer):
+        self.live = live
+        self.url = live.url
+        self.control = httpx.Client(base_url=live.url, timeout=30)
+        key = self.control.get("/_mock/platform-key").json()
+        self.platform_public_key_pem = key["public_key_pem"]
+        self.platform_public_key = signing.load_public_key(key["public_key_pem"])
+
+    def reset(self) -> None:
+        response = self.control.post("/_mock/reset")
+        assert response.status_code == 200, response.text
+
+    def register_app(self, app_id: str, public_key: str, **options: Any) -> dict:
+        response = self.control.post(
+            "/_mock/apps", json={"app_id": app_id, "public_key": public_key, **options}
+        )
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def auth_code(self, app_id: str, user_id: str = DEMO_USER_ID, scopes=("auth_user",)) -> str:
+        response = self.control.post(
+            "/_mock/auth-codes", json={"app_id": app_id, "user_id": user_id, "scopes": list(scopes)}
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["auth_code"]
+
+    def add_fault(self, **fault: Any) -> dict:
+        response = self.control.post("/_mock/faults", json=fault)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def settings(self, **changes: Any) -> dict:
+        response = self.control.post("/_mock/settings", json=changes)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def app_client(self, app_id: str, private_key) -> SignedAppClient:
+        return SignedAppClient(self.url, app_id, private_key, self.platform_public_key)
+
+    def close(self) -> None:
+        self.control.close()
+
+
+def start_mock(data_dir, platform_private_key: str | None = None) -> tuple[LiveServer, MockIdp]:
+    """Start a mock on a loopback port; stop the returned LiveServer when done."""
+    live = LiveServer(create_mock_app(data_dir, platform_private_key=platform_private_key)).start()
+    return live, MockIdp(live)
