@@ -10,6 +10,7 @@ from schemas.common import HealthSchema
 from service.components import settings
 from service.errors import ServiceUnavailable
 from service.extensions import db
+from service.openapi import problems
 
 blp = Blueprint("health", __name__, description="Probes.")
 
@@ -42,6 +43,7 @@ def healthz():
 
 @blp.route("/readyz", methods=["GET"])
 @blp.response(200, HealthSchema)
+@problems(blp, 503)
 def readyz():
     """The database answers and the gateway is reachable."""
     checks = {

@@ -172,10 +172,8 @@ class GatewayClient:
 
     def _verified_inner(self, method: str, body: bytes) -> dict[str, Any]:
         """Cut the inner object out of the body and check the platform's signature over it."""
-        key = signing.response_key(method)
         try:
-            envelope_key = key if f'"{key}"'.encode() in body else "error_response"
-            inner_text, inner, signature = signing.extract_response(body, envelope_key)
+            inner_text, inner, signature = _extract_inner(body, signing.response_key(method))
         except (signing.MalformedResponse, UnicodeDecodeError) as exc:
             log.error("gateway %s answered a body that is not a response envelope", method)
             raise GatewayBadResponse(f"The platform's answer to {method} was malformed.") from exc
@@ -194,3 +192,11 @@ class GatewayClient:
 
     def _unavailable(self, detail: str) -> GatewayUnavailable:
         return GatewayUnavailable(detail, retry_after=self.retry_after)
+
+
+def _extract_inner(body: bytes, key: str) -> tuple[str, dict[str, Any], str | None]:
+    """The method's own envelope, or `error_response` for errors the gateway files there."""
+    try:
+        return signing.extract_response(body, key)
+    except signing.MalformedResponse:
+        return signing.extract_response(body, "error_response")
