@@ -41,6 +41,7 @@ class Settings:
     refresh_token_ttl: int
     refresh_idle_ttl: int
     refresh_grace_seconds: int
+    session_check_seconds: float
     gateway_timeout: float
     gateway_connect_timeout: float
     gateway_retries: int

@@ -58,6 +58,9 @@ class SettingsSchema(Schema):
     refresh_grace_seconds = fields.Integer(
         data_key=_var("refresh_grace_seconds"), validate=validate.Range(0, 300)
     )
+    session_check_seconds = fields.Float(
+        data_key=_var("session_check_seconds"), validate=validate.Range(0, 30)
+    )
     gateway_timeout = fields.Float(
         data_key=_var("gateway_timeout"), validate=validate.Range(0.1, 120)
     )

@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Settings, load_settings
 from service import errors, http
+from service.auth.live_sessions import LiveSessions
 from service.auth.scopes import CLIENT_SCOPES
 from service.auth.tokens import TokenKeys
 from service.components import Components
@@ -52,7 +53,8 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
 def _flask_config(settings: Settings) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A file database never drops a connection; a server's pool should notice restarts.
+        "SQLALCHEMY_ENGINE_OPTIONS": {} if settings.uses_sqlite else {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": settings.max_body_bytes,
         "RATELIMIT_STORAGE_URI": settings.rate_limit_storage_uri,
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -94,6 +96,7 @@ def _components(settings: Settings) -> Components:
             source=settings.keys_file,
         ),
         keys_document=keys,
+        live_sessions=LiveSessions(settings.session_check_seconds),
     )
 
 

@@ -13,6 +13,7 @@ from flask import current_app
 
 if TYPE_CHECKING:
     from config import Settings
+    from service.auth.live_sessions import LiveSessions
     from service.auth.tokens import TokenKeys
     from service.gateway.client import GatewayClient
 
@@ -23,6 +24,7 @@ class Components:
     gateway: GatewayClient
     token_keys: TokenKeys
     keys_document: dict
+    live_sessions: LiveSessions
 
 
 def components() -> Components:

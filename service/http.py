@@ -12,6 +12,7 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from service.errors import DomainError
+from service.extensions import limiter
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _FORM_TYPES = {"application/x-www-form-urlencoded"}
@@ -33,6 +34,24 @@ def accepts_form(view: Callable) -> Callable:
     """Mark a view as taking `application/x-www-form-urlencoded` as well as JSON."""
     view.accepts_form = True  # type: ignore[attr-defined]
     return view
+
+
+def rate_limited(limit: Callable[[], str]) -> Callable[[Callable], Callable]:
+    """Limit a view per client address with Flask-Limiter (the limit is read per request)."""
+
+    def decorator(view: Callable) -> Callable:
+        limited = limiter.limit(limit)(view)
+        limited.rate_limited = True  # type: ignore[attr-defined]
+        return limited
+
+    return decorator
+
+
+@limiter.request_filter
+def _not_rate_limited() -> bool:
+    """Spare the limiter's bookkeeping on the many views that have no limit (most requests)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "rate_limited", False)
 
 
 def _is_json(mimetype: str) -> bool:

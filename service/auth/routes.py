@@ -17,8 +17,7 @@ from schemas.auth import (
 from service.auth import clients, services
 from service.auth.decorators import user_required
 from service.components import settings, token_keys
-from service.extensions import limiter
-from service.http import accepts_form
+from service.http import accepts_form, rate_limited
 from service.openapi import problems
 
 blp = Blueprint("auth", __name__, url_prefix="/v1", description="Login, tokens, the current user.")
@@ -26,7 +25,7 @@ well_known = Blueprint("well_known", __name__, description="Keys to verify Minif
 
 
 @blp.route("/sessions", methods=["POST"])
-@limiter.limit(lambda: settings().login_rate_limit)
+@rate_limited(lambda: settings().login_rate_limit)
 @blp.arguments(LoginSchema)
 @blp.response(201, SessionTokensSchema)
 @problems(blp, 400, 413, 415, 429, 502, 503)
@@ -36,7 +35,7 @@ def login(body):
 
 
 @blp.route("/sessions/refresh", methods=["POST"])
-@limiter.limit(lambda: settings().refresh_rate_limit)
+@rate_limited(lambda: settings().refresh_rate_limit)
 @blp.arguments(RefreshSchema)
 @blp.response(200, SessionTokensSchema)
 @problems(blp, 400, 401, 413, 415, 429)
@@ -64,7 +63,7 @@ def me():
 
 
 @blp.route("/oauth/token", methods=["POST"])
-@limiter.limit(lambda: settings().token_rate_limit)
+@rate_limited(lambda: settings().token_rate_limit)
 @accepts_form
 @blp.arguments(ClientTokenRequestSchema, location="json_or_form")
 @blp.response(200, ClientTokenSchema)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 
 from service.auth import refresh_tokens
 from service.auth.models import LoginSession, RefreshToken, User
@@ -233,6 +233,7 @@ def _replay_or_revoke(row: RefreshToken, raw_token: str, now: datetime) -> Issue
 
 
 def _revoke(session_id: str, reason: str, now: datetime) -> None:
+    components().live_sessions.forget(session_id)
     db.session.execute(
         update(LoginSession)
         .where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
@@ -247,14 +248,38 @@ def logout(session_id: str) -> None:
     db.session.commit()
 
 
-def authenticated_user(claims: dict[str, Any]) -> User:
-    """The user behind verified access-token claims, if their session is still live."""
+# Built once and run through a bare connection: this is every authenticated request's query, and
+# the ORM session's machinery would cost more than the query itself.
+_LIVE_SESSION_USER = (
+    select(*User.__table__.columns, LoginSession.revoked_at)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(LoginSession.id == bindparam("sid"), User.id == bindparam("sub"))
+)
+
+
+def authenticated_user(claims: dict[str, Any]) -> Row:
+    """The user behind verified access-token claims, if their session is still live.
+
+    The session must exist, belong to the token's subject and not be revoked. The answer (a
+    read-only row of the users table: `.id`, `.nickname`, …) is remembered per process for
+    MINIFIN_SESSION_CHECK_SECONDS, so a burst of requests costs one indexed query; revoking a
+    session forgets it here at once and in other processes within that time.
+    """
     session_id = claims.get("sid")
     if not isinstance(session_id, str) or not claims["sub"].startswith("usr_"):
         raise Unauthorized("This endpoint needs a user's access token.", code="user_token_required")
-    session = db.session.get(LoginSession, session_id)
-    if session is None or session.user_id != claims["sub"]:
+    live = components().live_sessions
+    row = live.get(session_id)
+    if row is None:
+        with db.engine.connect() as connection:
+            row = connection.execute(
+                _LIVE_SESSION_USER, {"sid": session_id, "sub": claims["sub"]}
+            ).first()
+        if row is None:
+            raise Unauthorized("The access token is not valid.", code="invalid_token")
+        if row.revoked_at is not None:
+            raise Unauthorized("This session has ended; log in again.", code="session_revoked")
+        live.put(session_id, row)
+    if row.id != claims["sub"]:
         raise Unauthorized("The access token is not valid.", code="invalid_token")
-    if session.revoked_at is not None:
-        raise Unauthorized("This session has ended; log in again.", code="session_revoked")
-    return session.user
+    return row

@@ -7,6 +7,7 @@ looked up by `kid` in our own key set only (no `jku`/`x5u`), and `typ`, `iss`, `
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -23,6 +24,8 @@ from jwt.algorithms import ECAlgorithm
 ALGORITHM = "ES256"
 ACCESS_TOKEN_TYPE = "at+jwt"
 log = logging.getLogger(__name__)
+LEEWAY_SECONDS = 5
+VERIFIED_CACHE_SIZE = 8192
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "scope"]
 
 
@@ -62,9 +65,13 @@ class TokenKeys:
         self.issuer = issuer
         self.audience = audience
         self._source = source
+        self.clock = time.time
         self._source_mtime = source.stat().st_mtime if source else 0.0
         self._checked_at = float("-inf")
         self._load(jwt_keys)
+        # A verified token is remembered by its exact text, so a client reusing its token skips
+        # the signature check; expiry is still checked on every use.
+        self._verified = functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)(self._verify_signed)
 
     def _load(self, jwt_keys: Iterable[Mapping[str, str]]) -> None:
         keys: dict[str, _Key] = {}
@@ -127,6 +134,13 @@ class TokenKeys:
 
     def verify(self, token: str) -> dict[str, Any]:
         """Return the claims of a valid access token or raise InvalidToken."""
+        claims = self._verified(token)
+        if claims["exp"] <= self.clock() - LEEWAY_SECONDS:
+            raise InvalidToken("token_expired")
+        return dict(claims)
+
+    def _verify_signed(self, token: str) -> dict[str, Any]:
+        """The full RFC 8725 check: header, key, signature and every registered claim."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as exc:
@@ -148,7 +162,7 @@ class TokenKeys:
                 algorithms=[ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
                 options={"require": _REQUIRED_CLAIMS, "strict_aud": True},
             )
         except jwt.ExpiredSignatureError as exc:

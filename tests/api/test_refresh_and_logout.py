@@ -151,3 +151,33 @@ def test_with_no_grace_window_any_repeat_is_a_reuse(app_env, mock_idp, demo_user
         db.session.execute(db.delete(RefreshToken))
         db.session.execute(db.delete(LoginSession))
         db.session.commit()
+
+
+def test_a_session_revoked_by_another_process_is_refused_within_the_check_interval(
+    app_env, mock_idp, demo_users
+):
+    import time
+
+    from service import create_app
+    from tests.conftest import auth_code
+
+    quick = create_app({**app_env, "MINIFIN_SESSION_CHECK_SECONDS": "0.3"})
+    client = quick.test_client()
+    code = auth_code(mock_idp.url, demo_users[0]["user_id"])
+    tokens = client.post("/v1/sessions", json={"auth_code": code}).get_json()
+    assert client.get("/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+    with quick.app_context():  # as another API process's logout would
+        db.session.execute(db.update(LoginSession).values(revoked_at=db.func.now()))
+        db.session.commit()
+
+    remembered = client.get("/v1/me", headers=bearer(tokens["access_token"]))
+    time.sleep(0.35)
+    refused = client.get("/v1/me", headers=bearer(tokens["access_token"]))
+
+    assert remembered.status_code == 200
+    assert refused.status_code == 401
+    assert refused.get_json()["code"] == "session_revoked"
+    with quick.app_context():
+        db.session.execute(db.delete(RefreshToken))
+        db.session.execute(db.delete(LoginSession))
+        db.session.commit()

@@ -80,3 +80,21 @@ def test_a_running_process_picks_up_a_rotated_key_from_the_file(keys_file, monke
 
     assert running.verify(token_from_a_restarted_peer)["sub"] == "usr_3"
     assert running.signing_kid == rotated.signing_kid != before
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(keys_file):
+    keys = _keys(read_keys(keys_file))
+    token, claims = keys.issue("usr_4", scope="user", ttl=60)
+    assert keys.verify(token)["sub"] == "usr_4"  # now remembered
+
+    keys.clock = lambda: claims["exp"] + 10
+    with pytest.raises(InvalidToken, match="token_expired"):
+        keys.verify(token)
+
+
+def test_a_remembered_token_hands_out_a_copy_of_its_claims(keys_file):
+    keys = _keys(read_keys(keys_file))
+    token, _ = keys.issue("usr_5", scope="user", ttl=60)
+    keys.verify(token)["sub"] = "usr_evil"
+
+    assert keys.verify(token)["sub"] == "usr_5"
