@@ -69,6 +69,23 @@ def temporary_postgres_database(base_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="module")
+def standalone_mock(tmp_path_factory):
+    """A mock identity provider of the test module's own, for tests that reset or reconfigure it."""
+    from tests.mock_idp_helpers import start_mock
+
+    live, mock = start_mock(tmp_path_factory.mktemp("standalone-mock-idp"))
+    yield mock
+    mock.close()
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def app_key():
+    """An RSA app key pair of the test module's own, as a merchant generates one."""
+    return signing.generate_private_key()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
     """SQLite by default; a throw-away PostgreSQL database when MINIFIN_TEST_DATABASE_URL is set."""

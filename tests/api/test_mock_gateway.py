@@ -26,7 +26,6 @@ from tests.mock_idp_helpers import (
     gateway_timestamp,
     parse_body,
     parse_reply,
-    start_mock,
 )
 
 OAUTH = "alipay.system.oauth.token"
@@ -34,28 +33,15 @@ USER_INFO = "alipay.user.info.share"
 
 
 @pytest.fixture(scope="module")
-def app_key():
-    return signing.generate_private_key()
-
-
-@pytest.fixture(scope="module")
 def other_app_key():
     return signing.generate_private_key()
 
 
-@pytest.fixture(scope="module")
-def running_mock(tmp_path_factory):
-    live, mock = start_mock(tmp_path_factory.mktemp("mock-idp"))
-    yield mock
-    mock.close()
-    live.stop()
-
-
 @pytest.fixture
-def mock(running_mock, app_key):
-    running_mock.reset()
-    running_mock.register_app(TEST_APP_ID, signing.public_key_pem(app_key))
-    return running_mock
+def mock(standalone_mock, app_key):
+    standalone_mock.reset()
+    standalone_mock.register_app(TEST_APP_ID, signing.public_key_pem(app_key))
+    return standalone_mock
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.gateway import signing
-from tests.mock_idp_helpers import DEMO_USER_ID, TEST_APP_ID, start_mock
+from tests.mock_idp_helpers import DEMO_USER_ID, TEST_APP_ID
 
 alipay = pytest.importorskip("alipay", reason="python-alipay-sdk is not installed")
 AliPay = alipay.AliPay
@@ -16,24 +16,11 @@ OAUTH = "alipay.system.oauth.token"
 USER_INFO = "alipay.user.info.share"
 
 
-@pytest.fixture(scope="module")
-def app_key():
-    return signing.generate_private_key()
-
-
-@pytest.fixture(scope="module")
-def running_mock(tmp_path_factory):
-    live, mock = start_mock(tmp_path_factory.mktemp("mock-idp-sdk"))
-    yield mock
-    mock.close()
-    live.stop()
-
-
 @pytest.fixture
-def mock(running_mock, app_key):
-    running_mock.reset()
-    running_mock.register_app(TEST_APP_ID, signing.public_key_base64(app_key), privileged=True)
-    return running_mock
+def mock(standalone_mock, app_key):
+    standalone_mock.reset()
+    standalone_mock.register_app(TEST_APP_ID, signing.public_key_base64(app_key), privileged=True)
+    return standalone_mock
 
 
 def sdk_client(mock, app_key, sign_type: str = "RSA2") -> AliPay:

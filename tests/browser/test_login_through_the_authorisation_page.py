@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -11,16 +10,6 @@ from flask import Flask
 
 from tests.conftest import APP_ID, bearer
 from tests.live_server import LiveServer
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +21,9 @@ def callback_page():
         yield live
 
 
-def test_a_user_chosen_on_the_page_logs_in_to_minifin(client, mock_idp, demo_users, callback_page):
+def test_a_user_chosen_on_the_page_logs_in_to_minifin(
+    client, mock_idp, demo_users, callback_page, page
+):
     chosen = demo_users[6]
     query = httpx.QueryParams(
         app_id=APP_ID,
@@ -40,18 +31,12 @@ def test_a_user_chosen_on_the_page_logs_in_to_minifin(client, mock_idp, demo_use
         redirect_uri=f"{callback_page.url}/logged-in",
         state="login-7",
     )
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{mock_idp.url}/oauth2/publicAppAuthorize.htm?{query}")
-            page.locator(f"input[type=radio][name=user_id][value='{chosen['user_id']}']").check()
-            page.get_by_role("button", name="同意 Approve").click()
-            page.wait_for_url(f"{callback_page.url}/logged-in?**")
-            returned = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
-            assert page.get_by_role("heading").inner_text() == "Back from the platform"
-        finally:
-            browser.close()
+    page.goto(f"{mock_idp.url}/oauth2/publicAppAuthorize.htm?{query}")
+    page.locator(f"input[type=radio][name=user_id][value='{chosen['user_id']}']").check()
+    page.get_by_role("button", name="同意 Approve").click()
+    page.wait_for_url(f"{callback_page.url}/logged-in?**")
+    returned = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    assert page.get_by_role("heading").inner_text() == "Back from the platform"
 
     assert returned["state"] == "login-7"
     login = client.post("/v1/sessions", json={"auth_code": returned["auth_code"]})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -11,45 +10,10 @@ from flask import Flask, jsonify, request
 
 from service.gateway import signing
 from tests.live_server import LiveServer
-from tests.mock_idp_helpers import TEST_APP_ID, start_mock
+from tests.mock_idp_helpers import TEST_APP_ID
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 AUTHORIZE_PATH = "/oauth2/publicAppAuthorize.htm"
 CHOSEN_USER = "2088102154247082"  # 王芳, second in the demo list (the first is preselected)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def app_key():
-    return signing.generate_private_key()
 
 
 @pytest.fixture(scope="module")
@@ -65,24 +29,16 @@ def receiver():
         yield live
 
 
-@pytest.fixture(scope="module")
-def running_mock(tmp_path_factory):
-    live, mock = start_mock(tmp_path_factory.mktemp("mock-idp-browser"))
-    yield mock
-    mock.close()
-    live.stop()
-
-
 @pytest.fixture
-def mock(running_mock, app_key, receiver):
-    running_mock.reset()
-    running_mock.register_app(
+def mock(standalone_mock, app_key, receiver):
+    standalone_mock.reset()
+    standalone_mock.register_app(
         TEST_APP_ID,
         signing.public_key_pem(app_key),
         name="礼物小程序",
         redirect_uris=[receiver.url + "/"],
     )
-    return running_mock
+    return standalone_mock
 
 
 def authorize_url(mock, receiver, scope="auth_user", state="st-42", app_id=TEST_APP_ID):
