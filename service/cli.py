@@ -101,15 +101,14 @@ def worker(poll_interval: float, batch_size: int) -> None:
 )
 def mock_idp(host: str, port: int, data_dir: Path) -> None:
     """Run the mock identity provider (a stand-in for the platform's open gateway)."""
-    from werkzeug.serving import run_simple
-
     from service.mock_idp import create_mock_app
+    from service.mock_idp.server import serve
 
     production = os.environ.get("MINIFIN_PROFILE") == "production"
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_mock_app(data_dir, control_api=not production)
     click.echo(f"mock identity provider on http://{host}:{port} (data in {data_dir})")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    serve(app, host, port)
 
 
 @main.group(cls=click.Group)

@@ -6,13 +6,17 @@ import threading
 
 from werkzeug.serving import make_server
 
+from service.mock_idp.server import QueryFreeRequestHandler
+
 
 class LiveServer:
-    """A threaded werkzeug server on 127.0.0.1 with an OS-chosen port."""
+    """A threaded werkzeug server on 127.0.0.1 with an OS-chosen port; logs omit query strings."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
         self.app = app
-        self._server = make_server(host, port, app, threaded=True)
+        self._server = make_server(
+            host, port, app, threaded=True, request_handler=QueryFreeRequestHandler
+        )
         self.host = host
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -786,3 +786,16 @@ def test_the_mock_starts_and_answers_within_a_second():
     assert response.status_code == 200
     assert elapsed < 1.0, elapsed
     assert app.extensions["mock_idp"].get_user(DEMO_USER_ID)["user_name"] == "张伟"
+
+
+def test_the_access_log_leaves_out_query_strings(mock, app_key, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        mock.app_client(TEST_APP_ID, app_key).call(
+            USER_INFO, auth_token="secret-token-value", via="get"
+        )
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("/gateway.do" in line for line in lines)
+    assert not any("secret-token-value" in line or "sign=" in line for line in lines)
