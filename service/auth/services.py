@@ -271,7 +271,8 @@ def authenticated_user(claims: dict[str, Any]) -> Row:
     live = components().live_sessions
     row = live.get(session_id)
     if row is None:
-        with db.engine.connect() as connection:
+        # A single read needs no transaction: autocommit spares BEGIN and ROLLBACK round trips.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             row = connection.execute(
                 _LIVE_SESSION_USER, {"sid": session_id, "sub": claims["sub"]}
             ).first()
