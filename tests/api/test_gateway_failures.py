@@ -14,6 +14,15 @@ TOKEN = "alipay.system.oauth.token"
 PROFILE = "alipay.user.info.share"
 
 
+@pytest.fixture(autouse=True)
+def _restore_the_limiter(app):
+    """Tests here build apps with their own limiter storage; the shared app gets its own back."""
+    yield
+    from service.extensions import limiter
+
+    limiter.init_app(app)
+
+
 def _count_rows(app) -> tuple[int, int]:
     with app.app_context():
         return (
@@ -126,3 +135,34 @@ def test_login_is_rate_limited_per_client_address(app_env, mock_idp):
     assert statuses == [400, 400, 400, 429]
     assert other.status_code == 400
     limiter.reset()
+
+
+def test_rate_limits_can_live_in_redis_shared_by_all_processes(app_env):
+    import secrets
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable on 127.0.0.1:6379")
+    from service import create_app
+
+    env = {
+        **app_env,
+        "MINIFIN_RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
+        "MINIFIN_LOGIN_RATE_LIMIT": "2 per minute",
+    }
+    one, two = create_app(env).test_client(), create_app(env).test_client()
+    address = {"REMOTE_ADDR": f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.7"}
+
+    answers = [
+        client.post("/v1/sessions", json={"auth_code": "x"}, environ_base=address)
+        for client in (one, two, one)
+    ]
+
+    assert [a.status_code for a in answers] == [400, 400, 429]
+    assert answers[-1].mimetype == "application/problem+json"
+    assert answers[-1].get_json()["code"] == "rate_limited"
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    shared = redis.Redis(host="127.0.0.1", port=6379, db=15)
+    assert shared.keys(f"*{address['REMOTE_ADDR']}*"), "the counter is not in Redis"
