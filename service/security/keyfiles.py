@@ -45,11 +45,6 @@ def new_jwt_key() -> dict[str, str]:
     }
 
 
-def new_field_key_id(existing: dict[str, str]) -> str:
-    """Field key ids are short (`f1`, `f2`, …) because every ciphertext stores one."""
-    return f"f{len(existing) + 1}"
-
-
 def new_keys_document(*, dev: bool) -> dict[str, Any]:
     """Everything a fresh installation needs."""
     return {
@@ -105,13 +100,3 @@ def rotate_jwt_keys(document: dict[str, Any], *, retired_before: datetime) -> di
         if datetime.fromisoformat(successor["created_at"]) > retired_before
     ]
     return {**document, "jwt": [*still_needed, keys[-1], new_jwt_key()]}
-
-
-def rotate_field_keys(document: dict[str, Any]) -> dict[str, Any]:
-    """Add a field-encryption key and make it the active one (old ones still decrypt)."""
-    fields = document["fields"]
-    kid = new_field_key_id(fields["keys"])
-    return {
-        **document,
-        "fields": {"active": kid, "keys": {**fields["keys"], kid: _b64_secret()}},
-    }
