@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from flask import Flask
 
@@ -49,7 +50,7 @@ def test_the_loop_keeps_going_while_there_is_work_and_stops_when_asked():
     thread = threading.Thread(target=lambda: (worker.run(), stopped.set()))
     thread.start()
     while remaining["rows"]:
-        pass
+        time.sleep(0.001)
     worker.stop()
     thread.join(timeout=5)
 
