@@ -40,7 +40,11 @@ def bearer_claims() -> dict[str, Any]:
 
 
 def user_required(view: Callable) -> Callable:
-    """Require a user's access token with a live session; sets g.user and g.session_id."""
+    """Require a user's access token with a live session.
+
+    Sets `g.user` (a read-only row of the users table; pass `g.user.id` to services) and
+    `g.session_id`.
+    """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
