@@ -32,6 +32,8 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per gateway call is ours
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config.update(_flask_config(settings))
+    app.json.sort_keys = False  # keep the schemas' field order (token_type, then…)
+    app.json.ensure_ascii = False  # names and nicknames as UTF-8, not \u escapes
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
@@ -66,7 +68,6 @@ def _flask_config(settings: Settings) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
         "OPENAPI_SWAGGER_UI_URL": settings.docs_assets_url,
-        "JSON_SORT_KEYS": False,
     }
 
 

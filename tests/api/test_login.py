@@ -22,6 +22,8 @@ def test_login_with_an_auth_code_returns_tokens_and_the_user(client, mock_idp, d
     assert body["user"]["id"].startswith("usr_")
     assert body["user"]["nickname"] == user["nick_name"]
     assert response.headers["Cache-Control"] == "no-store"
+    assert user["nick_name"].encode("utf-8") in response.data  # raw UTF-8, not \u escapes
+    assert next(iter(body)) == "token_type"
 
     me = client.get("/v1/me", headers=bearer(body["access_token"]))
     assert me.status_code == 200
