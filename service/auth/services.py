@@ -17,7 +17,7 @@ from service.components import components
 from service.dbtypes import utcnow
 from service.errors import InvalidRequest, Unauthorized
 from service.extensions import db
-from service.gateway.errors import GatewayRejected
+from service.gateway.errors import GatewayBadResponse, GatewayRejected
 from service.ids import new_id
 from service.sql import insert_ignoring_conflicts
 
@@ -75,9 +75,7 @@ def _exchange_auth_code(auth_code: str) -> dict[str, Any]:
             ) from exc
         raise
     if not (grant.get("user_id") or grant.get("open_id")) or not grant.get("access_token"):
-        raise GatewayRejected(
-            "alipay.system.oauth.token", "10000", "Success", "missing_user", "no user id"
-        )
+        raise GatewayBadResponse("The platform's token answer named no user.")
     return grant
 
 
