@@ -45,7 +45,7 @@ class ClientTokenRequestSchema(BaseSchema):
     """OAuth 2.0 client-credentials request (RFC 6749 §4.4), as a form or JSON."""
 
     grant_type = fields.String(
-        required=True, load_only=True, validate=validate.Equal("client_credentials")
+        required=True, load_only=True, validate=validate.OneOf(["client_credentials"])
     )
     client_id = fields.String(load_only=True, validate=validate.Length(max=64))
     client_secret = fields.String(load_only=True, validate=validate.Length(max=256))

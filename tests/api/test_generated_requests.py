@@ -1,0 +1,43 @@
+"""Requests generated from the OpenAPI document never meet a 500 or an error that is not a problem.
+
+Schemathesis reads /openapi.json and Hypothesis sends each operation many valid and invalid
+bodies; whatever it sends, the answer is a success or a problem document below 500.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+
+schemathesis = pytest.importorskip("schemathesis")
+
+
+def _operations(app):
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+def test_the_document_lists_every_operation(app):
+    labels = {operation.label for operation in _operations(app)}
+    assert {"POST /v1/sessions", "POST /v1/sessions/refresh", "GET /v1/me",
+            "DELETE /v1/sessions/current", "POST /v1/oauth/token"} <= labels  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_generated_requests_get_a_success_or_a_problem_never_a_server_error(app, mode):
+    for operation in _operations(app):
+
+        @given(case=operation.as_strategy(schemathesis.GenerationMode(mode)))
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+        def answers_well(case):
+            response = case.call()
+            assert response.status_code < 500, (case.method, case.path, response.text)
+            if response.status_code >= 400:
+                assert response.headers["content-type"] == ["application/problem+json"]
+                assert response.json()["status"] == response.status_code
+
+        try:
+            answers_well()
+        except Unsatisfiable:
+            assert mode == "negative"  # nothing to get wrong: the operation takes no input
