@@ -42,6 +42,11 @@ class Settings:
     refresh_idle_ttl: int
     refresh_grace_seconds: int
     session_check_seconds: float
+    job_max_attempts: int
+    job_lease_seconds: int
+    job_backoff_base: float
+    job_backoff_max: float
+    worker_poll_interval: float
     gateway_timeout: float
     gateway_connect_timeout: float
     gateway_retries: int

@@ -61,6 +61,21 @@ class SettingsSchema(Schema):
     session_check_seconds = fields.Float(
         data_key=_var("session_check_seconds"), validate=validate.Range(0, 30)
     )
+    job_max_attempts = fields.Integer(
+        data_key=_var("job_max_attempts"), validate=validate.Range(1, 100)
+    )
+    job_lease_seconds = fields.Integer(
+        data_key=_var("job_lease_seconds"), validate=validate.Range(1, 3600)
+    )
+    job_backoff_base = fields.Float(
+        data_key=_var("job_backoff_base"), validate=validate.Range(0.01, 3600)
+    )
+    job_backoff_max = fields.Float(
+        data_key=_var("job_backoff_max"), validate=validate.Range(0.01, 86400)
+    )
+    worker_poll_interval = fields.Float(
+        data_key=_var("worker_poll_interval"), validate=validate.Range(0.05, 60)
+    )
     gateway_timeout = fields.Float(
         data_key=_var("gateway_timeout"), validate=validate.Range(0.1, 120)
     )

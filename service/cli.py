@@ -1,4 +1,4 @@
-"""The `minifin` command: dev, serve, worker, mock-idp, db, keys, clients, seed."""
+"""The `minifin` command: dev, serve, worker, mock-idp, db, keys, jobs, clients, seed."""
 
 from __future__ import annotations
 
@@ -75,16 +75,23 @@ def serve(bind: str, workers: int, threads: int) -> None:
 
 
 @main.command()
-@click.option("--poll-interval", default=1.0, show_default=True, help="Seconds between polls.")
+@click.option("--poll-interval", type=float, help="Seconds between polls when idle.")
 @click.option("--batch-size", default=100, show_default=True)
-def worker(poll_interval: float, batch_size: int) -> None:
-    """Run a worker: picks up due work from the database until SIGTERM."""
+def worker(poll_interval: float | None, batch_size: int) -> None:
+    """Run a worker: performs due work from the database until SIGTERM."""
     from flask import current_app
 
+    from service.components import settings
+    from service.scheduler.outbox import WAKE_CHANNEL
+    from service.scheduler.wakeup import listener_for
     from service.scheduler.worker import Worker
 
+    config = settings()
     loop = Worker(
-        current_app._get_current_object(), poll_interval=poll_interval, batch_size=batch_size
+        current_app._get_current_object(),
+        poll_interval=poll_interval or config.worker_poll_interval,
+        batch_size=batch_size,
+        wait=listener_for(config.database_url, WAKE_CHANNEL),
     )
     loop.install_signal_handlers()
     loop.run()
@@ -169,6 +176,44 @@ def keys_rotate(path: Path | None) -> None:
     kids = ", ".join(k["kid"] for k in rotated["jwt"])
     click.echo(f"signing with {rotated['jwt'][-1]['kid']}; verifying {kids}")
     click.echo("API processes pick up the new key within a minute (or restart them).")
+
+
+@main.group()
+def jobs() -> None:
+    """Outbox jobs: list them by state, requeue dead ones."""
+
+
+@jobs.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "running", "done", "dead"]),
+    default="dead",
+    show_default=True,
+)
+@click.option("--limit", default=100, show_default=True)
+def jobs_list(status: str, limit: int) -> None:
+    """Show jobs in one state, oldest first, with their last error."""
+    from service.scheduler.outbox import list_jobs
+
+    rows = list_jobs(status, limit)
+    for job in rows:
+        click.echo(
+            f"{job.id:>8}  {job.kind:<40} attempts {job.attempts}/{job.max_attempts}  "
+            f"run_at {job.run_at:%Y-%m-%d %H:%M:%S}Z  {job.last_error or ''}"
+        )
+    click.echo(f"{len(rows)} {status} job(s)")
+
+
+@jobs.command("requeue")
+@click.argument("job_ids", nargs=-1, type=int)
+@click.option("--all-dead", is_flag=True, help="Requeue every dead job.")
+def jobs_requeue(job_ids: tuple[int, ...], all_dead: bool) -> None:
+    """Give dead jobs a fresh set of attempts, due now."""
+    from service.scheduler.outbox import requeue_dead
+
+    if not job_ids and not all_dead:
+        raise click.UsageError("name job ids, or pass --all-dead")
+    click.echo(f"requeued {requeue_dead(list(job_ids) or None)} job(s)")
 
 
 @main.group()

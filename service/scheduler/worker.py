@@ -1,14 +1,18 @@
-"""The worker loop: repeatedly asks each registered source of due work to run one batch.
+"""The worker loop: repeatedly asks each source of due work to run one batch.
 
 All due work lives in database rows, never in this process's memory, so any number of workers
-can run side by side and a killed worker loses nothing. Capabilities register their sources in
-`SOURCES`; a loop with no sources simply idles.
+can run side by side and a killed worker loses nothing. When a pass finds nothing to do the loop
+sleeps until the earliest known due time, at most `poll_interval`, or until PostgreSQL signals
+new work (see wakeup.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,17 +25,35 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DueWorkSource:
-    """One kind of due work: `run_batch(limit)` handles up to `limit` rows, returns how many."""
+    """One kind of due work.
+
+    `run_batch(worker_id, limit)` handles up to `limit` rows and returns how many it took;
+    `seconds_until_due(horizon)` says how long nothing will be due (at most `horizon`).
+    """
 
     name: str
-    run_batch: Callable[[int], int]
+    run_batch: Callable[[str, int], int]
+    seconds_until_due: Callable[[float], float] | None = None
 
 
-SOURCES: list[DueWorkSource] = []
+def _outbox_source() -> DueWorkSource:
+    from service.scheduler import outbox
+
+    return DueWorkSource("outbox", outbox.run_due_jobs, outbox.seconds_until_next_job)
+
+
+def default_sources() -> list[DueWorkSource]:
+    """Every kind of due work Minifin has."""
+    return [_outbox_source()]
+
+
+def new_worker_id() -> str:
+    """host:pid:random — unique per process, readable in job listings."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Worker:
-    """Polls the registered sources; stops after the current batch on SIGTERM or SIGINT."""
+    """Polls its sources; stops after the current batch on SIGTERM or SIGINT."""
 
     def __init__(
         self,
@@ -41,12 +63,15 @@ class Worker:
         poll_interval: float = 1.0,
         batch_size: int = 100,
         heartbeat_every: float = 60.0,
+        wait: Callable[[float, threading.Event], None] | None = None,
     ):
         self.app = app
-        self.sources = SOURCES if sources is None else sources
+        self.sources = default_sources() if sources is None else sources
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.heartbeat_every = heartbeat_every
+        self.id = new_worker_id()
+        self._wait = wait or (lambda seconds, stop: stop.wait(seconds))
         self._stop = threading.Event()
         self.processed = 0
 
@@ -64,21 +89,34 @@ class Worker:
         for source in self.sources:
             with self.app.app_context():
                 try:
-                    handled += source.run_batch(self.batch_size)
+                    handled += source.run_batch(self.id, self.batch_size)
                 except Exception:
                     log.exception("due-work source %s failed; it will be retried", source.name)
         self.processed += handled
         return handled
 
+    def idle_seconds(self) -> float:
+        """How long to sleep: until the earliest due work any source knows of, capped."""
+        idle = self.poll_interval
+        for source in self.sources:
+            if source.seconds_until_due is None:
+                continue
+            with self.app.app_context():
+                try:
+                    idle = min(idle, source.seconds_until_due(self.poll_interval))
+                except Exception:
+                    log.exception("due-work source %s could not say what is due", source.name)
+        return idle
+
     def run(self) -> None:
         """Loop until stopped; sleeps only when a pass found nothing to do."""
-        names = ", ".join(s.name for s in self.sources) or "none registered yet"
-        log.info("worker started (sources: %s)", names)
+        names = ", ".join(s.name for s in self.sources) or "none"
+        log.info("worker %s started (sources: %s)", self.id, names)
         last_heartbeat = time.monotonic()
         while not self._stop.is_set():
             if self.run_once() == 0:
-                self._stop.wait(self.poll_interval)
+                self._wait(self.idle_seconds(), self._stop)
             if time.monotonic() - last_heartbeat >= self.heartbeat_every:
-                log.info("worker alive; %d rows handled so far", self.processed)
+                log.info("worker %s alive; %d rows handled so far", self.id, self.processed)
                 last_heartbeat = time.monotonic()
-        log.info("worker stopped after %d rows", self.processed)
+        log.info("worker %s stopped after %d rows", self.id, self.processed)

@@ -62,3 +62,28 @@ def test_seed_registers_the_app_with_the_mock(fresh_env, mock_idp, app_env):
     assert result.exit_code == 0, result.output
     app = httpx.get(f"{mock_idp.url}/_mock/apps/{app_env['MINIFIN_APP_ID']}").json()
     assert app["app_id"] == app_env["MINIFIN_APP_ID"]
+
+
+def test_jobs_list_and_requeue_work_on_dead_jobs(fresh_env):
+    from service import create_app
+    from service.extensions import db
+    from service.scheduler.models import DEAD, PENDING, OutboxJob
+
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    app = create_app()
+    with app.app_context():
+        db.session.add(OutboxJob(kind="gateway.refund", payload={}, status=DEAD, attempts=8,
+                                 max_attempts=8, last_error="RuntimeError: refused"))  # fmt: skip
+        db.session.commit()
+
+    listed = CliRunner().invoke(main, ["jobs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "gateway.refund" in listed.output and "RuntimeError: refused" in listed.output
+    assert "1 dead job(s)" in listed.output
+
+    assert CliRunner().invoke(main, ["jobs", "requeue"]).exit_code != 0
+    requeued = CliRunner().invoke(main, ["jobs", "requeue", "--all-dead"])
+    assert "requeued 1 job(s)" in requeued.output
+    with app.app_context():
+        job = db.session.scalars(db.select(OutboxJob)).one()
+        assert (job.status, job.attempts) == (PENDING, 0)

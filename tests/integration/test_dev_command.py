@@ -96,7 +96,7 @@ def test_minifin_dev_runs_everything_and_stops_cleanly_then_reuses_its_instance(
         assert "Try it" in "".join(first.output)
         tokens = _login(api, mock)
         assert httpx.get(f"{api}/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
-        first.wait_for("worker started")
+        first.wait_for("started (sources:")
     finally:
         assert first.interrupt() == 0
     assert _port_is_free(api_port) and _port_is_free(mock_port)

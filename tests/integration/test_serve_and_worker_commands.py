@@ -49,10 +49,10 @@ def test_the_worker_stops_after_sigterm(app, app_env):
     assert worker.stdout is not None
     deadline = time.monotonic() + 30
     for line in worker.stdout:
-        if "worker started" in line:
+        if "started (sources:" in line:
             break
         assert time.monotonic() < deadline
     worker.send_signal(signal.SIGTERM)
 
     assert worker.wait(timeout=15) == 0
-    assert "worker stopped" in worker.stdout.read()
+    assert "stopped after" in worker.stdout.read()

@@ -17,8 +17,8 @@ def _worker(sources, **kwargs) -> Worker:
 def test_one_pass_asks_every_source_for_a_batch_of_the_configured_size():
     asked = []
     sources = [
-        DueWorkSource("gifts", lambda limit: asked.append(("gifts", limit)) or 3),
-        DueWorkSource("outbox", lambda limit: asked.append(("outbox", limit)) or 2),
+        DueWorkSource("gifts", lambda worker_id, limit: asked.append(("gifts", limit)) or 3),
+        DueWorkSource("outbox", lambda worker_id, limit: asked.append(("outbox", limit)) or 2),
     ]
 
     handled = _worker(sources, batch_size=50).run_once()
@@ -28,10 +28,12 @@ def test_one_pass_asks_every_source_for_a_batch_of_the_configured_size():
 
 
 def test_a_failing_source_is_logged_and_does_not_stop_the_others(caplog):
-    def broken(limit):
+    def broken(worker_id, limit):
         raise RuntimeError("database went away")
 
-    worker = _worker([DueWorkSource("broken", broken), DueWorkSource("fine", lambda limit: 1)])
+    worker = _worker(
+        [DueWorkSource("broken", broken), DueWorkSource("fine", lambda worker_id, limit: 1)]
+    )
 
     assert worker.run_once() == 1
     assert "broken failed" in caplog.text
@@ -41,7 +43,7 @@ def test_the_loop_keeps_going_while_there_is_work_and_stops_when_asked():
     remaining = {"rows": 5}
     stopped = threading.Event()
 
-    def drain(limit):
+    def drain(worker_id, limit):
         taken = min(limit, remaining["rows"])
         remaining["rows"] -= taken
         return taken
@@ -67,3 +69,17 @@ def test_a_worker_with_no_sources_idles_and_stops():
 
     assert not thread.is_alive()
     assert worker.processed == 0
+
+
+def test_an_idle_worker_sleeps_until_the_earliest_due_work_but_no_longer_than_its_poll():
+    sources = [
+        DueWorkSource("soon", lambda worker_id, limit: 0, lambda horizon: 0.3),
+        DueWorkSource("later", lambda worker_id, limit: 0, lambda horizon: min(horizon, 9.0)),
+    ]
+
+    assert _worker(sources).idle_seconds() == 0.01  # capped by the poll interval
+    assert Worker(Flask("t"), sources=sources, poll_interval=5).idle_seconds() == 0.3
+
+
+def test_each_worker_has_its_own_id():
+    assert _worker([]).id != _worker([]).id

@@ -1,0 +1,6 @@
+"""Every capability's models in one place, so the metadata (and so migrations) know every table."""
+
+from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
+from service.scheduler.models import OutboxJob
+
+__all__ = ["LoginSession", "MerchantClient", "OutboxJob", "RefreshToken", "User"]

@@ -1,0 +1,219 @@
+"""The outbox: enqueue side effects with the state change, claim them with leases, run, record.
+
+A use case calls `enqueue()` before its commit, so the effect exists exactly when the state change
+does. Workers claim due jobs in batches (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never
+wait on each other; one atomic UPDATE on SQLite, whose writers are serialised anyway), run each
+handler outside any transaction, and record the outcome only if they still hold the lease.
+Failures retry with exponential backoff and jitter, and park as `dead` after the last attempt.
+A worker that dies leaves its lease to expire; the next claim takes the job back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, text, update
+
+from service.components import settings
+from service.dbtypes import utcnow
+from service.extensions import db
+from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
+from service.sql import insert_ignoring_conflicts
+
+log = logging.getLogger(__name__)
+WAKE_CHANNEL = "minifin_jobs"
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help: the job goes straight to `dead`."""
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """What a handler receives: the job's identity, payload and how many tries this is."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+
+
+Handler = Callable[[ClaimedJob], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that performs jobs of `kind` (capabilities do this at import)."""
+
+    def register(handler: Handler) -> Handler:
+        if kind in HANDLERS and HANDLERS[kind] is not handler:
+            raise RuntimeError(f"a handler for {kind!r} is already registered")
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> None:
+    """Add a job to the current transaction; the caller's commit makes it real (or not)."""
+    if kind not in HANDLERS:
+        raise ValueError(f"no handler registered for job kind {kind!r}")
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "status": PENDING,
+        "run_at": run_at or utcnow(),
+        "attempts": 0,
+        "max_attempts": settings().job_max_attempts,
+        "created_at": utcnow(),
+    }
+    if dedupe_key is None:
+        db.session.add(OutboxJob(**values))
+    else:
+        insert_ignoring_conflicts(OutboxJob, values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))  # delivered on commit
+
+
+def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
+    """Take up to `limit` due jobs (and jobs whose worker's lease ran out) for this worker."""
+    now = utcnow()
+    claimable = (
+        select(OutboxJob.id)
+        .where(
+            or_(
+                and_(OutboxJob.status == PENDING, OutboxJob.run_at <= now),
+                and_(OutboxJob.status == RUNNING, OutboxJob.lease_expires_at < now),
+            )
+        )
+        .order_by(OutboxJob.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = db.session.execute(
+        update(OutboxJob)
+        .where(OutboxJob.id.in_(claimable.scalar_subquery()))
+        .values(
+            status=RUNNING,
+            locked_by=worker_id,
+            lease_expires_at=now + timedelta(seconds=settings().job_lease_seconds),
+            attempts=OutboxJob.attempts + 1,
+        )
+        .returning(
+            OutboxJob.id,
+            OutboxJob.kind,
+            OutboxJob.payload,
+            OutboxJob.attempts,
+            OutboxJob.max_attempts,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return [ClaimedJob(*row) for row in rows]
+
+
+def _finish(job: ClaimedJob, worker_id: str, **values: Any) -> bool:
+    """Record an outcome, but only while this worker still holds the job's lease."""
+    updated = db.session.execute(
+        update(OutboxJob)
+        .where(
+            OutboxJob.id == job.id,
+            OutboxJob.locked_by == worker_id,
+            OutboxJob.status == RUNNING,
+            OutboxJob.attempts == job.attempt,
+        )
+        .values(locked_by=None, lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not updated:
+        log.warning("job %s (%s) was taken over before it finished", job.id, job.kind)
+    return bool(updated)
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential backoff with full jitter: base·2^(attempt-1), capped, times 0.5–1.5."""
+    config = settings()
+    delay = min(config.job_backoff_max, config.job_backoff_base * 2 ** (attempt - 1))
+    return delay * (0.5 + random.random())  # noqa: S311 (jitter, not secrecy)
+
+
+def run_job(job: ClaimedJob, worker_id: str) -> str:
+    """Run one claimed job's handler and record the outcome; returns the new status."""
+    handler = HANDLERS.get(job.kind)
+    try:
+        if handler is None:
+            raise PermanentFailure(f"no handler registered for {job.kind!r}")
+        handler(job)
+    except Exception as exc:  # every failure is recorded; none may kill the worker
+        db.session.rollback()
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        if isinstance(exc, PermanentFailure) or job.attempt >= job.max_attempts:
+            _finish(job, worker_id, status=DEAD, last_error=error, finished_at=utcnow())
+            log.error("job %s (%s) is dead after %d attempt(s): %s",
+                      job.id, job.kind, job.attempt, error)  # fmt: skip
+            return DEAD
+        delay = backoff_seconds(job.attempt)
+        _finish(job, worker_id, status=PENDING, last_error=error,
+                run_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
+        log.warning("job %s (%s) attempt %d failed, retry in %.1fs: %s",
+                    job.id, job.kind, job.attempt, delay, error)  # fmt: skip
+        return PENDING
+    _finish(job, worker_id, status=DONE, last_error=None, finished_at=utcnow())
+    return DONE
+
+
+def run_due_jobs(worker_id: str, limit: int) -> int:
+    """One batch: claim due jobs and run them one by one; returns how many were claimed."""
+    jobs = claim_batch(worker_id, limit)
+    for job in jobs:
+        run_job(job, worker_id)
+    return len(jobs)
+
+
+def seconds_until_next_job(horizon: float) -> float:
+    """How long a worker may sleep before the next pending job falls due (at most `horizon`)."""
+    next_run = db.session.scalar(
+        select(func.min(OutboxJob.run_at)).where(OutboxJob.status == PENDING)
+    )
+    db.session.rollback()
+    if next_run is None:
+        return horizon
+    return max(0.0, min(horizon, (next_run - utcnow()).total_seconds()))
+
+
+def requeue_dead(job_ids: list[int] | None = None) -> int:
+    """Give dead jobs (all, or the ones named) a fresh set of attempts, due now."""
+    statement = (
+        update(OutboxJob)
+        .where(OutboxJob.status == DEAD)
+        .values(status=PENDING, attempts=0, run_at=utcnow(), finished_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if job_ids:
+        statement = statement.where(OutboxJob.id.in_(job_ids))
+    count = db.session.execute(statement).rowcount
+    db.session.commit()
+    return count
+
+
+def list_jobs(status: str, limit: int = 100) -> list[OutboxJob]:
+    """Jobs in one state, oldest first (for the `minifin jobs` listing)."""
+    return list(
+        db.session.scalars(
+            select(OutboxJob).where(OutboxJob.status == status).order_by(OutboxJob.id).limit(limit)
+        )
+    )

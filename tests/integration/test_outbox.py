@@ -1,0 +1,234 @@
+"""The outbox on both engines: transactional enqueue, exclusive claims, retries, leases, dead."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from flask_migrate import upgrade
+
+from service import MIGRATIONS_DIR, create_app
+from service.dbtypes import utcnow
+from service.extensions import db
+from service.scheduler import outbox
+from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
+
+performed: Counter = Counter()
+failures_left: dict[str, int] = {}
+
+
+@outbox.job_handler("test.record")
+def _record(job: outbox.ClaimedJob) -> None:
+    key = job.payload["key"]
+    if failures_left.get(key, 0) > 0:
+        failures_left[key] -= 1
+        raise RuntimeError(f"gateway hiccup for {key}")
+    performed[key] += 1
+
+
+@outbox.job_handler("test.hopeless")
+def _hopeless(job: outbox.ClaimedJob) -> None:
+    raise outbox.PermanentFailure("the platform says this can never work")
+
+
+@pytest.fixture
+def outbox_app(app_env, any_database_url):
+    performed.clear()
+    failures_left.clear()
+    application = create_app(
+        {
+            **app_env,
+            "MINIFIN_DATABASE_URL": any_database_url,
+            "MINIFIN_JOB_MAX_ATTEMPTS": "3",
+            "MINIFIN_JOB_BACKOFF_BASE": "0.05",
+            "MINIFIN_JOB_BACKOFF_MAX": "0.2",
+            "MINIFIN_JOB_LEASE_SECONDS": "30",
+        }
+    )
+    with application.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def _enqueue(app, count: int, kind: str = "test.record", **kwargs) -> None:
+    with app.app_context():
+        for n in range(count):
+            outbox.enqueue(kind, {"key": f"k{n}"}, **kwargs)
+        db.session.commit()
+
+
+def _jobs(app) -> list[OutboxJob]:
+    with app.app_context():
+        return list(db.session.scalars(db.select(OutboxJob).order_by(OutboxJob.id)))
+
+
+def _drain(app, worker_id: str = "w1", rounds: int = 50) -> None:
+    with app.app_context():
+        for _ in range(rounds):
+            if not outbox.run_due_jobs(worker_id, 100) and not _pending_soon(app):
+                return
+            time.sleep(0.05)
+
+
+def _pending_soon(app) -> bool:
+    return any(job.status in (PENDING, RUNNING) for job in _jobs(app))
+
+
+def test_a_job_exists_only_if_the_transaction_that_enqueued_it_commits(outbox_app):
+    with outbox_app.app_context():
+        outbox.enqueue("test.record", {"key": "rolled-back"})
+        db.session.rollback()
+        outbox.enqueue("test.record", {"key": "committed"})
+        db.session.commit()
+
+    assert [job.payload["key"] for job in _jobs(outbox_app)] == ["committed"]
+
+
+def test_the_same_dedupe_key_makes_one_job(outbox_app):
+    with outbox_app.app_context():
+        for _ in range(3):
+            outbox.enqueue("test.record", {"key": "refund"}, dedupe_key="refund:gft_1")
+            db.session.commit()
+
+    assert len(_jobs(outbox_app)) == 1
+
+
+def test_an_unknown_kind_cannot_be_enqueued(outbox_app):
+    with outbox_app.app_context(), pytest.raises(ValueError):
+        outbox.enqueue("nobody.handles.this", {})
+
+
+def test_concurrent_workers_claim_every_job_exactly_once(outbox_app):
+    _enqueue(outbox_app, 300)
+    claimed: list[list[int]] = []
+
+    def work(worker_id: str) -> None:
+        mine: list[int] = []
+        with outbox_app.app_context():
+            while batch := outbox.claim_batch(worker_id, 7):
+                for job in batch:
+                    mine.append(job.id)
+                    outbox.run_job(job, worker_id)
+        claimed.append(mine)
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    all_claims = [job_id for mine in claimed for job_id in mine]
+    assert len(all_claims) == 300 == len(set(all_claims))
+    assert set(performed.values()) == {1} and len(performed) == 300
+    assert {job.status for job in _jobs(outbox_app)} == {DONE}
+
+
+def test_a_failing_job_is_retried_with_backoff_until_it_succeeds(outbox_app):
+    failures_left["k0"] = 2
+    _enqueue(outbox_app, 1)
+
+    with outbox_app.app_context():
+        assert outbox.run_due_jobs("w1", 10) == 1
+        job = db.session.scalars(db.select(OutboxJob)).one()
+        assert job.status == PENDING and job.attempts == 1
+        assert job.run_at > utcnow()
+        assert "gateway hiccup" in job.last_error
+        assert outbox.run_due_jobs("w1", 10) == 0  # not due yet: backing off
+    _drain(outbox_app)
+
+    (job,) = _jobs(outbox_app)
+    assert job.status == DONE
+    assert job.attempts == 3
+    assert performed["k0"] == 1
+
+
+def test_a_job_that_keeps_failing_is_parked_dead_and_can_be_requeued(outbox_app):
+    failures_left["k0"] = 10
+    _enqueue(outbox_app, 1)
+    _drain(outbox_app)
+
+    (job,) = _jobs(outbox_app)
+    assert job.status == DEAD
+    assert job.attempts == 3
+    with outbox_app.app_context():
+        assert [j.id for j in outbox.list_jobs(DEAD)] == [job.id]
+        failures_left["k0"] = 0
+        assert outbox.requeue_dead() == 1
+    _drain(outbox_app)
+    assert _jobs(outbox_app)[0].status == DONE
+    assert performed["k0"] == 1
+
+
+def test_a_permanent_failure_is_dead_at_once(outbox_app):
+    _enqueue(outbox_app, 1, kind="test.hopeless")
+    _drain(outbox_app)
+
+    (job,) = _jobs(outbox_app)
+    assert job.status == DEAD
+    assert job.attempts == 1
+    assert "can never work" in job.last_error
+
+
+def test_a_job_whose_worker_died_is_rescued_when_its_lease_expires(outbox_app):
+    _enqueue(outbox_app, 1)
+    with outbox_app.app_context():
+        (abandoned,) = outbox.claim_batch("dead-worker", 10)
+        assert outbox.claim_batch("live-worker", 10) == []  # the lease still holds
+        db.session.execute(
+            db.update(OutboxJob).values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+        (rescued,) = outbox.claim_batch("live-worker", 10)
+        outbox.run_job(rescued, "live-worker")
+        assert rescued.id == abandoned.id and rescued.attempt == 2
+        # The presumed-dead worker comes back and tries to record its outcome: ignored.
+        assert outbox.run_job(abandoned, "dead-worker") == DONE
+        job = db.session.get(OutboxJob, abandoned.id)
+        assert job.status == DONE and job.locked_by is None
+
+
+def test_an_idle_worker_knows_when_the_next_job_falls_due(outbox_app):
+    with outbox_app.app_context():
+        assert outbox.seconds_until_next_job(5.0) == 5.0
+        outbox.enqueue("test.record", {"key": "later"}, run_at=utcnow() + timedelta(seconds=2))
+        db.session.commit()
+        assert 1.0 < outbox.seconds_until_next_job(5.0) <= 2.0
+        assert outbox.seconds_until_next_job(0.5) == 0.5
+
+
+def test_a_sleeping_worker_picks_up_new_work_within_a_second(outbox_app):
+    from service.components import settings
+    from service.scheduler.wakeup import listener_for
+    from service.scheduler.worker import Worker
+
+    with outbox_app.app_context():
+        database_url = settings().database_url
+    on_postgres = database_url.startswith("postgresql")
+    worker = Worker(
+        outbox_app,
+        # On PostgreSQL a long poll proves that NOTIFY, not polling, woke the worker.
+        poll_interval=30 if on_postgres else 0.5,
+        wait=listener_for(database_url, outbox.WAKE_CHANNEL),
+    )
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        time.sleep(0.5)  # the worker is asleep now
+        enqueued = time.monotonic()
+        _enqueue(outbox_app, 1)
+        while not performed and time.monotonic() - enqueued < 5:
+            time.sleep(0.01)
+        waited = time.monotonic() - enqueued
+    finally:
+        worker.stop()
+        _enqueue(outbox_app, 1)  # wakes a listening worker so it sees the stop at once
+        thread.join(timeout=35)
+
+    assert performed["k0"] == 1
+    assert waited < 1.0
