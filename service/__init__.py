@@ -112,8 +112,9 @@ def _register_blueprints() -> None:
     from service.auth.routes import blp as auth_blp
     from service.auth.routes import well_known
     from service.health import blp as health_blp
+    from service.notifications.routes import blp as notifications_blp
 
-    for blueprint in (health_blp, well_known, auth_blp):
+    for blueprint in (health_blp, well_known, auth_blp, notifications_blp):
         api.register_blueprint(blueprint)
 
 

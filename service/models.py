@@ -1,6 +1,14 @@
 """Every capability's models in one place, so the metadata (and so migrations) know every table."""
 
 from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
+from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
 
-__all__ = ["LoginSession", "MerchantClient", "OutboxJob", "RefreshToken", "User"]
+__all__ = [
+    "GatewayNotification",
+    "LoginSession",
+    "MerchantClient",
+    "OutboxJob",
+    "RefreshToken",
+    "User",
+]

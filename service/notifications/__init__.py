@@ -1,0 +1,1 @@
+"""The gateway's asynchronous notifications: verified, de-duplicated, routed, acknowledged."""

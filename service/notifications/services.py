@@ -1,0 +1,74 @@
+"""Receiving a notification: verify, de-duplicate on notify_id, hand to its capability, commit.
+
+The handler's state change, the notification's record and the de-duplication all commit in one
+transaction, and the route answers `success` only after that commit: if anything fails the
+gateway hears a failure and delivers again, and the repeat finds nothing recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+
+from service.components import gateway
+from service.dbtypes import utcnow
+from service.errors import InvalidRequest
+from service.extensions import db
+from service.notifications.models import HANDLED, IGNORED, GatewayNotification
+from service.sql import insert_ignoring_conflicts
+
+log = logging.getLogger(__name__)
+# Fields worth logging: identifiers and states, never names, accounts or amounts.
+_LOGGED_FIELDS = ("notify_type", "notify_id", "out_trade_no", "out_order_no", "trade_status")
+
+NotificationHandler = Callable[[Mapping[str, str]], None]
+HANDLERS: dict[str, NotificationHandler] = {}
+
+
+def notification_handler(notify_type: str) -> Callable[[NotificationHandler], NotificationHandler]:
+    """Register the function that applies notifications of `notify_type` (at import time)."""
+
+    def register(handler: NotificationHandler) -> NotificationHandler:
+        if notify_type in HANDLERS and HANDLERS[notify_type] is not handler:
+            raise RuntimeError(f"a handler for {notify_type!r} is already registered")
+        HANDLERS[notify_type] = handler
+        return handler
+
+    return register
+
+
+class BadNotificationSignature(InvalidRequest):
+    code = "invalid_notification_signature"
+
+
+def receive_notification(fields: Mapping[str, str]) -> str:
+    """Apply one notification at most once; returns `handled`, `ignored` or `duplicate`."""
+    summary = {k: fields.get(k) for k in _LOGGED_FIELDS if fields.get(k)}
+    if not gateway().verify_notification(fields):
+        log.warning("rejected a notification whose signature does not verify: %s", summary)
+        raise BadNotificationSignature("The notification's signature does not verify.")
+    notify_id, notify_type = fields.get("notify_id", ""), fields.get("notify_type", "")
+    if not notify_id or not notify_type:
+        raise InvalidRequest("A notification needs notify_id and notify_type.")
+    handler = HANDLERS.get(notify_type)
+    fresh = insert_ignoring_conflicts(
+        GatewayNotification,
+        {
+            "notify_id": notify_id,
+            "notify_type": notify_type,
+            "fields": {k: v for k, v in fields.items() if k != "sign"},
+            "outcome": HANDLED if handler else IGNORED,
+            "received_at": utcnow(),
+        },
+    )
+    if not fresh:
+        db.session.rollback()
+        log.info("notification repeated, already applied: %s", summary)
+        return "duplicate"
+    if handler is None:
+        log.warning("no handler for notification type %s; recorded and acknowledged", notify_type)
+    else:
+        handler(fields)
+    db.session.commit()
+    log.info("notification %s: %s", HANDLED if handler else IGNORED, summary)
+    return HANDLED if handler else IGNORED
