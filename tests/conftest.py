@@ -32,6 +32,7 @@ def mock_idp(tmp_path_factory) -> Iterator[LiveServer]:
     app = create_mock_app(tmp_path_factory.mktemp("mock-idp"))
     with LiveServer(app) as server:
         yield server
+    app.extensions["mock_idp"].close()
 
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -78,6 +79,7 @@ def standalone_mock(tmp_path_factory):
     yield mock
     mock.close()
     live.stop()
+    live.app.extensions["mock_idp"].close()  # stops its notification delivery thread
 
 
 @pytest.fixture(scope="module")

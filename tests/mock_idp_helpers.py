@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from flask import Flask, request
 
 from service.gateway import signing
 from service.mock_idp import create_mock_app
@@ -180,6 +184,36 @@ class MockIdp:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def trade(self, trade_no: str) -> dict:
+        response = self.control.get(f"/_mock/trades/{trade_no}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def pay(self, trade_no: str) -> httpx.Response:
+        return self.control.post(f"/_mock/trades/{trade_no}/pay")
+
+    def user(self, user_id: str) -> dict:
+        response = self.control.get(f"/_mock/users/{user_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def notifications(self, **filters: str) -> list[dict]:
+        response = self.control.get("/_mock/notifications", params=filters)
+        assert response.status_code == 200, response.text
+        return response.json()["notifications"]
+
+    def wait_for_notifications(
+        self, done: Callable[[list[dict]], bool], timeout: float = 10, **filters: str
+    ) -> list[dict]:
+        """Poll the notification list until `done(list)` holds; fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.notifications(**filters)
+            if done(found):
+                return found
+            assert time.monotonic() < deadline, f"notifications never got there: {found}"
+            time.sleep(0.05)
+
     def app_client(self, app_id: str, private_key) -> SignedAppClient:
         return SignedAppClient(self.url, app_id, private_key, self.platform_public_key)
 
@@ -191,3 +225,64 @@ def start_mock(data_dir, platform_private_key: str | None = None) -> tuple[LiveS
     """Start a mock on a loopback port; stop the returned LiveServer when done."""
     live = LiveServer(create_mock_app(data_dir, platform_private_key=platform_private_key)).start()
     return live, MockIdp(live)
+
+
+class NotificationReceiver:
+    """A merchant's notify_url on a loopback port: keeps every POST, answers as scripted.
+
+    Filter by `trade_no`: a retry of an earlier test's notification may still arrive.
+    """
+
+    def __init__(self):
+        self.received: list[dict[str, Any]] = []
+        self.gate = threading.Event()  # cleared: hold every answer until it is set again
+        self.gate.set()
+        self._answers: list[tuple[int, str]] = []
+        self._arrived = threading.Condition()
+        app = Flask("merchant_notify_url")
+        app.add_url_rule("/notify", "notify", self._receive, methods=["POST"])
+        self.live = LiveServer(app).start()
+        self.url = self.live.url + "/notify"
+
+    def answer(self, *answers: tuple[int, str]) -> None:
+        """Answer the next POSTs with these (status, body) pairs, then with 200 `success`."""
+        with self._arrived:
+            self._answers = list(answers)
+
+    def _receive(self):
+        raw = request.get_data(as_text=True)  # read first: the form is then parsed from it
+        with self._arrived:
+            self.received.append(
+                {
+                    "form": request.form.to_dict(),
+                    "content_type": request.content_type,
+                    "raw": raw,
+                    "at": time.time(),
+                }
+            )
+            status, body = self._answers.pop(0) if self._answers else (200, "success")
+            self._arrived.notify_all()
+        self.gate.wait(timeout=30)
+        return body, status, {"Content-Type": "text/plain"}
+
+    def posts(self, trade_no: str) -> list[dict[str, Any]]:
+        """The POSTs about one trade, in arrival order."""
+        with self._arrived:
+            return [entry for entry in self.received if entry["form"].get("trade_no") == trade_no]
+
+    def wait_for(self, trade_no: str, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        """The first `count` POSTs about a trade, waiting for them to arrive."""
+        with self._arrived:
+            arrived = self._arrived.wait_for(lambda: len(self.posts(trade_no)) >= count, timeout)
+            assert arrived, f"{len(self.posts(trade_no))} of {count} notifications arrived"
+            return self.posts(trade_no)[:count]
+
+    def reset(self) -> None:
+        with self._arrived:
+            self.received.clear()
+            self._answers = []
+        self.gate.set()
+
+    def stop(self) -> None:
+        self.gate.set()
+        self.live.stop()

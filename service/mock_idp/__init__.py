@@ -14,10 +14,13 @@ from flask import Flask, jsonify, request
 from service.gateway.signing import generate_private_key, load_private_key, private_key_pem
 from service.mock_idp.authorize_page import authorize_blueprint
 from service.mock_idp.avatars import avatars_blueprint
+from service.mock_idp.cashier_page import cashier_blueprint
 from service.mock_idp.control import control_blueprint
+from service.mock_idp.control_payments import payments_control_blueprint
+from service.mock_idp.courier import NotificationCourier
 from service.mock_idp.demo_users import load_demo_users
 from service.mock_idp.gateway import gateway_blueprint
-from service.mock_idp.runtime import PLATFORM_KEY_EXTENSION, STORE_EXTENSION
+from service.mock_idp.runtime import COURIER_EXTENSION, PLATFORM_KEY_EXTENSION, STORE_EXTENSION
 from service.mock_idp.store import STORE_FILENAME, MockStore
 
 PLATFORM_KEY_FILENAME = "platform-key.pem"
@@ -40,13 +43,17 @@ def create_mock_app(
     demo_users = load_demo_users() if seed_demo_users else []
     store = MockStore(directory / STORE_FILENAME, demo_users=demo_users)
     app.extensions[STORE_EXTENSION] = store
+    app.extensions[COURIER_EXTENSION] = courier = NotificationCourier(store)
+    courier.resume()
     if data_dir is None:
         weakref.finalize(app, _remove_temporary_store, store, directory)
     app.register_blueprint(gateway_blueprint)
     app.register_blueprint(authorize_blueprint)
     app.register_blueprint(avatars_blueprint)
+    app.register_blueprint(cashier_blueprint)
     if control_api:
         app.register_blueprint(control_blueprint)
+        app.register_blueprint(payments_control_blueprint)
     _register_json_errors_for_control_paths(app)
     return app
 

@@ -79,12 +79,17 @@ def validated_request(store: MockStore, values: Any) -> AuthorizationRequest:
     redirect_uri = values.get("redirect_uri", "")
     if not is_web_url(redirect_uri):
         raise PageRequestInvalid("redirect_uri 必须是完整的 http(s) 地址")
-    if app.redirect_uris and not any(_under(redirect_uri, u) for u in app.redirect_uris):
+    if not is_registered_redirect(app, redirect_uri):
         raise PageRequestInvalid("redirect_uri 不在应用登记的授权回调地址中")
     state = values.get("state", "")
     if len(state) > MAX_STATE_LENGTH:
         raise PageRequestInvalid(f"state 不能超过 {MAX_STATE_LENGTH} 个字符")
     return AuthorizationRequest(app, scopes, ",".join(scopes), redirect_uri, state)
+
+
+def is_registered_redirect(app: AppRecord, uri: str) -> bool:
+    """Whether a page may send the browser to `uri`: anywhere, unless the app registered URIs."""
+    return not app.redirect_uris or any(_under(uri, registered) for registered in app.redirect_uris)
 
 
 def _under(uri: str, registered: str) -> bool:
@@ -94,14 +99,16 @@ def _under(uri: str, registered: str) -> bool:
     return len(uri) == len(registered) or registered.endswith("/") or uri[len(registered)] in "/?"
 
 
-def _page(html: str, status: int = 200) -> Response:
+def html_page(html: str, status: int = 200) -> Response:
+    """A mock page with headers that keep it self-contained and out of frames and caches."""
     response = Response(html, status=status, content_type="text/html; charset=utf-8")
     response.headers.update(_PAGE_HEADERS)
     return response
 
 
-def _error_page(message: str) -> Response:
-    return _page(render_template("error.html", message=message), 400)
+def error_page(message: str, status: int = 400, heading: str | None = None) -> Response:
+    """A page that explains a refused request and sends the browser nowhere."""
+    return html_page(render_template("error.html", message=message, heading=heading), status)
 
 
 @authorize_blueprint.get(AUTHORIZE_PATH)
@@ -111,8 +118,8 @@ def show_authorize_page() -> Response:
     try:
         auth_request = validated_request(store, request.args)
     except PageRequestInvalid as problem:
-        return _error_page(str(problem))
-    nonce = _new_nonce(store, auth_request)
+        return error_page(str(problem))
+    nonce = new_page_nonce(store, auth_request.context())
     users = [{**user, "masked_name": masked_name(user["user_name"])} for user in store.list_users()]
     html = render_template(
         "authorize.html",
@@ -121,7 +128,7 @@ def show_authorize_page() -> Response:
         users=users,
         nonce=nonce,
     )
-    return _page(html)
+    return html_page(html)
 
 
 @authorize_blueprint.post(AUTHORIZE_PATH)
@@ -131,16 +138,16 @@ def decide() -> Response:
     try:
         auth_request = validated_request(store, request.form)
     except PageRequestInvalid as problem:
-        return _error_page(str(problem))
-    if not _spend_nonce(store, request.form.get("nonce", ""), auth_request):
-        return _error_page("页面已过期或已提交过，请从应用重新发起授权（stale or reused form）")
+        return error_page(str(problem))
+    if not spend_page_nonce(store, request.form.get("nonce", ""), auth_request.context()):
+        return error_page("页面已过期或已提交过，请从应用重新发起授权（stale or reused form）")
     state = {"state": auth_request.state} if auth_request.state else {}
     if request.form.get("decision") != "approve":
         denied = {"error": "access_denied", "error_description": "用户拒绝授权", **state}
-        return redirect(_with_query(auth_request.redirect_uri, denied), 302)
+        return redirect(with_query(auth_request.redirect_uri, denied), 302)
     user_id = request.form.get("user_id", "")
     if store.get_user(user_id) is None:
-        return _error_page("请选择一个用户（choose a user）")
+        return error_page("请选择一个用户（choose a user）")
     code = issue_auth_code(store, auth_request.app.app_id, user_id, auth_request.scopes)
     granted = {
         "app_id": auth_request.app.app_id,
@@ -149,30 +156,32 @@ def decide() -> Response:
         "auth_code": code,
         **state,
     }
-    return redirect(_with_query(auth_request.redirect_uri, granted), 302)
+    return redirect(with_query(auth_request.redirect_uri, granted), 302)
 
 
-def _with_query(uri: str, params: dict[str, str]) -> str:
+def with_query(uri: str, params: dict[str, str]) -> str:
+    """`uri` with `params` added after the query it already has."""
     parts = urlsplit(uri)
     query = "&".join(part for part in (parts.query, urlencode(params)) if part)
     return urlunsplit(parts._replace(query=query))
 
 
-def _new_nonce(store: MockStore, auth_request: AuthorizationRequest) -> str:
+def new_page_nonce(store: MockStore, context: str) -> str:
+    """A single-use form token bound to what the page shows, so a form cannot be replayed."""
     nonce = secrets.token_urlsafe(24)
     now = time.time()
     with store.transaction() as db:
         db.execute("DELETE FROM page_nonces WHERE expires_at <= ?", (now,))
         db.execute(
-            "INSERT INTO page_nonces VALUES (?, ?, ?)",
-            (nonce, auth_request.context(), now + NONCE_TTL_SECONDS),
+            "INSERT INTO page_nonces VALUES (?, ?, ?)", (nonce, context, now + NONCE_TTL_SECONDS)
         )
     return nonce
 
 
-def _spend_nonce(store: MockStore, nonce: str, auth_request: AuthorizationRequest) -> bool:
+def spend_page_nonce(store: MockStore, nonce: str, context: str) -> bool:
+    """Use up a form token; False when it is unknown, expired, spent or for another context."""
     changed = store.execute(
         "DELETE FROM page_nonces WHERE nonce = ? AND context = ? AND expires_at > ?",
-        (nonce, auth_request.context(), time.time()),
+        (nonce, context, time.time()),
     )
     return changed == 1

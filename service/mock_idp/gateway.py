@@ -119,6 +119,7 @@ def _checked_call(
         store=store,
         now=now,
         host_url=host_url,
+        platform_key=current_platform_key(),
     )
     return GatewayAnswer(response_key(method.name), success_inner(method.handler(call)), True)
 

@@ -154,3 +154,11 @@ def subject_fields(app: AppRecord, user_id: str) -> dict[str, str]:
     if app.id_mode in ("open_id", "both"):
         fields["open_id"] = open_id_for(app.app_id, user_id)
     return fields
+
+
+def user_of_open_id(store: MockStore, app_id: str, open_id: str) -> str | None:
+    """The user behind an app's open_id (the mock derives open_ids, so it searches its users)."""
+    for user in store.list_users():
+        if open_id_for(app_id, user["user_id"]) == open_id:
+            return user["user_id"]
+    return None

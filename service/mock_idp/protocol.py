@@ -79,6 +79,7 @@ class GatewayCall:
     store: MockStore
     now: float
     host_url: str = "http://127.0.0.1/"
+    platform_key: Any = None  # signs the notifications a call causes
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -188,6 +189,35 @@ def nested_object(biz: Mapping[str, Any], name: str, *, required: bool = False) 
     if not isinstance(value, dict):
         raise GatewayError("40002", "isv.invalid-parameter", f"{name} 必须是 JSON 对象")
     return value
+
+
+def parameter_refusal(message: str, *, missing: bool = False) -> GatewayError:
+    """The gateway's answer to a missing (40001) or malformed (40002) business parameter."""
+    if missing:
+        return GatewayError("40001", "isv.missing-parameter", message)
+    return GatewayError("40002", "isv.invalid-parameter", message)
+
+
+def text_parameter(
+    biz: Mapping[str, Any],
+    name: str,
+    *,
+    max_length: int,
+    required: bool = True,
+    refuse: Callable[..., GatewayError] = parameter_refusal,
+) -> str | None:
+    """A string business parameter (a JSON number is taken as its text), length checked."""
+    value = biz.get(name)
+    if value is None or value == "":
+        if required:
+            raise refuse(f"缺少必选参数 {name}", missing=True)
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise refuse(f"{name} 必须是字符串")
+    text = str(value)
+    if len(text) > max_length:
+        raise refuse(f"{name} 不能超过 {max_length} 个字符")
+    return text
 
 
 def success_inner(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from service.mock_idp.store import MockStore
 
 STORE_EXTENSION = "mock_idp"
 PLATFORM_KEY_EXTENSION = "mock_idp_platform_key"
+COURIER_EXTENSION = "mock_idp_courier"  # the notification delivery thread, stopped by store.close()
 
 
 def current_store() -> MockStore:

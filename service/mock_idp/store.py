@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -17,6 +17,7 @@ from typing import Any
 from service.gateway.signing import load_public_key
 
 STORE_FILENAME = "mock-idp.sqlite3"
+SETTINGS_TOPIC = "settings"  # announced after every settings change
 ID_MODES = ("user_id", "open_id", "both")
 DEFAULT_SETTINGS: dict[str, Any] = {
     "auth_code_ttl": 300,
@@ -24,6 +25,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "refresh_token_ttl": 2_592_000,
     "timestamp_skew_seconds": None,
     "calls_kept": 500,
+    # Notification retries wait the platform's delays times this: 1/1440 makes its day a minute.
+    "notification_time_scale": 1 / 1440,
 }
 
 # Table name → DDL. Later capabilities (certifications, trades, notifications) add theirs with
@@ -115,6 +118,8 @@ class MockStore:
         self.path = Path(path)
         self.demo_users = [dict(user) for user in demo_users]
         self._lock = threading.RLock()
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
+        self._close_hooks: list[Callable[[], None]] = []
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -153,9 +158,24 @@ class MockStore:
             return db.execute(sql, params).rowcount
 
     def close(self) -> None:
-        """Close the connection (the store is unusable afterwards)."""
+        """Stop what runs on the store (delivery threads), then close the connection."""
+        for hook in self._close_hooks:
+            hook()
         with self._lock:
             self._db.close()
+
+    def on_close(self, hook: Callable[[], None]) -> None:
+        """Run `hook` when the store closes, before the connection goes."""
+        self._close_hooks.append(hook)
+
+    def listen(self, topic: str, callback: Callable[[], None]) -> None:
+        """Have `callback` called whenever a writer announces `topic` (an in-process NOTIFY)."""
+        self._listeners.setdefault(topic, []).append(callback)
+
+    def announce(self, topic: str) -> None:
+        """Wake the listeners of `topic`; their reads wait for any open transaction to commit."""
+        for callback in self._listeners.get(topic, ()):
+            callback()
 
     # Apps
 
@@ -236,6 +256,7 @@ class MockStore:
                 db.execute(
                     "INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, json.dumps(value))
                 )
+        self.announce(SETTINGS_TOPIC)
         return self.settings()
 
     # Call log

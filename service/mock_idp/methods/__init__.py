@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.mock_idp.methods import oauth, user_info
+from service.mock_idp.methods import messages, oauth, trades, user_info
 from service.mock_idp.protocol import GatewayMethod
 
 
@@ -18,4 +18,6 @@ def _registry(*modules: Iterable[GatewayMethod]) -> dict[str, GatewayMethod]:
     return registry
 
 
-METHODS: dict[str, GatewayMethod] = _registry(oauth.METHODS, user_info.METHODS)
+METHODS: dict[str, GatewayMethod] = _registry(
+    oauth.METHODS, user_info.METHODS, trades.METHODS, messages.METHODS
+)

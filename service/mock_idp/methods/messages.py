@@ -1,0 +1,66 @@
+"""`alipay.open.app.mini.templatemessage.send`: a template message into a user's inbox.
+
+`data` arrives as a JSON string or an object, `{"keyword1": {"value": "…"}, …}`. An optional
+`out_biz_no` in biz_content (the platform's send idempotency key) makes a retried send land once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.mock_idp.grants import user_of_open_id
+from service.mock_idp.inbox import TemplateMessage, deliver_message
+from service.mock_idp.protocol import (
+    GatewayCall,
+    GatewayError,
+    GatewayMethod,
+    nested_object,
+    parameter_refusal,
+    text_parameter,
+)
+
+MAX_DATA_KEYWORDS = 20
+
+
+def _recipient(call: GatewayCall) -> str:
+    """The user from `to_user_id`, or from `to_open_id` as this app knows them."""
+    user_id = text_parameter(call.biz, "to_user_id", max_length=28, required=False)
+    open_id = text_parameter(call.biz, "to_open_id", max_length=128, required=False)
+    if user_id is None and open_id is None:
+        raise parameter_refusal("缺少必选参数 to_user_id 或 to_open_id", missing=True)
+    found = (
+        user_id if user_id is not None else user_of_open_id(call.store, call.app.app_id, open_id)
+    )
+    if found is None or call.store.get_user(found) is None:
+        raise GatewayError("40004", "USER_NOT_EXIST", "消息接收用户不存在")
+    return found
+
+
+def _template_data(call: GatewayCall) -> dict[str, Any]:
+    """`{"keyword1": {"value": "…"}, …}`: every keyword an object holding a string value."""
+    data = nested_object(call.biz, "data", required=True)
+    if not data or len(data) > MAX_DATA_KEYWORDS:
+        raise parameter_refusal(f"data 须有 1 到 {MAX_DATA_KEYWORDS} 个关键词")
+    for keyword, entry in data.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+            raise parameter_refusal(f'data.{keyword} 应为 {{"value": "…"}}')
+    return data
+
+
+def template_message_send(call: GatewayCall) -> dict[str, Any]:
+    """Deliver the message (once per out_biz_no); success carries no business fields."""
+    # Keyword arguments run in order: parameters are checked before the recipient is looked up.
+    message = TemplateMessage(
+        app_id=call.app.app_id,
+        user_template_id=text_parameter(call.biz, "user_template_id", max_length=64),
+        page=text_parameter(call.biz, "page", max_length=128),
+        data=_template_data(call),
+        form_id=text_parameter(call.biz, "form_id", max_length=64),
+        out_biz_no=text_parameter(call.biz, "out_biz_no", max_length=64, required=False),
+        user_id=_recipient(call),
+    )
+    deliver_message(call.store, message, call.now)
+    return {}
+
+
+METHODS = (GatewayMethod("alipay.open.app.mini.templatemessage.send", template_message_send),)

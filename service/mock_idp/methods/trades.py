@@ -1,0 +1,150 @@
+"""`alipay.trade.create/query/close/refund`: the merchant's half of a mini-program payment.
+
+Business parameter problems answer 40004 `ACQ.INVALID_PARAMETER` ("参数无效：…"), as the platform
+does for its acquiring (ACQ) APIs; an amount outside [0.01, 100000000] is `ACQ.TOTAL_FEE_EXCEED`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from service.gateway.money import yuan_to_fen
+from service.mock_idp.authorize_page import is_web_url
+from service.mock_idp.grants import user_of_open_id
+from service.mock_idp.protocol import GatewayCall, GatewayMethod, text_parameter
+from service.mock_idp.refunds import RefundRequest, refund_trade
+from service.mock_idp.trade_wire import query_fields, refund_response_fields
+from service.mock_idp.trades import (
+    JSAPI_PAY,
+    Trade,
+    TradeOrder,
+    TradeRefused,
+    close_trade,
+    create_trade,
+    find_trade,
+)
+
+MAX_TOTAL_FEN = 100_000_000 * 100
+_OUT_TRADE_NO = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+
+
+def _invalid(message: str, *, missing: bool = False) -> TradeRefused:
+    return TradeRefused("ACQ.INVALID_PARAMETER", "参数无效：" + message)
+
+
+def _text(call: GatewayCall, name: str, max_length: int, required: bool = True) -> str | None:
+    return text_parameter(call.biz, name, max_length=max_length, required=required, refuse=_invalid)
+
+
+def _amount_fen(call: GatewayCall, name: str) -> int:
+    """A yuan amount with at most two decimals, sent as a string or a JSON number."""
+    value = call.biz.get(name)
+    if value is None or value == "":
+        raise _invalid(f"缺少必选参数 {name}")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _invalid(f"{name} 金额格式错误")
+    try:
+        return yuan_to_fen(str(value))
+    except ValueError:
+        raise _invalid(f"{name} 金额格式错误，应为元，最多两位小数") from None
+
+
+def _buyer(call: GatewayCall) -> str:
+    """The paying user from `buyer_id`, or from `buyer_open_id` as this app knows them."""
+    user_id = _text(call, "buyer_id", 28, required=False)
+    open_id = _text(call, "buyer_open_id", 128, required=False)
+    if user_id:
+        if call.store.get_user(user_id) is None:
+            raise _invalid("买家不存在（buyer_id）")
+        return user_id
+    if open_id:
+        found = user_of_open_id(call.store, call.app.app_id, open_id)
+        if found is None:
+            raise _invalid("买家不存在（buyer_open_id）")
+        return found
+    raise _invalid("买家不能为空：请传 buyer_id 或 buyer_open_id")
+
+
+def _page_url(call: GatewayCall, name: str) -> str | None:
+    url = call.params.get(name) or None
+    if url is not None and not is_web_url(url):
+        raise _invalid(f"{name} 必须是完整的 http(s) 地址")
+    return url
+
+
+def trade_create(call: GatewayCall) -> dict[str, Any]:
+    """A WAIT_BUYER_PAY trade for `my.tradePay`; `out_trade_no` makes a retry return the same."""
+    out_trade_no = _text(call, "out_trade_no", 64)
+    if not _OUT_TRADE_NO.match(out_trade_no):
+        raise _invalid("out_trade_no 只能包含字母、数字、下划线，最长 64 位")
+    total_fen = _amount_fen(call, "total_amount")
+    if not 0 < total_fen <= MAX_TOTAL_FEN:
+        raise TradeRefused("ACQ.TOTAL_FEE_EXCEED", "订单总金额不在允许范围内 [0.01, 100000000]")
+    subject = _text(call, "subject", 256)
+    product_code = _text(call, "product_code", 64, required=False) or JSAPI_PAY
+    if product_code != JSAPI_PAY:
+        raise _invalid(f"product_code 只支持 {JSAPI_PAY}")
+    order = TradeOrder(
+        app_id=call.app.app_id,
+        out_trade_no=out_trade_no,
+        buyer_user_id=_buyer(call),
+        subject=subject,
+        total_fen=total_fen,
+        product_code=product_code,
+        notify_url=_page_url(call, "notify_url"),
+        return_url=_page_url(call, "return_url"),
+    )
+    trade = create_trade(call.store, order, call.now)
+    return {"out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no}
+
+
+def _trade_of_call(call: GatewayCall) -> Trade:
+    return find_trade(
+        call.store,
+        call.app.app_id,
+        trade_no=_text(call, "trade_no", 64, required=False),
+        out_trade_no=_text(call, "out_trade_no", 64, required=False),
+    )
+
+
+def _buyer_profile(call: GatewayCall, trade: Trade) -> dict[str, Any]:
+    return call.store.get_user(trade.buyer_user_id) or {"user_id": trade.buyer_user_id}
+
+
+def trade_query(call: GatewayCall) -> dict[str, Any]:
+    """The trade's status and amounts."""
+    trade = _trade_of_call(call)
+    return query_fields(call.app, trade, _buyer_profile(call, trade))
+
+
+def trade_close(call: GatewayCall) -> dict[str, Any]:
+    """Close an unpaid trade, which notifies TRADE_CLOSED."""
+    trade = close_trade(call.store, call.platform_key, _trade_of_call(call).trade_no, call.now)
+    return {"trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no}
+
+
+def trade_refund(call: GatewayCall) -> dict[str, Any]:
+    """Refund part or all of a paid trade, once per `out_request_no`."""
+    trade = _trade_of_call(call)
+    refund_fen = _amount_fen(call, "refund_amount")
+    if refund_fen <= 0:
+        raise _invalid("refund_amount 必须大于 0")
+    request = RefundRequest(
+        refund_fen=refund_fen,
+        out_request_no=_text(call, "out_request_no", 64, required=False),
+        reason=_text(call, "refund_reason", 256, required=False),
+    )
+    outcome = refund_trade(call.store, call.platform_key, trade, request, call.now)
+    user = _buyer_profile(call, outcome.trade)
+    return refund_response_fields(
+        call.app, outcome.trade, user, outcome.refund, outcome.fund_change
+    )
+
+
+METHODS = (
+    GatewayMethod("alipay.trade.create", trade_create),
+    GatewayMethod("alipay.trade.query", trade_query),
+    GatewayMethod("alipay.trade.close", trade_close),
+    GatewayMethod("alipay.trade.refund", trade_refund),
+)
