@@ -232,3 +232,16 @@ def test_a_sleeping_worker_picks_up_new_work_within_a_second(outbox_app):
 
     assert performed["k0"] == 1
     assert waited < 1.0
+
+
+def test_insert_ignoring_conflicts_says_whether_it_inserted(outbox_app):
+    from service.sql import insert_ignoring_conflicts
+
+    now = utcnow()
+    values = {"kind": "test.record", "payload": {}, "dedupe_key": "once", "status": PENDING,
+              "run_at": now, "attempts": 0, "max_attempts": 1, "created_at": now}  # fmt: skip
+    with outbox_app.app_context():
+        assert insert_ignoring_conflicts(OutboxJob, values) is True
+        assert insert_ignoring_conflicts(OutboxJob, values) is False
+        db.session.commit()
+        assert insert_ignoring_conflicts(OutboxJob, values) is False
