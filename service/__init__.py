@@ -46,7 +46,7 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}})
     app.extensions["minifin"] = _components(settings)
 
-    _register_blueprints()
+    _register_blueprints(app)
     http.install(app)
     errors.register_error_handlers(app)
     app.after_request(_no_store)
@@ -108,14 +108,16 @@ def _security_schemes() -> dict:
     return schemes
 
 
-def _register_blueprints() -> None:
+def _register_blueprints(app: Flask) -> None:
     from service.auth.routes import blp as auth_blp
     from service.auth.routes import well_known
     from service.health import blp as health_blp
+    from service.metrics import blp as metrics_blp
     from service.notifications.routes import blp as notifications_blp
 
     for blueprint in (health_blp, well_known, auth_blp, notifications_blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(metrics_blp)  # operational, left out of the OpenAPI document
 
 
 def _no_store(response: Response) -> Response:

@@ -245,3 +245,44 @@ def test_insert_ignoring_conflicts_says_whether_it_inserted(outbox_app):
         assert insert_ignoring_conflicts(OutboxJob, values) is False
         db.session.commit()
         assert insert_ignoring_conflicts(OutboxJob, values) is False
+
+
+def _scrape(app) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = app.test_client().get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    values = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            label = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            values[sample.name + (f"{{{label}}}" if label else "")] = sample.value
+    return values
+
+
+def test_metrics_report_queue_depth_lateness_throughput_and_dead_jobs(outbox_app):
+    _enqueue(outbox_app, 3)
+    _enqueue(outbox_app, 1, kind="test.hopeless")
+    with outbox_app.app_context():
+        outbox.enqueue("test.record", {"key": "later"}, run_at=utcnow() + timedelta(hours=1))
+        db.session.execute(
+            db.update(OutboxJob)
+            .where(OutboxJob.kind == "test.record", OutboxJob.payload["key"].as_string() == "k0")
+            .values(run_at=utcnow() - timedelta(seconds=30))
+        )
+        db.session.commit()
+
+    before = _scrape(outbox_app)
+    assert before["minifin_outbox_due_jobs"] == 4  # the one due in an hour is not queued yet
+    assert before["minifin_outbox_jobs{status=pending}"] == 5
+    assert 29 <= before["minifin_outbox_oldest_due_seconds"] < 60
+
+    with outbox_app.app_context():
+        outbox.run_due_jobs("w1", 100)
+    after = _scrape(outbox_app)
+    assert after["minifin_outbox_due_jobs"] == 0
+    assert after["minifin_outbox_oldest_due_seconds"] == 0
+    assert after["minifin_outbox_finished_last_minute"] == 3
+    assert after["minifin_outbox_dead_jobs"] == 1
+    assert after["minifin_outbox_jobs{status=done}"] == 3

@@ -1,0 +1,19 @@
+"""`GET /metrics`: Prometheus text format, for operators' scrapers (not part of the public API)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from service.scheduler.metrics import OutboxCollector
+
+blp = Blueprint("metrics", __name__)
+_registry = CollectorRegistry(auto_describe=False)
+_registry.register(OutboxCollector())
+
+
+@blp.get("/metrics")
+def metrics() -> Response:
+    """Every Minifin gauge, read from the database at scrape time."""
+    return Response(generate_latest(_registry), mimetype=CONTENT_TYPE_LATEST)
