@@ -61,6 +61,36 @@ def migrate_database(settings: Settings) -> None:
         upgrade(directory=MIGRATIONS_DIR)
 
 
+DEMO_TEMPLATES = [
+    {"name": "Flat white", "kind": "item", "face_value_fen": 3200, "price_fen": 2900,
+     "description": "One flat white, any size, in any of our stores."},
+    {"name": "Coffee card ¥100", "kind": "stored_value", "face_value_fen": 10000,
+     "price_fen": 9500, "description": "Spend it over as many visits as you like."},
+    {"name": "Afternoon tea for two", "kind": "item", "face_value_fen": 16800,
+     "price_fen": 15800, "description": "Two drinks and a cake stand.", "validity_days": 90},
+]  # fmt: skip
+
+
+def seed_demo_templates(settings: Settings) -> int:
+    """Give a new dev database something to sell; returns how many templates were added."""
+    from service import create_app
+    from service.gifting.services import create_template, list_templates
+
+    app = create_app(settings=settings)
+    covers = [
+        {"name": name, "image_url": f"{settings.public_url}/static/covers/{name}.svg"}
+        for name in ("birthday", "thanks", "congrats")
+    ]
+    with app.app_context():
+        if list_templates(merchant=True):
+            return 0
+        for template in DEMO_TEMPLATES:
+            create_template({"claim_window_hours": 24, "validity_days": 365,
+                             "max_quantity_per_order": 10, "active": True, "covers": covers,
+                             **template})  # fmt: skip
+    return len(DEMO_TEMPLATES)
+
+
 def register_with_mock(settings: Settings) -> None:
     """Tell the mock identity provider our app id and public key, as the platform console would."""
     public_key = signing.public_key_pem(signing.load_private_key(settings.app_private_key or ""))
@@ -163,6 +193,8 @@ def run_dev(*, api_port: int, mock_port: int) -> None:
     prepare_instance(instance_dir)
     settings = load_settings(env)
     migrate_database(settings)
+    if seeded := seed_demo_templates(settings):
+        click.echo(f"seeded {seeded} demo voucher templates")
     processes: list[subprocess.Popen] = []
     try:
         mock_process = _start(

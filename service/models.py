@@ -1,6 +1,7 @@
 """Every capability's models in one place, so the metadata (and so migrations) know every table."""
 
 from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
+from service.gifting.models import VoucherTemplate
 from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
 
@@ -11,4 +12,5 @@ __all__ = [
     "OutboxJob",
     "RefreshToken",
     "User",
+    "VoucherTemplate",
 ]

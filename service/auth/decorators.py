@@ -69,3 +69,19 @@ def client_required(*scopes: str) -> Callable[[Callable], Callable]:
         return Blueprint.doc(security=[{"clientToken": list(scopes)}])(wrapper)
 
     return decorator
+
+
+def principal_required(view: Callable) -> Callable:
+    """Require a user's or any merchant client's token; sets g.user or g.client (other None)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        claims = bearer_claims()
+        if str(claims["sub"]).startswith("cli_"):
+            g.user, g.client = None, authenticated_client(claims, frozenset())
+        else:
+            g.user, g.client = authenticated_user(claims), None
+            g.session_id = claims["sid"]
+        return view(*args, **kwargs)
+
+    return Blueprint.doc(security=[{"userToken": []}, {"clientToken": []}])(wrapper)

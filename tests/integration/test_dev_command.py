@@ -96,6 +96,10 @@ def test_minifin_dev_runs_everything_and_stops_cleanly_then_reuses_its_instance(
         assert "Try it" in "".join(first.output)
         tokens = _login(api, mock)
         assert httpx.get(f"{api}/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+        templates = httpx.get(f"{api}/v1/voucher-templates", headers=bearer(tokens["access_token"]))
+        assert len(templates.json()) == 3
+        cover = httpx.get(templates.json()[0]["covers"][0]["image_url"])
+        assert cover.status_code == 200 and cover.headers["content-type"].startswith("image/svg")
         first.wait_for("started (sources:")
     finally:
         assert first.interrupt() == 0
@@ -106,6 +110,8 @@ def test_minifin_dev_runs_everything_and_stops_cleanly_then_reuses_its_instance(
     try:
         second.wait_for("Ctrl-C stops everything")
         again = _login(api, mock)
+        listed = httpx.get(f"{api}/v1/voucher-templates", headers=bearer(again["access_token"]))
+        assert len(listed.json()) == 3  # seeded once, not again
     finally:
         assert second.interrupt() == 0
     assert (tmp_path / "instance" / "keys.json").read_text() == keys

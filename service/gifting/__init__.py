@@ -1,0 +1,1 @@
+"""Gift vouchers: templates, gift orders, vouchers, claims, redemptions, refunds."""
