@@ -2,11 +2,13 @@
 
 from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
 from service.gifting.models import VoucherTemplate
+from service.idempotency import IdempotencyRecord
 from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
 
 __all__ = [
     "GatewayNotification",
+    "IdempotencyRecord",
     "LoginSession",
     "MerchantClient",
     "OutboxJob",

@@ -12,6 +12,7 @@ from schemas.gifting import (
 )
 from service.auth.decorators import client_required, principal_required
 from service.gifting import services
+from service.idempotency import idempotent
 from service.openapi import problems
 
 blp = Blueprint(
@@ -22,6 +23,7 @@ blp = Blueprint(
 
 @blp.route("", methods=["POST"])
 @client_required("templates:write")
+@idempotent(required=False)
 @blp.arguments(VoucherTemplateSchema)
 @blp.response(201, VoucherTemplateSchema)
 @problems(blp, 401, 403, 413, 415, 422)

@@ -1,0 +1,190 @@
+"""Idempotency keys: a retried POST gets the first answer instead of doing the work twice.
+
+The first request with a key records that it started (in its own transaction, before the work)
+and, when the work is done, the status and body it answered. A retry with the same key and the
+same body gets that answer replayed; with another body it is a 422; while the first is still
+running it is a 409. 5xx answers are not kept, so a client may retry after a failure; the use
+cases themselves are safe to repeat (they reuse the gateway's request numbers). A record left
+`started` by a crashed process is taken over after STALE_AFTER.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, g, request
+from flask_smorest import Blueprint
+from sqlalchemy import String, Text, delete, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.dbtypes import UTCDateTime, utcnow
+from service.errors import (
+    Conflict,
+    DomainError,
+    InvalidRequest,
+    Unprocessable,
+    handle_domain_error,
+)
+from service.extensions import db
+from service.sql import insert_ignoring_conflicts
+
+log = logging.getLogger(__name__)
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+KEEP_FOR = timedelta(hours=24)
+STALE_AFTER = timedelta(minutes=5)
+STARTED, COMPLETED = "started", "completed"
+
+
+class IdempotencyRecord(db.Model):
+    """One key of one caller: the request's fingerprint and, once known, its answer."""
+
+    __tablename__ = "idempotency_records"
+
+    principal: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    response_status: Mapped[int | None]
+    response_body: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+def _principal() -> str:
+    user, client = getattr(g, "user", None), getattr(g, "client", None)
+    return user.id if user is not None else client.id
+
+
+def _fingerprint() -> str:
+    body = request.get_json(silent=True)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")) if body is not None else ""
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def _begin(principal: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+    """Record the start; returns the earlier record when the key was used before."""
+    now = utcnow()
+    db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.principal == principal,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.expires_at < now,
+        )
+    )
+    fresh = insert_ignoring_conflicts(
+        IdempotencyRecord,
+        {"principal": principal, "key": key, "request_hash": fingerprint, "state": STARTED,
+         "started_at": now, "expires_at": now + KEEP_FOR},
+    )  # fmt: skip
+    if fresh:
+        db.session.commit()
+        return None
+    earlier = db.session.get(IdempotencyRecord, (principal, key))
+    if earlier.state == STARTED and now - earlier.started_at > STALE_AFTER:
+        taken = db.session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key,
+                   IdempotencyRecord.started_at == earlier.started_at)
+            .values(started_at=now, request_hash=fingerprint)
+        ).rowcount  # fmt: skip
+        db.session.commit()
+        if taken:
+            log.warning("idempotency key of %s taken over after a stalled first attempt", principal)
+            return None
+    db.session.rollback()
+    return earlier
+
+
+def _forget(principal: str, key: str) -> None:
+    """Drop the record, so that a retry runs again (after a crash, a 5xx or a malformed body)."""
+    db.session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+        )
+    )
+    db.session.commit()
+
+
+def _finish(principal: str, key: str, response: Response) -> None:
+    """Keep the answer for replay, unless it is a 5xx worth retrying."""
+    if response.status_code >= 500:
+        _forget(principal, key)
+        return
+    db.session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
+        .values(state=COMPLETED, response_status=response.status_code,
+                response_body=response.get_data(as_text=True))
+    )  # fmt: skip
+    db.session.commit()
+
+
+def idempotent(*, required: bool) -> Callable[[Callable], Callable]:
+    """Honour an `Idempotency-Key` header on a POST (put it under the auth decorator)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            key = request.headers.get(HEADER, "").strip()
+            if not key:
+                if required:
+                    raise InvalidRequest(
+                        f"Send an {HEADER} header (a unique string per operation).",
+                        code="idempotency_key_required",
+                    )
+                return view(*args, **kwargs)
+            if len(key) > MAX_KEY_LENGTH:
+                raise InvalidRequest(
+                    f"The {HEADER} is longer than {MAX_KEY_LENGTH} characters.",
+                    code="idempotency_key_invalid",
+                )
+            principal, fingerprint = _principal(), _fingerprint()
+            earlier = _begin(principal, key, fingerprint)
+            if earlier is not None:
+                return _replay(earlier, fingerprint)
+            try:
+                response = current_app.make_response(view(*args, **kwargs))
+            except DomainError as error:
+                response = handle_domain_error(error)
+            except BaseException:
+                db.session.rollback()
+                _forget(principal, key)
+                raise
+            _finish(principal, key, response)
+            return response
+
+        parameter = {
+            "in": "header",
+            "name": HEADER,
+            "required": required,
+            "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+            "description": "Repeat it to retry safely: the first answer is replayed.",
+        }
+        return Blueprint.doc(parameters=[parameter])(wrapper)
+
+    return decorator
+
+
+def _replay(earlier: IdempotencyRecord, fingerprint: str) -> Response:
+    if earlier.request_hash != fingerprint:
+        raise Unprocessable(
+            f"This {HEADER} was used with a different request.", code="idempotency_key_reused"
+        )
+    if earlier.state != COMPLETED:
+        raise Conflict(
+            "A request with this key is still being processed; retry shortly.",
+            code="idempotency_request_in_progress",
+            headers={"Retry-After": "1"},
+        )
+    body = earlier.response_body or ""
+    mimetype = "application/problem+json" if earlier.response_status >= 400 else "application/json"
+    response = Response(body, status=earlier.response_status, mimetype=mimetype)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
