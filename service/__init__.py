@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import service.jobs  # registers every outbox job handler
 import service.models  # noqa: F401 (puts every table in db.metadata, for migrations)
 from config import Settings, load_settings
 from service import errors, http

@@ -1,0 +1,23 @@
+"""Gifting's side effects as outbox jobs, each keyed so a retry after a crash does it once."""
+
+from __future__ import annotations
+
+from service.components import gateway
+from service.gateway import payments
+from service.gateway.errors import GatewayRejected
+from service.scheduler.outbox import ClaimedJob, PermanentFailure, job_handler
+
+TEMPLATE_MESSAGE = "gateway.template_message"
+# Refusals that no retry can change: the user is gone or the request is malformed.
+_FINAL_MESSAGE_REFUSALS = {"USER_NOT_EXIST", "isv.invalid-parameter", "isv.missing-parameter"}
+
+
+@job_handler(TEMPLATE_MESSAGE)
+def send_template_message(job: ClaimedJob) -> None:
+    """Send one template message; its `out_biz_no` makes a repeat land only once."""
+    try:
+        payments.send_template_message(gateway(), **job.payload)
+    except GatewayRejected as exc:
+        if exc.sub_code in _FINAL_MESSAGE_REFUSALS:
+            raise PermanentFailure(f"the platform refused the message: {exc.sub_code}") from exc
+        raise

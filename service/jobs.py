@@ -1,0 +1,5 @@
+"""Every capability's job handlers in one place, so every worker knows every kind of job."""
+
+from service.gifting.jobs import TEMPLATE_MESSAGE
+
+__all__ = ["TEMPLATE_MESSAGE"]
