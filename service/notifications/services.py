@@ -15,6 +15,7 @@ from service.dbtypes import utcnow
 from service.errors import InvalidRequest
 from service.extensions import db
 from service.notifications.models import HANDLED, IGNORED, GatewayNotification
+from service.registry import HandlerRegistry
 from service.sql import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
@@ -22,19 +23,8 @@ log = logging.getLogger(__name__)
 _LOGGED_FIELDS = ("notify_type", "notify_id", "out_trade_no", "out_order_no", "trade_status")
 
 NotificationHandler = Callable[[Mapping[str, str]], None]
-HANDLERS: dict[str, NotificationHandler] = {}
-
-
-def notification_handler(notify_type: str) -> Callable[[NotificationHandler], NotificationHandler]:
-    """Register the function that applies notifications of `notify_type` (at import time)."""
-
-    def register(handler: NotificationHandler) -> NotificationHandler:
-        if notify_type in HANDLERS and HANDLERS[notify_type] is not handler:
-            raise RuntimeError(f"a handler for {notify_type!r} is already registered")
-        HANDLERS[notify_type] = handler
-        return handler
-
-    return register
+HANDLERS: HandlerRegistry[NotificationHandler] = HandlerRegistry("notification type")
+notification_handler = HANDLERS.register  # `@notification_handler("trade_status_sync")`
 
 
 class BadNotificationSignature(InvalidRequest):

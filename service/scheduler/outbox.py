@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select, text, update
 from service.components import settings
 from service.dbtypes import utcnow
 from service.extensions import db
+from service.registry import HandlerRegistry
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 from service.sql import insert_ignoring_conflicts
 
@@ -45,19 +46,8 @@ class ClaimedJob:
 
 
 Handler = Callable[[ClaimedJob], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def job_handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that performs jobs of `kind` (capabilities do this at import)."""
-
-    def register(handler: Handler) -> Handler:
-        if kind in HANDLERS and HANDLERS[kind] is not handler:
-            raise RuntimeError(f"a handler for {kind!r} is already registered")
-        HANDLERS[kind] = handler
-        return handler
-
-    return register
+HANDLERS: HandlerRegistry[Handler] = HandlerRegistry("job kind")
+job_handler = HANDLERS.register  # `@job_handler("gateway.template_message")`
 
 
 def enqueue(
