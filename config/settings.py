@@ -47,6 +47,7 @@ class Settings:
     job_backoff_base: float
     job_backoff_max: float
     worker_poll_interval: float
+    gift_payment_minutes: int
     gateway_timeout: float
     gateway_connect_timeout: float
     gateway_retries: int

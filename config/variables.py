@@ -76,6 +76,9 @@ class SettingsSchema(Schema):
     worker_poll_interval = fields.Float(
         data_key=_var("worker_poll_interval"), validate=validate.Range(0.05, 60)
     )
+    gift_payment_minutes = fields.Integer(
+        data_key=_var("gift_payment_minutes"), validate=validate.Range(1, 1440)
+    )
     gateway_timeout = fields.Float(
         data_key=_var("gateway_timeout"), validate=validate.Range(0.1, 120)
     )

@@ -1,8 +1,10 @@
-"""Schemas of gifting: voucher templates (gift orders, vouchers and claims join them later)."""
+"""Schemas of gifting: voucher templates and gift orders (vouchers and claims join them later)."""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas.common import BaseSchema
 
@@ -70,3 +72,91 @@ class VoucherTemplateQuerySchema(BaseSchema):
     active = fields.Boolean(
         metadata={"description": "Merchant clients only: filter by active flag."}
     )
+
+
+def _known_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("Not a known IANA time zone (e.g. Asia/Shanghai).") from None
+    return True
+
+
+class RecipientSchema(BaseSchema):
+    """Exactly one of: a Minifin user, a mobile number, or a claim link for anyone."""
+
+    user_id = fields.String(validate=validate.Length(min=1, max=32))
+    phone = fields.String(
+        load_only=True,
+        validate=validate.Regexp(r"^1[3-9]\d{9}$", error="Not a mainland China mobile number."),
+    )
+    link = fields.Boolean(validate=validate.Equal(True, error="Use link: true, or leave it out."))
+    kind = fields.String(dump_only=True, metadata={"example": "user"})
+    phone_masked = fields.String(dump_only=True, metadata={"example": "138****5671"})
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs) -> None:
+        given = [name for name in ("user_id", "phone", "link") if name in data]
+        if len(given) != 1:
+            raise ValidationError("Give exactly one of user_id, phone or link.", "_schema")
+
+
+_PLAIN_TEXT = validate.Regexp(
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", error="Only plain text (no control characters)."
+)
+
+
+class GiftCreateSchema(BaseSchema):
+    """What a user sends to buy a gift."""
+
+    template_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
+    recipient = fields.Nested(RecipientSchema, required=True)
+    message = fields.String(load_default="", validate=[validate.Length(max=200), _PLAIN_TEXT])
+    cover = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    send_at = fields.AwareDateTime(
+        load_default=None,
+        metadata={"description": "ISO 8601 with an offset; omit to send once paid."},
+    )
+    timezone = fields.String(load_default=None, validate=_known_timezone)
+
+
+class GiftEventSchema(BaseSchema):
+    at = fields.AwareDateTime(dump_only=True)
+    type = fields.String(dump_only=True)
+    detail = fields.Dict(dump_only=True)
+
+
+class GiftSchema(BaseSchema):
+    """A gift order as its sender (or recipient) sees it."""
+
+    id = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    template_id = fields.String(dump_only=True)
+    template_name = fields.String(dump_only=True, attribute="template.name")
+    quantity = fields.Integer(dump_only=True)
+    amount_fen = fields.Integer(dump_only=True)
+    currency = fields.String(dump_only=True)
+    recipient = fields.Method("_recipient", dump_only=True)
+    message = fields.String(dump_only=True)
+    cover = fields.String(dump_only=True)
+    send_at = fields.AwareDateTime(dump_only=True)
+    timezone = fields.String(dump_only=True, allow_none=True)
+    trade_no = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "Pass to `my.tradePay`."}
+    )
+    created_at = fields.AwareDateTime(dump_only=True)
+    paid_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    events = fields.List(fields.Nested(GiftEventSchema), dump_only=True)
+
+    def _recipient(self, gift) -> dict:
+        shown = {"kind": gift.recipient_kind}
+        if gift.recipient_user_id:
+            shown["user_id"] = gift.recipient_user_id
+        if gift.recipient_phone_masked:
+            shown["phone_masked"] = gift.recipient_phone_masked
+        return shown
+
+
+class GiftListQuerySchema(BaseSchema):
+    role = fields.String(load_default="sent", validate=validate.OneOf(["sent", "received"]))

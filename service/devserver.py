@@ -74,7 +74,7 @@ DEMO_TEMPLATES = [
 def seed_demo_templates(settings: Settings) -> int:
     """Give a new dev database something to sell; returns how many templates were added."""
     from service import create_app
-    from service.gifting.services import create_template, list_templates
+    from service.gifting.templates import create_template, list_templates
 
     app = create_app(settings=settings)
     covers = [

@@ -1,13 +1,15 @@
 """Every capability's models in one place, so the metadata (and so migrations) know every table."""
 
 from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
-from service.gifting.models import VoucherTemplate
+from service.gifting.models import Gift, GiftEvent, VoucherTemplate
 from service.idempotency import IdempotencyRecord
 from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
 
 __all__ = [
     "GatewayNotification",
+    "Gift",
+    "GiftEvent",
     "IdempotencyRecord",
     "LoginSession",
     "MerchantClient",

@@ -1,12 +1,12 @@
-"""What a merchant sells as a gift: voucher templates."""
+"""Voucher templates (what a merchant sells) and gift orders with their timelines."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.dbtypes import UTCDateTime, utcnow
 from service.extensions import db
@@ -42,3 +42,62 @@ class VoucherTemplate(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+PENDING_PAYMENT, SCHEDULED, CLOSED = "pending_payment", "scheduled", "closed"
+RECIPIENT_KINDS = ("user", "phone", "link")
+
+
+class Gift(db.Model):
+    """A gift order: who buys what for whom, and when it is sent.
+
+    `send_at` with `status` is the index the scheduler scans for due gifts. A phone recipient is
+    kept only as a keyed hash (to recognise them later) and a masked number (to show the sender).
+    """
+
+    __tablename__ = "gifts"
+    __table_args__ = (
+        Index("ix_gifts_status_send_at", "status", "send_at"),
+        UniqueConstraint("sender_id", "idempotency_key"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("gft"))
+    sender_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("voucher_templates.id"))
+    quantity: Mapped[int]
+    unit_price_fen: Mapped[int]
+    amount_fen: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    recipient_kind: Mapped[str] = mapped_column(String(8))
+    recipient_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    recipient_phone_hash: Mapped[str | None] = mapped_column(String(64))
+    recipient_phone_masked: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(String(200), default="")
+    cover: Mapped[str] = mapped_column(String(40))
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default=PENDING_PAYMENT)
+    trade_no: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    template: Mapped[VoucherTemplate] = relationship(lazy="joined")
+    events: Mapped[list[GiftEvent]] = relationship(
+        order_by="GiftEvent.id", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class GiftEvent(db.Model):
+    """One entry of a gift's timeline; `detail` never holds personal data."""
+
+    __tablename__ = "gift_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    gift_id: Mapped[str] = mapped_column(ForeignKey("gifts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    type: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,17 +1,21 @@
-"""Voucher templates: merchants write them, anyone logged in reads what is on sale."""
+"""Voucher templates (merchants write, anyone logged in reads) and gifts (users buy and read)."""
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from flask_smorest import Blueprint
 
 from schemas.gifting import (
+    GiftCreateSchema,
+    GiftListQuerySchema,
+    GiftSchema,
     VoucherTemplateQuerySchema,
     VoucherTemplateSchema,
     VoucherTemplateUpdateSchema,
 )
-from service.auth.decorators import client_required, principal_required
-from service.gifting import services
+from service.auth.decorators import client_required, principal_required, user_required
+from service.gifting import gifts
+from service.gifting import templates as services
 from service.idempotency import idempotent
 from service.openapi import problems
 
@@ -59,3 +63,38 @@ def get_template(template_id):
 def update_template(body, template_id):
     """Change a template; `active: false` takes it off sale."""
     return services.update_template(template_id, body)
+
+
+gifts_blp = Blueprint(
+    "gifts", __name__, url_prefix="/v1/gifts", description="Gifts users buy for each other."
+)
+
+
+@gifts_blp.route("", methods=["POST"])
+@user_required
+@idempotent(required=True)
+@gifts_blp.arguments(GiftCreateSchema)
+@gifts_blp.response(201, GiftSchema)
+@problems(gifts_blp, 400, 401, 409, 413, 415, 422, 502, 503)
+def buy_gift(body):
+    """Buy a gift; pay its `trade_no` with `my.tradePay` and it is sent at `send_at`."""
+    return gifts.buy_gift(g.user.id, body, request.headers["Idempotency-Key"])
+
+
+@gifts_blp.route("", methods=["GET"])
+@user_required
+@gifts_blp.arguments(GiftListQuerySchema, location="query")
+@gifts_blp.response(200, GiftSchema(many=True))
+@problems(gifts_blp, 401, 422)
+def list_gifts(query):
+    """The gifts you sent, or (`role=received`) the paid gifts sent to you."""
+    return gifts.gifts_of(g.user.id, query["role"])
+
+
+@gifts_blp.route("/<gift_id>", methods=["GET"])
+@user_required
+@gifts_blp.response(200, GiftSchema)
+@problems(gifts_blp, 401, 404)
+def get_gift(gift_id):
+    """One gift with its timeline, for its sender or recipient."""
+    return gifts.gift_for(g.user.id, gift_id)

@@ -1,4 +1,4 @@
-"""Gifting use cases: voucher templates (what a merchant sells as a gift)."""
+"""Voucher template use cases: what a merchant sells as a gift."""
 
 from __future__ import annotations
 

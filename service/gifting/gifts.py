@@ -1,0 +1,223 @@
+"""Buying a gift: the order, its trade at the gateway, and learning that it was paid (or not).
+
+A gift is recorded before the gateway is asked for a trade (so no transaction waits on the
+network), keyed by the sender's Idempotency-Key so a retry after a failure resumes the same gift.
+The trade's `out_trade_no` is the gift id. Payment arrives as a `trade_status_sync` notification;
+a settle job, due when the payment window ends, asks the gateway itself in case that was lost,
+and closes what was never paid.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from service.auth.models import User
+from service.components import components, gateway, settings
+from service.dbtypes import utcnow
+from service.errors import NotFound, Unprocessable
+from service.extensions import db
+from service.gateway import payments
+from service.gateway.money import yuan_to_fen
+from service.gifting.models import (
+    CLOSED,
+    PENDING_PAYMENT,
+    SCHEDULED,
+    Gift,
+    GiftEvent,
+    VoucherTemplate,
+)
+from service.notifications.services import notification_handler
+from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+
+log = logging.getLogger(__name__)
+SETTLE_UNPAID = "gifting.settle_unpaid"
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+def _phone_hash(phone: str) -> str:
+    """A keyed hash of the number: recognisable later, useless to whoever reads the table."""
+    key = base64.b64decode(components().keys_document["blind_index_key"])
+    return hmac.new(key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()
+
+
+def _refuse(field: str, message: str) -> Unprocessable:
+    return Unprocessable("The gift cannot be made as asked; see errors.", errors={field: [message]})
+
+
+def _checked_order(sender: User, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The rules an order must meet, turned into the gift's columns."""
+    template = db.session.get(VoucherTemplate, values["template_id"])
+    if template is None or not template.active:
+        raise _refuse("template_id", "No such voucher template on sale.")
+    if values["quantity"] > template.max_quantity_per_order:
+        raise _refuse("quantity", f"At most {template.max_quantity_per_order} per order.")
+    if values["cover"] not in {cover["name"] for cover in template.covers}:
+        raise _refuse("cover", "Not one of the template's covers.")
+    now = utcnow()
+    send_at = values["send_at"] or now
+    if send_at < now - CLOCK_SKEW:
+        raise _refuse("send_at", "The time to send is in the past.")
+    if send_at > now + MAX_SCHEDULE_AHEAD:
+        raise _refuse("send_at", "A gift can be scheduled at most 365 days ahead.")
+    recipient = values["recipient"]
+    columns: dict[str, Any] = {"recipient_kind": "link"}
+    if "user_id" in recipient:
+        if recipient["user_id"] == sender.id:
+            raise _refuse("recipient", "A gift is for someone else.")
+        if db.session.get(User, recipient["user_id"]) is None:
+            raise _refuse("recipient", "No such user.")
+        columns = {"recipient_kind": "user", "recipient_user_id": recipient["user_id"]}
+    elif "phone" in recipient:
+        phone = recipient["phone"]
+        columns = {
+            "recipient_kind": "phone",
+            "recipient_phone_hash": _phone_hash(phone),
+            "recipient_phone_masked": f"{phone[:3]}****{phone[-4:]}",
+        }
+    return {
+        **columns,
+        "template_id": template.id,
+        "quantity": values["quantity"],
+        "unit_price_fen": template.price_fen,
+        "amount_fen": template.price_fen * values["quantity"],
+        "message": values["message"],
+        "cover": values["cover"],
+        "send_at": send_at,
+        "timezone": values["timezone"],
+    }
+
+
+def _same_order(gift: Gift, order: Mapping[str, Any]) -> bool:
+    keys = ("template_id", "quantity", "recipient_kind", "recipient_user_id", "message", "cover")
+    return all(getattr(gift, key) == order.get(key) for key in keys)
+
+
+def buy_gift(sender_id: str, values: Mapping[str, Any], idempotency_key: str) -> Gift:
+    """Record the gift, then open its trade; returns it with the `trade_no` to pay."""
+    sender = db.session.get(User, sender_id)
+    order = _checked_order(sender, values)
+    gift = db.session.scalars(
+        select(Gift).where(Gift.sender_id == sender_id, Gift.idempotency_key == idempotency_key)
+    ).first()
+    if gift is not None and not _same_order(gift, order):
+        raise Unprocessable(
+            "This Idempotency-Key was used for another gift.", code="idempotency_key_reused"
+        )
+    if gift is None:
+        gift = Gift(sender_id=sender_id, idempotency_key=idempotency_key, **order)
+        db.session.add(gift)
+        db.session.flush()
+        gift.events.append(GiftEvent(type="created", detail={"amount_fen": gift.amount_fen}))
+        window = timedelta(minutes=settings().gift_payment_minutes)
+        enqueue(SETTLE_UNPAID, {"gift_id": gift.id}, run_at=utcnow() + window,
+                dedupe_key=f"settle:{gift.id}")  # fmt: skip
+        db.session.commit()
+    if gift.trade_no is None:
+        trade_no = payments.create_trade(
+            gateway(),
+            out_trade_no=gift.id,
+            amount_fen=gift.amount_fen,
+            subject=f"{gift.template.name} ×{gift.quantity}",
+            buyer_id=sender.platform_user_id,
+            buyer_open_id=None if sender.platform_user_id else sender.open_id,
+            notify_url=f"{settings().public_url}/v1/notifications/alipay",
+        )
+        gift.trade_no = trade_no
+        db.session.commit()
+        log.info("gift %s awaits payment of trade %s", gift.id, trade_no)
+    return gift
+
+
+def _mark_paid(gift_id: str, trade_no: str, how: str) -> bool:
+    """pending_payment → scheduled, once; the caller commits."""
+    now = utcnow()
+    moved = db.session.execute(
+        update(Gift)
+        .where(Gift.id == gift_id, Gift.status == PENDING_PAYMENT)
+        .values(status=SCHEDULED, paid_at=now, trade_no=trade_no)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved:
+        db.session.add(GiftEvent(gift_id=gift_id, at=now, type="paid", detail={"via": how}))
+    return bool(moved)
+
+
+def _mark_closed(gift_id: str, why: str) -> bool:
+    now = utcnow()
+    moved = db.session.execute(
+        update(Gift)
+        .where(Gift.id == gift_id, Gift.status == PENDING_PAYMENT)
+        .values(status=CLOSED, closed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved:
+        db.session.add(GiftEvent(gift_id=gift_id, at=now, type="closed", detail={"why": why}))
+    return bool(moved)
+
+
+@notification_handler("trade_status_sync")
+def apply_trade_status(fields: Mapping[str, str]) -> None:
+    """A payment (or a closed trade) for a gift; the notifications service commits."""
+    gift = db.session.get(Gift, fields.get("out_trade_no", ""))
+    if gift is None:
+        log.warning("trade_status_sync for an unknown gift %s", fields.get("out_trade_no"))
+        return
+    status = fields.get("trade_status")
+    if status in (payments.TRADE_SUCCESS, payments.TRADE_FINISHED) and "refund_fee" not in fields:
+        if yuan_to_fen(fields.get("total_amount", "0")) != gift.amount_fen:
+            log.error("gift %s was paid a different amount; left unpaid for review", gift.id)
+            return
+        _mark_paid(gift.id, fields.get("trade_no", gift.trade_no or ""), "notification")
+    elif status == payments.TRADE_CLOSED:
+        _mark_closed(gift.id, "trade closed")
+
+
+@job_handler(SETTLE_UNPAID)
+def settle_unpaid(job: ClaimedJob) -> None:
+    """When the payment window ends: paid after all (a lost notification) or closed."""
+    gift_id = job.payload["gift_id"]
+    status = db.session.scalar(select(Gift.status).where(Gift.id == gift_id))
+    db.session.rollback()  # no transaction stays open across the gateway calls below
+    if status != PENDING_PAYMENT:
+        return
+    trade = payments.query_trade(gateway(), out_trade_no=gift_id)
+    if trade is not None and trade.paid:
+        _mark_paid(gift_id, trade.trade_no, "reconciliation")
+    else:
+        if trade is not None and trade.status == payments.WAIT_BUYER_PAY:
+            payments.close_trade(gateway(), out_trade_no=gift_id)
+        _mark_closed(gift_id, "not paid in time")
+    db.session.commit()
+
+
+def gifts_of(user_id: str, role: str) -> list[Gift]:
+    """The gifts a user sent, or received (only once paid: unpaid ones are not gifts yet)."""
+    if role == "sent":
+        query = select(Gift).where(Gift.sender_id == user_id)
+    else:
+        query = select(Gift).where(
+            Gift.recipient_user_id == user_id, Gift.status.notin_([PENDING_PAYMENT, CLOSED])
+        )
+    return list(db.session.scalars(query.order_by(Gift.created_at.desc(), Gift.id)))
+
+
+def gift_for(user_id: str, gift_id: str) -> Gift:
+    """One gift, for its sender or its recipient; anyone else gets a 404."""
+    gift = db.session.scalars(
+        select(Gift).where(
+            Gift.id == gift_id,
+            or_(Gift.sender_id == user_id, Gift.recipient_user_id == user_id),
+        )
+    ).first()
+    if gift is None or (gift.sender_id != user_id and gift.status in (PENDING_PAYMENT, CLOSED)):
+        raise NotFound("No such gift.", code="gift_not_found")
+    return gift
