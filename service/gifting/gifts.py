@@ -137,31 +137,27 @@ def buy_gift(sender_id: str, values: Mapping[str, Any], idempotency_key: str) ->
     return gift
 
 
-def _mark_paid(gift_id: str, trade_no: str, how: str) -> bool:
-    """pending_payment → scheduled, once; the caller commits."""
+def _leave_pending(gift_id: str, status: str, event: str, detail: dict, **values: Any) -> bool:
+    """Move a gift out of pending_payment, once (a conditional update); the caller commits."""
     now = utcnow()
     moved = db.session.execute(
         update(Gift)
         .where(Gift.id == gift_id, Gift.status == PENDING_PAYMENT)
-        .values(status=SCHEDULED, paid_at=now, trade_no=trade_no)
+        .values(status=status, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved:
-        db.session.add(GiftEvent(gift_id=gift_id, at=now, type="paid", detail={"via": how}))
+        db.session.add(GiftEvent(gift_id=gift_id, at=now, type=event, detail=detail))
     return bool(moved)
+
+
+def _mark_paid(gift_id: str, trade_no: str, how: str) -> bool:
+    return _leave_pending(gift_id, SCHEDULED, "paid", {"via": how}, paid_at=utcnow(),
+                          trade_no=trade_no)  # fmt: skip
 
 
 def _mark_closed(gift_id: str, why: str) -> bool:
-    now = utcnow()
-    moved = db.session.execute(
-        update(Gift)
-        .where(Gift.id == gift_id, Gift.status == PENDING_PAYMENT)
-        .values(status=CLOSED, closed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved:
-        db.session.add(GiftEvent(gift_id=gift_id, at=now, type="closed", detail={"why": why}))
-    return bool(moved)
+    return _leave_pending(gift_id, CLOSED, "closed", {"why": why}, closed_at=utcnow())
 
 
 @notification_handler("trade_status_sync")
