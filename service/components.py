@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from service.auth.live_sessions import LiveSessions
     from service.auth.tokens import TokenKeys
     from service.gateway.client import GatewayClient
+    from service.security.fields import BlindIndex, FieldCipher
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Components:
     token_keys: TokenKeys
     keys_document: dict
     live_sessions: LiveSessions
+    field_cipher: FieldCipher
+    blind_index: BlindIndex
 
 
 def components() -> Components:
@@ -41,3 +44,11 @@ def gateway() -> GatewayClient:
 
 def token_keys() -> TokenKeys:
     return components().token_keys
+
+
+def blind_index() -> BlindIndex:
+    return components().blind_index
+
+
+def field_cipher() -> FieldCipher:
+    return components().field_cipher

@@ -9,9 +9,6 @@ and closes what was never paid.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -20,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 
 from service.auth.models import User
-from service.components import components, gateway, settings
+from service.components import blind_index, gateway, settings
 from service.dbtypes import utcnow
 from service.errors import NotFound, Unprocessable
 from service.extensions import db
@@ -36,17 +33,12 @@ from service.gifting.models import (
 )
 from service.notifications.services import notification_handler
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
 SETTLE_UNPAID = "gifting.settle_unpaid"
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 CLOCK_SKEW = timedelta(seconds=60)
-
-
-def _phone_hash(phone: str) -> str:
-    """A keyed hash of the number: recognisable later, useless to whoever reads the table."""
-    key = base64.b64decode(components().keys_document["blind_index_key"])
-    return hmac.new(key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()
 
 
 def _refuse(field: str, message: str) -> Unprocessable:
@@ -80,8 +72,8 @@ def _checked_order(sender: User, values: Mapping[str, Any]) -> dict[str, Any]:
         phone = recipient["phone"]
         columns = {
             "recipient_kind": "phone",
-            "recipient_phone_hash": _phone_hash(phone),
-            "recipient_phone_masked": f"{phone[:3]}****{phone[-4:]}",
+            "recipient_phone_hash": blind_index().digest("phone", phone),
+            "recipient_phone_masked": mask_phone(phone),
         }
     return {
         **columns,
