@@ -147,6 +147,7 @@ class GiftSchema(BaseSchema):
     )
     created_at = fields.AwareDateTime(dump_only=True)
     paid_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    sent_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     events = fields.List(fields.Nested(GiftEventSchema), dump_only=True)
 
     def _recipient(self, gift) -> dict:

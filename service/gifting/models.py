@@ -84,6 +84,9 @@ class Gift(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    claim_token_sealed: Mapped[str | None] = mapped_column(String(200))
 
     template: Mapped[VoucherTemplate] = relationship(lazy="joined")
     events: Mapped[list[GiftEvent]] = relationship(
@@ -101,3 +104,29 @@ class GiftEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     type: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+SENT = "sent"
+ISSUED = "issued"
+
+
+class Voucher(db.Model):
+    """One voucher of a sent gift. Its code is kept as a blind index (to redeem by code) and
+    sealed (so its owner can see it again); only the last characters are shown otherwise."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (CheckConstraint("balance_fen >= 0", name="balance_not_negative"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("vch"))
+    gift_id: Mapped[str] = mapped_column(ForeignKey("gifts.id"), index=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("voucher_templates.id"))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    face_value_fen: Mapped[int]
+    balance_fen: Mapped[int]
+    code_index: Mapped[str] = mapped_column(String(64), unique=True)
+    code_sealed: Mapped[str] = mapped_column(String(200))
+    code_last4: Mapped[str] = mapped_column(String(4))
+    status: Mapped[str] = mapped_column(String(16), default=ISSUED)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -24,6 +24,7 @@ from service.dbtypes import utcnow
 from service.extensions import db
 from service.registry import HandlerRegistry
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
+from service.scheduler.worker import DueWorkSource, register_source
 from service.sql import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
@@ -207,3 +208,6 @@ def list_jobs(status: str, limit: int = 100) -> list[OutboxJob]:
             select(OutboxJob).where(OutboxJob.status == status).order_by(OutboxJob.id).limit(limit)
         )
     )
+
+
+register_source(DueWorkSource("outbox", run_due_jobs, seconds_until_next_job))

@@ -36,15 +36,18 @@ class DueWorkSource:
     seconds_until_due: Callable[[float], float] | None = None
 
 
-def _outbox_source() -> DueWorkSource:
-    from service.scheduler import outbox
+SOURCES: dict[str, DueWorkSource] = {}
 
-    return DueWorkSource("outbox", outbox.run_due_jobs, outbox.seconds_until_next_job)
+
+def register_source(source: DueWorkSource) -> DueWorkSource:
+    """Add a kind of due work every worker runs (capabilities do this at import)."""
+    SOURCES[source.name] = source
+    return source
 
 
 def default_sources() -> list[DueWorkSource]:
-    """Every kind of due work Minifin has."""
-    return [_outbox_source()]
+    """Every kind of due work Minifin has (registered by the modules in service/jobs.py)."""
+    return list(SOURCES.values())
 
 
 def new_worker_id() -> str:

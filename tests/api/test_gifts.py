@@ -2,62 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 import socket
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from service.extensions import db
 from service.gifting.models import Gift
-from service.scheduler import outbox
-from service.scheduler.models import OutboxJob
-from tests.api.test_voucher_templates import COFFEE, _client_token
 from tests.conftest import auth_code, bearer
+from tests.gifting_helpers import COFFEE, buy, order, run_outbox_now
 from tests.live_server import LiveServer
-
-
-@pytest.fixture
-def template(app, client):
-    merchant = bearer(_client_token(app, client, "templates:write"))
-    return client.post("/v1/voucher-templates", json=COFFEE, headers=merchant).get_json()
-
-
-@pytest.fixture
-def people(login):
-    sender, friend, stranger = login(0), login(1), login(2)
-    return {
-        "sender": bearer(sender["access_token"]),
-        "friend": bearer(friend["access_token"]),
-        "friend_id": friend["user"]["id"],
-        "stranger": bearer(stranger["access_token"]),
-    }
-
-
-def _order(template, people, **changes) -> dict:
-    return {
-        "template_id": template["id"],
-        "quantity": 2,
-        "recipient": {"user_id": people["friend_id"]},
-        "message": "生日快乐! Happy birthday",
-        "cover": "birthday",
-        "send_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
-        **changes,
-    }
-
-
-def _buy(client, people, order, key=None):
-    headers = {**people["sender"], "Idempotency-Key": key or secrets.token_hex(8)}
-    return client.post("/v1/gifts", json=order, headers=headers)
-
-
-def _run_settle_jobs(app) -> None:
-    with app.app_context():
-        db.session.execute(db.update(OutboxJob).values(run_at=datetime.now(UTC)))
-        db.session.commit()
-        outbox.run_due_jobs("test-worker", 100)
 
 
 def _mock_trade(mock_idp, trade_no: str) -> dict:
@@ -67,7 +22,7 @@ def _mock_trade(mock_idp, trade_no: str) -> dict:
 def test_buying_a_gift_opens_a_trade_for_the_sender_to_pay(
     client, template, people, mock_idp, demo_users
 ):
-    response = _buy(client, people, _order(template, people))
+    response = buy(client, people, order(template, people))
 
     assert response.status_code == 201
     gift = response.get_json()
@@ -84,9 +39,9 @@ def test_buying_a_gift_opens_a_trade_for_the_sender_to_pay(
 
 
 def test_a_retry_with_the_same_key_is_the_same_gift_and_trade(app, client, template, people):
-    order = _order(template, people)
-    first = _buy(client, people, order, key="buy-1").get_json()
-    again = _buy(client, people, order, key="buy-1").get_json()
+    body = order(template, people)
+    first = buy(client, people, body, key="buy-1").get_json()
+    again = buy(client, people, body, key="buy-1").get_json()
 
     assert again["id"] == first["id"] and again["trade_no"] == first["trade_no"]
     with app.app_context():
@@ -97,11 +52,11 @@ def test_a_gateway_failure_leaves_a_gift_that_the_retry_resumes(
     app, client, template, people, mock_control
 ):
     mock_control.post("/_mock/faults", json={"method": "alipay.trade.create", "kind": "error"})
-    order = _order(template, people)
+    body = order(template, people)
 
-    failed = _buy(client, people, order, key="buy-2")
+    failed = buy(client, people, body, key="buy-2")
     mock_control.delete("/_mock/faults")
-    resumed = _buy(client, people, order, key="buy-2")
+    resumed = buy(client, people, body, key="buy-2")
 
     assert failed.status_code == 503
     assert resumed.status_code == 201 and resumed.get_json()["trade_no"]
@@ -129,7 +84,7 @@ def test_a_gateway_failure_leaves_a_gift_that_the_retry_resumes(
     ],
 )
 def test_bad_orders_are_refused_with_the_field_named(app, client, template, people, changes, field):
-    response = _buy(client, people, _order(template, people, **changes))
+    response = buy(client, people, order(template, people, **changes))
 
     assert response.status_code == 422, response.get_json()
     assert field in response.get_json()["errors"]
@@ -139,18 +94,18 @@ def test_bad_orders_are_refused_with_the_field_named(app, client, template, peop
 
 def test_a_gift_to_oneself_is_refused(client, template, people, login):
     me = login(0)["user"]["id"]
-    response = _buy(client, people, _order(template, people, recipient={"user_id": me}))
+    response = buy(client, people, order(template, people, recipient={"user_id": me}))
     assert response.status_code == 422
 
 
 def test_buying_needs_an_idempotency_key(client, template, people):
-    response = client.post("/v1/gifts", json=_order(template, people), headers=people["sender"])
+    response = client.post("/v1/gifts", json=order(template, people), headers=people["sender"])
     assert response.status_code == 400
     assert response.get_json()["code"] == "idempotency_key_required"
 
 
 def test_a_phone_recipient_is_kept_masked_and_hashed_only(app, client, template, people):
-    gift = _buy(client, people, _order(template, people, recipient={"phone": "13812345678"}))
+    gift = buy(client, people, order(template, people, recipient={"phone": "13812345678"}))
 
     assert gift.get_json()["recipient"] == {"kind": "phone", "phone_masked": "138****5678"}
     with app.app_context():
@@ -162,9 +117,9 @@ def test_a_phone_recipient_is_kept_masked_and_hashed_only(app, client, template,
 def test_an_unpaid_gift_is_closed_when_its_payment_window_ends(
     app, client, template, people, mock_idp
 ):
-    gift = _buy(client, people, _order(template, people)).get_json()
+    gift = buy(client, people, order(template, people)).get_json()
 
-    _run_settle_jobs(app)
+    run_outbox_now(app)
 
     closed = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
     assert closed["status"] == "closed"
@@ -176,10 +131,10 @@ def test_a_paid_gift_whose_notification_was_lost_is_found_when_the_window_ends(
     app, client, template, people, mock_idp
 ):
     # The test app's public URL is not served, so the mock's notification cannot arrive.
-    gift = _buy(client, people, _order(template, people)).get_json()
+    gift = buy(client, people, order(template, people)).get_json()
     httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
 
-    _run_settle_jobs(app)
+    run_outbox_now(app)
 
     paid = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
     assert paid["status"] == "scheduled"
@@ -188,14 +143,14 @@ def test_a_paid_gift_whose_notification_was_lost_is_found_when_the_window_ends(
 
 
 def test_only_the_sender_and_then_the_recipient_see_a_gift(app, client, template, people, mock_idp):
-    gift = _buy(client, people, _order(template, people)).get_json()
+    gift = buy(client, people, order(template, people)).get_json()
     path = f"/v1/gifts/{gift['id']}"
 
     assert client.get(path, headers=people["stranger"]).status_code == 404
     assert client.get(path, headers=people["friend"]).status_code == 404  # not paid yet
     assert client.get("/v1/gifts?role=received", headers=people["friend"]).get_json() == []
     httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
-    _run_settle_jobs(app)
+    run_outbox_now(app)
 
     assert client.get(path, headers=people["friend"]).status_code == 200
     received = client.get("/v1/gifts?role=received", headers=people["friend"]).get_json()
@@ -229,7 +184,7 @@ def test_payment_at_the_cashier_schedules_the_gift_through_the_notification(
         sender, friend = log_in(0), log_in(1)
         people = {"sender": bearer(sender["access_token"]), "friend_id": friend["user"]["id"]}
         gift = api.post(
-            "/v1/gifts", json=_order(template, people),
+            "/v1/gifts", json=order(template, people),
             headers={**people["sender"], "Idempotency-Key": "e2e"},
         ).json()  # fmt: skip
         httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()

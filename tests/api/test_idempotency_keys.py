@@ -10,15 +10,13 @@ from service.dbtypes import utcnow
 from service.extensions import db
 from service.gifting.models import VoucherTemplate
 from service.idempotency import IdempotencyRecord
-from tests.api.test_voucher_templates import COFFEE
+from tests.conftest import bearer
+from tests.gifting_helpers import COFFEE, client_token
 
 
 @pytest.fixture
 def merchant(app, client):
-    from tests.api.test_voucher_templates import _client_token
-    from tests.conftest import bearer
-
-    return bearer(_client_token(app, client, "templates:write"))
+    return bearer(client_token(app, client, "templates:write"))
 
 
 def _post(client, merchant, key, body=COFFEE):
@@ -82,10 +80,7 @@ def test_a_first_attempt_that_stalled_is_taken_over(app, client, merchant):
 
 
 def test_keys_belong_to_their_caller(app, client, merchant):
-    from tests.api.test_voucher_templates import _client_token
-    from tests.conftest import bearer
-
-    other = bearer(_client_token(app, client, "templates:write"))
+    other = bearer(client_token(app, client, "templates:write"))
 
     assert _post(client, merchant, "shared").status_code == 201
     assert _post(client, other, "shared").status_code == 201

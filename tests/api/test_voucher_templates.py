@@ -4,34 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from service.auth.clients import create_client
 from tests.conftest import bearer
-
-COFFEE = {
-    "name": "Flat white",
-    "kind": "item",
-    "face_value_fen": 3200,
-    "price_fen": 2900,
-    "covers": [
-        {"name": "birthday", "image_url": "https://cdn.example.com/covers/birthday.png"},
-        {"name": "thanks", "image_url": "https://cdn.example.com/covers/thanks.png"},
-    ],
-}
-
-
-def _client_token(app, client, *scopes: str) -> str:
-    with app.app_context():
-        merchant, secret = create_client("back office", list(scopes))
-    return client.post(
-        "/v1/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": merchant.id,
-              "client_secret": secret},
-    ).get_json()["access_token"]  # fmt: skip
+from tests.gifting_helpers import COFFEE, client_token
 
 
 @pytest.fixture
 def merchant(app, client):
-    return bearer(_client_token(app, client, "templates:write"))
+    return bearer(client_token(app, client, "templates:write"))
 
 
 def _create(client, merchant, **changes):
@@ -121,7 +100,7 @@ def test_bad_templates_are_refused_with_the_field_named(app, client, merchant, c
 
 def test_users_and_clients_without_the_scope_cannot_write(app, client, login):
     user = bearer(login()["access_token"])
-    till = bearer(_client_token(app, client, "vouchers:redeem"))
+    till = bearer(client_token(app, client, "vouchers:redeem"))
 
     as_user = client.post("/v1/voucher-templates", json=COFFEE, headers=user)
     as_till = client.post("/v1/voucher-templates", json=COFFEE, headers=till)

@@ -1,0 +1,42 @@
+"""Voucher codes: random, unguessable, typed by people, with a check character.
+
+Codes use Crockford's base32 (no I, L, O, U, so nothing reads as another character) and end in
+Crockford's mod-37 check symbol, so a mistyped code is caught before any lookup.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CHECK_SYMBOLS = ALPHABET + "*~$=U"
+BODY_LENGTH = 16  # 80 random bits
+
+
+def _check_symbol(body: str) -> str:
+    value = 0
+    for char in body:
+        value = value * 32 + ALPHABET.index(char)
+    return CHECK_SYMBOLS[value % 37]
+
+
+def new_code() -> str:
+    """A fresh code: 16 random characters and a check symbol."""
+    body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
+    return body + _check_symbol(body)
+
+
+def normalise(text: str) -> str:
+    """What people type → the canonical code: upper case, no spaces or dashes, O→0, I/L→1."""
+    cleaned = text.strip().upper().replace("-", "").replace(" ", "")
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+def is_well_formed(code: str) -> bool:
+    """Right length, right alphabet, right check symbol."""
+    body, check = code[:-1], code[-1:]
+    return (
+        len(body) == BODY_LENGTH
+        and all(char in ALPHABET for char in body)
+        and check == _check_symbol(body)
+    )

@@ -1,0 +1,25 @@
+"""Fixtures of the gifting API tests: a template on sale and three logged-in people."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import bearer
+from tests.gifting_helpers import COFFEE, client_token
+
+
+@pytest.fixture
+def template(app, client):
+    merchant = bearer(client_token(app, client, "templates:write"))
+    return client.post("/v1/voucher-templates", json=COFFEE, headers=merchant).get_json()
+
+
+@pytest.fixture
+def people(login):
+    sender, friend, stranger = login(0), login(1), login(2)
+    return {
+        "sender": bearer(sender["access_token"]),
+        "friend": bearer(friend["access_token"]),
+        "friend_id": friend["user"]["id"],
+        "stranger": bearer(stranger["access_token"]),
+    }

@@ -1,0 +1,59 @@
+"""Helpers shared by the gifting tests: a demo template, merchant tokens, orders, due jobs."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from service.auth.clients import create_client
+from service.extensions import db
+from service.scheduler import outbox
+from service.scheduler.models import OutboxJob
+
+COFFEE = {
+    "name": "Flat white",
+    "kind": "item",
+    "face_value_fen": 3200,
+    "price_fen": 2900,
+    "covers": [
+        {"name": "birthday", "image_url": "https://cdn.example.com/covers/birthday.png"},
+        {"name": "thanks", "image_url": "https://cdn.example.com/covers/thanks.png"},
+    ],
+}
+
+
+def client_token(app, client, *scopes: str) -> str:
+    """A merchant client with these scopes, and its access token."""
+    with app.app_context():
+        merchant, secret = create_client("back office", list(scopes))
+    return client.post(
+        "/v1/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": merchant.id,
+              "client_secret": secret},
+    ).get_json()["access_token"]  # fmt: skip
+
+
+def order(template: dict, people: dict, **changes) -> dict:
+    """A valid gift order from the sender to the friend, due in three days."""
+    return {
+        "template_id": template["id"],
+        "quantity": 2,
+        "recipient": {"user_id": people["friend_id"]},
+        "message": "生日快乐! Happy birthday",
+        "cover": "birthday",
+        "send_at": (datetime.now(UTC) + timedelta(days=3)).isoformat(),
+        **changes,
+    }
+
+
+def buy(client, people: dict, body: dict, key: str | None = None):
+    headers = {**people["sender"], "Idempotency-Key": key or secrets.token_hex(8)}
+    return client.post("/v1/gifts", json=body, headers=headers)
+
+
+def run_outbox_now(app) -> None:
+    """Make every job due and run them (e.g. the settle job at the end of the payment window)."""
+    with app.app_context():
+        db.session.execute(db.update(OutboxJob).values(run_at=datetime.now(UTC)))
+        db.session.commit()
+        outbox.run_due_jobs("test-worker", 100)
