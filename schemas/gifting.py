@@ -161,3 +161,34 @@ class GiftSchema(BaseSchema):
 
 class GiftListQuerySchema(BaseSchema):
     role = fields.String(load_default="sent", validate=validate.OneOf(["sent", "received"]))
+
+
+class ClaimPreviewSchema(BaseSchema):
+    """The claim page before claiming: who, what and the words; never a code."""
+
+    gift_id = fields.String(dump_only=True, attribute="id")
+    status = fields.String(dump_only=True)
+    sender_nickname = fields.String(dump_only=True, attribute="sender.nickname", allow_none=True)
+    template_name = fields.String(dump_only=True, attribute="template.name")
+    quantity = fields.Integer(dump_only=True)
+    message = fields.String(dump_only=True)
+    cover = fields.String(dump_only=True)
+    sent_at = fields.AwareDateTime(dump_only=True)
+
+
+class VoucherSchema(BaseSchema):
+    """A voucher in a wallet; the code is masked except on the owner's own voucher page."""
+
+    id = fields.String(dump_only=True)
+    template_id = fields.String(dump_only=True)
+    kind = fields.String(dump_only=True)
+    face_value_fen = fields.Integer(dump_only=True)
+    balance_fen = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True)
+    code_masked = fields.Function(lambda v: "*" * 13 + v.code_last4, dump_only=True)
+    issued_at = fields.AwareDateTime(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class VoucherWithCodeSchema(VoucherSchema):
+    code = fields.String(dump_only=True, metadata={"description": "Show it at the till."})

@@ -116,12 +116,13 @@ def _register_blueprints(app: Flask) -> None:
     from service.auth.routes import blp as auth_blp
     from service.auth.routes import well_known
     from service.gifting.routes import blp as templates_blp
-    from service.gifting.routes import gifts_blp
+    from service.gifting.routes import claims_blp, gifts_blp, vouchers_blp
     from service.health import blp as health_blp
     from service.metrics import blp as metrics_blp
     from service.notifications.routes import blp as notifications_blp
 
-    blueprints = (health_blp, well_known, auth_blp, templates_blp, gifts_blp, notifications_blp)
+    blueprints = (health_blp, well_known, auth_blp, templates_blp, gifts_blp, claims_blp,
+                  vouchers_blp, notifications_blp)  # fmt: skip
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_blp)  # operational, left out of the OpenAPI document

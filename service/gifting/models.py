@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.auth.models import User
 from service.dbtypes import UTCDateTime, utcnow
 from service.extensions import db
 from service.ids import new_id
@@ -65,6 +66,7 @@ class Gift(db.Model):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("gft"))
     sender_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    sender: Mapped[User] = relationship(foreign_keys=[sender_id], lazy="joined")
     template_id: Mapped[str] = mapped_column(ForeignKey("voucher_templates.id"))
     quantity: Mapped[int]
     unit_price_fen: Mapped[int]
@@ -85,6 +87,8 @@ class Gift(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     claim_token_sealed: Mapped[str | None] = mapped_column(String(200))
 
@@ -106,8 +110,8 @@ class GiftEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-SENT = "sent"
-ISSUED = "issued"
+SENT, CLAIMED = "sent", "claimed"
+ISSUED, ACTIVE = "issued", "active"
 
 
 class Voucher(db.Model):

@@ -6,15 +6,18 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from schemas.gifting import (
+    ClaimPreviewSchema,
     GiftCreateSchema,
     GiftListQuerySchema,
     GiftSchema,
+    VoucherSchema,
     VoucherTemplateQuerySchema,
     VoucherTemplateSchema,
     VoucherTemplateUpdateSchema,
+    VoucherWithCodeSchema,
 )
 from service.auth.decorators import client_required, principal_required, user_required
-from service.gifting import gifts
+from service.gifting import claims, gifts
 from service.gifting import templates as services
 from service.idempotency import idempotent
 from service.openapi import problems
@@ -98,3 +101,47 @@ def list_gifts(query):
 def get_gift(gift_id):
     """One gift with its timeline, for its sender or recipient."""
     return gifts.gift_for(g.user.id, gift_id)
+
+
+claims_blp = Blueprint(
+    "claims", __name__, url_prefix="/v1/claims", description="Claiming a gift by its link."
+)
+vouchers_blp = Blueprint(
+    "vouchers", __name__, url_prefix="/v1/vouchers", description="The wallet of vouchers."
+)
+
+
+@claims_blp.route("/<claim_token>", methods=["GET"])
+@user_required
+@claims_blp.response(200, ClaimPreviewSchema)
+@problems(claims_blp, 401, 404)
+def preview_claim(claim_token):
+    """Who sent what, with which message and cover (no codes)."""
+    return claims.preview_claim(claim_token)
+
+
+@claims_blp.route("/<claim_token>", methods=["POST"])
+@user_required
+@claims_blp.response(200, ClaimPreviewSchema)
+@problems(claims_blp, 401, 403, 404, 409, 410)
+def claim(claim_token):
+    """Claim the gift: its vouchers move to your wallet."""
+    return claims.claim_gift(claim_token, g.user.id)
+
+
+@vouchers_blp.route("", methods=["GET"])
+@user_required
+@vouchers_blp.response(200, VoucherSchema(many=True))
+@problems(vouchers_blp, 401)
+def list_vouchers():
+    """Your vouchers, codes masked."""
+    return claims.wallet(g.user.id)
+
+
+@vouchers_blp.route("/<voucher_id>", methods=["GET"])
+@user_required
+@vouchers_blp.response(200, VoucherWithCodeSchema)
+@problems(vouchers_blp, 401, 404)
+def get_voucher(voucher_id):
+    """One of your vouchers with its full code."""
+    return claims.voucher_with_code(g.user.id, voucher_id)
