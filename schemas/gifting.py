@@ -192,3 +192,16 @@ class VoucherSchema(BaseSchema):
 
 class VoucherWithCodeSchema(VoucherSchema):
     code = fields.String(dump_only=True, metadata={"description": "Show it at the till."})
+
+
+class RedemptionSchema(BaseSchema):
+    """A till redeems a voucher: the amount for stored value, nothing for an item."""
+
+    amount_fen = fields.Integer(
+        strict=True, load_only=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
+    )
+    store_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    voucher_id = fields.String(dump_only=True)
+    redeemed_fen = fields.Integer(dump_only=True, attribute="amount_fen")
+    balance_after_fen = fields.Integer(dump_only=True)
+    at = fields.AwareDateTime(dump_only=True)

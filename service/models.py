@@ -1,7 +1,13 @@
 """Every capability's models in one place, so the metadata (and so migrations) know every table."""
 
 from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
-from service.gifting.models import Gift, GiftEvent, Voucher, VoucherTemplate
+from service.gifting.models import (
+    Gift,
+    GiftEvent,
+    Voucher,
+    VoucherLedgerEntry,
+    VoucherTemplate,
+)
 from service.idempotency import IdempotencyRecord
 from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
@@ -17,5 +23,6 @@ __all__ = [
     "RefreshToken",
     "User",
     "Voucher",
+    "VoucherLedgerEntry",
     "VoucherTemplate",
 ]

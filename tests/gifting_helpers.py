@@ -5,8 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from service.auth.clients import create_client
+from service.components import field_cipher
 from service.extensions import db
+from service.gifting.models import Gift
+from service.gifting.sending import send_due_gifts
 from service.scheduler import outbox
 from service.scheduler.models import OutboxJob
 
@@ -57,3 +62,26 @@ def run_outbox_now(app) -> None:
         db.session.execute(db.update(OutboxJob).values(run_at=datetime.now(UTC)))
         db.session.commit()
         outbox.run_due_jobs("test-worker", 100)
+
+
+def sent_gift(app, client, template, people, mock_idp, **changes) -> dict:
+    """Buy, pay, make due and send a gift; returns it."""
+    gift = buy(client, people, order(template, people, **changes)).get_json()
+    httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
+    run_outbox_now(app)
+    with app.app_context():
+        db.session.execute(
+            db.update(Gift)
+            .where(Gift.id == gift["id"])
+            .values(send_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        db.session.commit()
+        send_due_gifts("test-worker", 100)
+        outbox.run_due_jobs("test-worker", 100)
+    return gift
+
+
+def claim_token_of(app, gift_id: str) -> str:
+    with app.app_context():
+        gift = db.session.get(Gift, gift_id)
+        return field_cipher().open(gift.claim_token_sealed, owner=gift.id)

@@ -134,3 +134,21 @@ class Voucher(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=ISSUED)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+SPENT = "spent"
+
+
+class VoucherLedgerEntry(db.Model):
+    """Append-only: every change to a voucher's balance, with the balance after it."""
+
+    __tablename__ = "voucher_ledger"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    voucher_id: Mapped[str] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    type: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int]
+    balance_after_fen: Mapped[int]
+    store_id: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(32))

@@ -10,6 +10,7 @@ from schemas.gifting import (
     GiftCreateSchema,
     GiftListQuerySchema,
     GiftSchema,
+    RedemptionSchema,
     VoucherSchema,
     VoucherTemplateQuerySchema,
     VoucherTemplateSchema,
@@ -17,7 +18,7 @@ from schemas.gifting import (
     VoucherWithCodeSchema,
 )
 from service.auth.decorators import client_required, principal_required, user_required
-from service.gifting import claims, gifts
+from service.gifting import claims, gifts, redemptions
 from service.gifting import templates as services
 from service.idempotency import idempotent
 from service.openapi import problems
@@ -145,3 +146,14 @@ def list_vouchers():
 def get_voucher(voucher_id):
     """One of your vouchers with its full code."""
     return claims.voucher_with_code(g.user.id, voucher_id)
+
+
+@vouchers_blp.route("/<code>/redemptions", methods=["POST"])
+@client_required("vouchers:redeem")
+@idempotent(required=True)
+@vouchers_blp.arguments(RedemptionSchema)
+@vouchers_blp.response(201, RedemptionSchema)
+@problems(vouchers_blp, 400, 401, 403, 404, 409, 410, 413, 415, 422)
+def redeem_voucher(body, code):
+    """Redeem a voucher by its code at a store (merchant client with `vouchers:redeem`)."""
+    return redemptions.redeem(code, body.get("amount_fen"), body["store_id"], g.client.id)

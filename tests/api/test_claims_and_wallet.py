@@ -11,27 +11,8 @@ import pytest
 
 from service.extensions import db
 from service.gifting.models import Gift
-from service.gifting.sending import send_due_gifts
-from service.scheduler import outbox
 from tests.conftest import bearer
-from tests.gifting_helpers import buy, order, run_outbox_now
-
-
-def _sent_gift(app, client, template, people, mock_idp, **changes) -> dict:
-    """Buy, pay, make due and send a gift; returns it."""
-    gift = buy(client, people, order(template, people, **changes)).get_json()
-    httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
-    run_outbox_now(app)
-    with app.app_context():
-        db.session.execute(
-            db.update(Gift)
-            .where(Gift.id == gift["id"])
-            .values(send_at=datetime.now(UTC) - timedelta(seconds=1))
-        )
-        db.session.commit()
-        send_due_gifts("test-worker", 100)
-        outbox.run_due_jobs("test-worker", 100)
-    return gift
+from tests.gifting_helpers import claim_token_of, sent_gift
 
 
 def _token_from_inbox(mock_idp, platform_user_id: str, gift_id: str) -> str:
@@ -40,18 +21,10 @@ def _token_from_inbox(mock_idp, platform_user_id: str, gift_id: str) -> str:
     return parse_qs(urlsplit(page).query)["token"][0]
 
 
-def _token_of(app, gift_id: str) -> str:
-    from service.components import field_cipher
-
-    with app.app_context():
-        gift = db.session.get(Gift, gift_id)
-        return field_cipher().open(gift.claim_token_sealed, owner=gift.id)
-
-
 def test_the_recipient_claims_from_the_message_and_sees_full_codes(
     app, client, template, people, mock_idp, demo_users
 ):
-    gift = _sent_gift(app, client, template, people, mock_idp)
+    gift = sent_gift(app, client, template, people, mock_idp)
     token = _token_from_inbox(mock_idp, demo_users[1]["user_id"], gift["id"])
 
     preview = client.get(f"/v1/claims/{token}", headers=people["friend"])
@@ -83,8 +56,8 @@ def test_the_recipient_claims_from_the_message_and_sees_full_codes(
 
 
 def test_only_the_named_recipient_may_claim(app, client, template, people, mock_idp):
-    gift = _sent_gift(app, client, template, people, mock_idp)
-    token = _token_of(app, gift["id"])
+    gift = sent_gift(app, client, template, people, mock_idp)
+    token = claim_token_of(app, gift["id"])
 
     stranger = client.post(f"/v1/claims/{token}", headers=people["stranger"])
     sender = client.post(f"/v1/claims/{token}", headers=people["sender"])
@@ -98,8 +71,8 @@ def test_only_the_named_recipient_may_claim(app, client, template, people, mock_
 
 def test_two_people_racing_for_a_link_gift_one_wins(app, template, people, mock_idp, login):
     client = app.test_client()
-    gift = _sent_gift(app, client, template, people, mock_idp, recipient={"link": True})
-    token = _token_of(app, gift["id"])
+    gift = sent_gift(app, client, template, people, mock_idp, recipient={"link": True})
+    token = claim_token_of(app, gift["id"])
     racers = [bearer(login(i)["access_token"]) for i in (3, 4, 5, 6)]
     answers: list[int] = []
 
@@ -120,12 +93,14 @@ def test_two_people_racing_for_a_link_gift_one_wins(app, template, people, mock_
 
 
 def test_a_claim_after_the_window_is_refused(app, client, template, people, mock_idp):
-    gift = _sent_gift(app, client, template, people, mock_idp)
+    gift = sent_gift(app, client, template, people, mock_idp)
     with app.app_context():
         db.session.execute(db.update(Gift).values(sent_at=datetime.now(UTC) - timedelta(hours=25)))
         db.session.commit()
 
-    response = client.post(f"/v1/claims/{_token_of(app, gift['id'])}", headers=people["friend"])
+    response = client.post(
+        f"/v1/claims/{claim_token_of(app, gift['id'])}", headers=people["friend"]
+    )
 
     assert response.status_code == 410
     assert response.get_json()["code"] == "claim_window_closed"
