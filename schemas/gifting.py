@@ -148,6 +148,8 @@ class GiftSchema(BaseSchema):
     created_at = fields.AwareDateTime(dump_only=True)
     paid_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     sent_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    claim_expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    refunded_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     events = fields.List(fields.Nested(GiftEventSchema), dump_only=True)
 
     def _recipient(self, gift) -> dict:

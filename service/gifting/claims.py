@@ -33,10 +33,6 @@ def _gift_of_token(token: str) -> Gift:
     return gift
 
 
-def _window_closes(gift: Gift):
-    return gift.sent_at + timedelta(hours=gift.template.claim_window_hours)
-
-
 def preview_claim(token: str) -> Gift:
     """What the claim page shows before claiming: who sent what, with which words (no codes)."""
     return _gift_of_token(token)
@@ -50,7 +46,7 @@ def claim_gift(token: str, user_id: str) -> Gift:
         raise Conflict("This gift has already been claimed.", code="gift_already_claimed")
     if gift.status != SENT:
         raise NotFound("No gift for this claim link.", code="claim_not_found")
-    if now > _window_closes(gift):
+    if gift.claim_expires_at is not None and now > gift.claim_expires_at:
         raise ClaimWindowClosed("The time to claim this gift has passed.")
     if gift.sender_id == user_id:
         raise Forbidden("A gift is claimed by its recipient.", code="not_the_recipient")

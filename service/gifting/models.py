@@ -59,6 +59,7 @@ class Gift(db.Model):
     __tablename__ = "gifts"
     __table_args__ = (
         Index("ix_gifts_status_send_at", "status", "send_at"),
+        Index("ix_gifts_status_claim_expires_at", "status", "claim_expires_at"),
         UniqueConstraint("sender_id", "idempotency_key"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
@@ -87,6 +88,8 @@ class Gift(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -110,8 +113,9 @@ class GiftEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-SENT, CLAIMED = "sent", "claimed"
-ISSUED, ACTIVE = "issued", "active"
+SENT, CLAIMED, CANCELED = "sent", "claimed", "canceled"
+EXPIRED_UNCLAIMED, REFUNDED = "expired_unclaimed", "refunded"
+ISSUED, ACTIVE, VOID = "issued", "active", "void"
 
 
 class Voucher(db.Model):

@@ -18,7 +18,7 @@ from schemas.gifting import (
     VoucherWithCodeSchema,
 )
 from service.auth.decorators import client_required, principal_required, user_required
-from service.gifting import claims, gifts, redemptions
+from service.gifting import claims, gifts, redemptions, refunds
 from service.gifting import templates as services
 from service.idempotency import idempotent
 from service.openapi import problems
@@ -102,6 +102,15 @@ def list_gifts(query):
 def get_gift(gift_id):
     """One gift with its timeline, for its sender or recipient."""
     return gifts.gift_for(g.user.id, gift_id)
+
+
+@gifts_blp.route("/<gift_id>/cancel", methods=["POST"])
+@user_required
+@gifts_blp.response(200, GiftSchema)
+@problems(gifts_blp, 401, 404, 409)
+def cancel_gift(gift_id):
+    """Cancel a scheduled gift before it is sent; the payment is refunded."""
+    return refunds.cancel_gift(g.user.id, gift_id)
 
 
 claims_blp = Blueprint(

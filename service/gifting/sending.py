@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -66,6 +66,7 @@ def _issue(gift: Gift, now: datetime) -> None:
             code_index=blind_index().digest("voucher_code", code), code_last4=code[-4:],
             code_sealed=field_cipher().seal(code, owner=voucher_id), issued_at=now,
         ))  # fmt: skip
+    gift.claim_expires_at = now + timedelta(hours=template.claim_window_hours)
     token = secrets.token_urlsafe(24)
     gift.claim_token_index = blind_index().digest("claim_token", token)
     gift.claim_token_sealed = field_cipher().seal(token, owner=gift.id)

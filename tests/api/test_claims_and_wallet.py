@@ -95,7 +95,9 @@ def test_two_people_racing_for_a_link_gift_one_wins(app, template, people, mock_
 def test_a_claim_after_the_window_is_refused(app, client, template, people, mock_idp):
     gift = sent_gift(app, client, template, people, mock_idp)
     with app.app_context():
-        db.session.execute(db.update(Gift).values(sent_at=datetime.now(UTC) - timedelta(hours=25)))
+        db.session.execute(
+            db.update(Gift).values(claim_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
         db.session.commit()
 
     response = client.post(

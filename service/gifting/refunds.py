@@ -1,0 +1,126 @@
+"""Money back to the sender: gifts never claimed in their window, and gifts canceled before sending.
+
+Expiry is due work like sending: one transaction moves every overdue `sent` gift to
+`expired_unclaimed`, voids its vouchers and queues its refund. The refund is an outbox job keyed
+by the gift id as `out_request_no`, so however often it is retried the sender is refunded once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select, update
+
+from service.components import gateway
+from service.dbtypes import utcnow
+from service.errors import Conflict, NotFound
+from service.extensions import db
+from service.gateway import payments
+from service.gifting.models import (
+    CANCELED,
+    EXPIRED_UNCLAIMED,
+    REFUNDED,
+    SCHEDULED,
+    SENT,
+    VOID,
+    Gift,
+    GiftEvent,
+    Voucher,
+)
+from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.scheduler.worker import DueWorkSource, register_source
+
+log = logging.getLogger(__name__)
+REFUND_GIFT = "gifting.refund"
+
+
+def _queue_refund(gift_id: str, reason: str) -> None:
+    enqueue(REFUND_GIFT, {"gift_id": gift_id, "reason": reason}, dedupe_key=f"refund:{gift_id}")
+
+
+def expire_unclaimed_gifts(worker_id: str, limit: int) -> int:
+    """Sent gifts whose claim window has closed: expired, vouchers void, refund queued."""
+    now = utcnow()
+    overdue = (
+        select(Gift.id)
+        .where(Gift.status == SENT, Gift.claim_expires_at <= now)
+        .order_by(Gift.claim_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    expired = db.session.scalars(
+        update(Gift)
+        .where(Gift.id.in_(overdue.scalar_subquery()), Gift.status == SENT)
+        .values(status=EXPIRED_UNCLAIMED)
+        .returning(Gift.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if expired:
+        db.session.execute(
+            update(Voucher).where(Voucher.gift_id.in_(expired)).values(status=VOID)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        for gift_id in expired:
+            db.session.add(GiftEvent(gift_id=gift_id, at=now, type="expired_unclaimed", detail={}))
+            _queue_refund(gift_id, "not claimed in time")
+    db.session.commit()
+    if expired:
+        log.info("worker %s expired %d unclaimed gift(s)", worker_id, len(expired))
+    return len(expired)
+
+
+def seconds_until_next_expiry(horizon: float) -> float:
+    next_expiry = db.session.scalar(
+        select(func.min(Gift.claim_expires_at)).where(Gift.status == SENT)
+    )
+    db.session.rollback()
+    if next_expiry is None:
+        return horizon
+    return max(0.0, min(horizon, (next_expiry - utcnow()).total_seconds()))
+
+
+def cancel_gift(user_id: str, gift_id: str) -> Gift:
+    """The sender changes their mind before the gift is sent: canceled, refund queued."""
+    moved = db.session.execute(
+        update(Gift)
+        .where(Gift.id == gift_id, Gift.sender_id == user_id, Gift.status == SCHEDULED)
+        .values(status=CANCELED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    gift = db.session.get(Gift, gift_id)
+    if gift is None or gift.sender_id != user_id:
+        raise NotFound("No such gift.", code="gift_not_found")
+    if not moved:
+        db.session.rollback()
+        raise Conflict(f"A {gift.status} gift cannot be canceled.", code="gift_not_cancelable")
+    db.session.add(GiftEvent(gift_id=gift_id, at=utcnow(), type="canceled", detail={}))
+    _queue_refund(gift_id, "canceled by the sender")
+    db.session.commit()
+    db.session.refresh(gift)
+    return gift
+
+
+@job_handler(REFUND_GIFT)
+def refund_gift(job: ClaimedJob) -> None:
+    """Refund the whole gift; the gift id as `out_request_no` makes a retry refund nothing more."""
+    gift_id = job.payload["gift_id"]
+    amount = db.session.scalar(select(Gift.amount_fen).where(Gift.id == gift_id))
+    db.session.rollback()  # no transaction stays open across the gateway call
+    result = payments.refund_trade(
+        gateway(), out_trade_no=gift_id, amount_fen=amount, out_request_no=gift_id,
+        reason=job.payload["reason"],
+    )  # fmt: skip
+    now = utcnow()
+    moved = db.session.execute(
+        update(Gift)
+        .where(Gift.id == gift_id, Gift.status.in_([EXPIRED_UNCLAIMED, CANCELED]))
+        .values(status=REFUNDED, refunded_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved:
+        db.session.add(GiftEvent(gift_id=gift_id, at=now, type="refunded",
+                                 detail={"refunded_fen": result.refunded_fen}))  # fmt: skip
+    db.session.commit()
+
+
+register_source(DueWorkSource("unclaimed_gifts", expire_unclaimed_gifts, seconds_until_next_expiry))

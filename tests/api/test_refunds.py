@@ -1,0 +1,103 @@
+"""Unclaimed gifts expire and are refunded; scheduled gifts can be canceled and refunded; once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from service.extensions import db
+from service.gifting.models import Gift, Voucher
+from service.gifting.refunds import expire_unclaimed_gifts
+from service.scheduler import outbox
+from tests.gifting_helpers import buy, claim_token_of, order, run_outbox_now, sent_gift
+
+
+def _expire_now(app) -> int:
+    with app.app_context():
+        db.session.execute(
+            db.update(Gift).values(claim_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        db.session.commit()
+        expired = expire_unclaimed_gifts("test-worker", 100)
+        outbox.run_due_jobs("test-worker", 100)
+    return expired
+
+
+def test_a_sent_gift_gets_24_hours_to_be_claimed(app, client, template, people, mock_idp):
+    gift = sent_gift(app, client, template, people, mock_idp)
+    shown = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
+
+    window = datetime.fromisoformat(shown["claim_expires_at"]) - datetime.fromisoformat(
+        shown["sent_at"]
+    )
+    assert window == timedelta(hours=24)
+
+
+def test_an_unclaimed_gift_expires_its_vouchers_and_refunds_the_sender_once(
+    app, client, template, people, mock_idp
+):
+    gift = sent_gift(app, client, template, people, mock_idp)
+
+    assert _expire_now(app) == 1
+    assert _expire_now(app) == 0
+
+    shown = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
+    assert shown["status"] == "refunded"
+    assert [e["type"] for e in shown["events"]][-2:] == ["expired_unclaimed", "refunded"]
+    assert shown["events"][-1]["detail"] == {"refunded_fen": gift["amount_fen"]}
+    trade = httpx.get(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}").json()
+    assert trade["refunded_fen"] == gift["amount_fen"]
+    assert len(trade["refunds"]) == 1
+    assert trade["refunds"][0]["out_request_no"] == gift["id"]
+    with app.app_context():
+        statuses = set(db.session.scalars(db.select(Voucher.status)))
+    assert statuses == {"void"}
+    late = client.post(f"/v1/claims/{claim_token_of(app, gift['id'])}", headers=people["friend"])
+    assert late.status_code == 404
+
+
+def test_a_refund_retried_after_a_gateway_failure_refunds_once(
+    app, client, template, people, mock_idp, mock_control
+):
+    gift = sent_gift(app, client, template, people, mock_idp)
+    mock_control.post(
+        "/_mock/faults", json={"method": "alipay.trade.refund", "kind": "error", "times": 3}
+    )
+
+    _expire_now(app)  # the refund job fails (gateway unavailable) and backs off
+    mock_control.delete("/_mock/faults")
+    run_outbox_now(app)
+    run_outbox_now(app)
+
+    assert (
+        client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()["status"]
+        == "refunded"
+    )
+    trade = httpx.get(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}").json()
+    assert trade["refunded_fen"] == gift["amount_fen"]
+
+
+def test_a_scheduled_gift_can_be_canceled_and_is_refunded(app, client, template, people, mock_idp):
+    gift = buy(client, people, order(template, people)).get_json()
+    httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
+    run_outbox_now(app)  # reconciled: scheduled
+
+    canceled = client.post(f"/v1/gifts/{gift['id']}/cancel", headers=people["sender"])
+    run_outbox_now(app)
+
+    assert canceled.status_code == 200 and canceled.get_json()["status"] == "canceled"
+    shown = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
+    assert shown["status"] == "refunded"
+    again = client.post(f"/v1/gifts/{gift['id']}/cancel", headers=people["sender"])
+    assert again.status_code == 409 and again.get_json()["code"] == "gift_not_cancelable"
+
+
+def test_only_the_sender_cancels_and_only_before_sending(app, client, template, people, mock_idp):
+    gift = sent_gift(app, client, template, people, mock_idp)
+
+    assert (
+        client.post(f"/v1/gifts/{gift['id']}/cancel", headers=people["stranger"]).status_code == 404
+    )
+    sent = client.post(f"/v1/gifts/{gift['id']}/cancel", headers=people["sender"])
+    assert sent.status_code == 409
