@@ -121,6 +121,10 @@ class GiftCreateSchema(BaseSchema):
     timezone = fields.String(load_default=None, validate=_known_timezone)
 
 
+class GiftRescheduleSchema(BaseSchema):
+    send_at = fields.AwareDateTime(required=True)
+
+
 class GiftEventSchema(BaseSchema):
     at = fields.AwareDateTime(dump_only=True)
     type = fields.String(dump_only=True)

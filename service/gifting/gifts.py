@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -19,7 +19,7 @@ from sqlalchemy import or_, select, update
 from service.auth.models import User
 from service.components import blind_index, gateway, settings
 from service.dbtypes import utcnow
-from service.errors import NotFound, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable
 from service.extensions import db
 from service.gateway import payments
 from service.gateway.money import yuan_to_fen
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 SETTLE_UNPAID = "gifting.settle_unpaid"
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 CLOCK_SKEW = timedelta(seconds=60)
+RESCHEDULE_NOTICE = timedelta(minutes=1)
 
 
 def _refuse(field: str, message: str) -> Unprocessable:
@@ -55,11 +56,7 @@ def _checked_order(sender: User, values: Mapping[str, Any]) -> dict[str, Any]:
     if values["cover"] not in {cover["name"] for cover in template.covers}:
         raise _refuse("cover", "Not one of the template's covers.")
     now = utcnow()
-    send_at = values["send_at"] or now
-    if send_at < now - CLOCK_SKEW:
-        raise _refuse("send_at", "The time to send is in the past.")
-    if send_at > now + MAX_SCHEDULE_AHEAD:
-        raise _refuse("send_at", "A gift can be scheduled at most 365 days ahead.")
+    send_at = _checked_send_at(values["send_at"] or now, now)
     recipient = values["recipient"]
     columns: dict[str, Any] = {"recipient_kind": "link"}
     if "user_id" in recipient:
@@ -86,6 +83,15 @@ def _checked_order(sender: User, values: Mapping[str, Any]) -> dict[str, Any]:
         "send_at": send_at,
         "timezone": values["timezone"],
     }
+
+
+def _checked_send_at(send_at: datetime, now: datetime) -> datetime:
+    """Not in the past (a minute's clock skew allowed), at most 365 days ahead."""
+    if send_at < now - CLOCK_SKEW:
+        raise _refuse("send_at", "The time to send is in the past.")
+    if send_at > now + MAX_SCHEDULE_AHEAD:
+        raise _refuse("send_at", "A gift can be scheduled at most 365 days ahead.")
+    return send_at
 
 
 def _same_order(gift: Gift, order: Mapping[str, Any]) -> bool:
@@ -185,6 +191,35 @@ def settle_unpaid(job: ClaimedJob) -> None:
             payments.close_trade(gateway(), out_trade_no=gift_id)
         _mark_closed(gift_id, "not paid in time")
     db.session.commit()
+
+
+def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
+    """Move a scheduled gift's sending time, up to a minute before it would have gone out."""
+    now = utcnow()
+    send_at = _checked_send_at(send_at, now)
+    moved = db.session.execute(
+        update(Gift)
+        .where(
+            Gift.id == gift_id, Gift.sender_id == user_id, Gift.status == SCHEDULED,
+            Gift.send_at > now + RESCHEDULE_NOTICE,
+        )
+        .values(send_at=send_at)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # fmt: skip
+    gift = db.session.get(Gift, gift_id)
+    if gift is None or gift.sender_id != user_id:
+        raise NotFound("No such gift.", code="gift_not_found")
+    if not moved:
+        db.session.rollback()
+        raise Conflict(
+            "Only a scheduled gift more than a minute before sending can be rescheduled.",
+            code="gift_not_reschedulable",
+        )
+    db.session.add(GiftEvent(gift_id=gift_id, at=now, type="rescheduled",
+                             detail={"send_at": send_at.isoformat()}))  # fmt: skip
+    db.session.commit()
+    db.session.refresh(gift)
+    return gift
 
 
 def gifts_of(user_id: str, role: str) -> list[Gift]:

@@ -9,6 +9,7 @@ from schemas.gifting import (
     ClaimPreviewSchema,
     GiftCreateSchema,
     GiftListQuerySchema,
+    GiftRescheduleSchema,
     GiftSchema,
     RedemptionSchema,
     VoucherSchema,
@@ -102,6 +103,16 @@ def list_gifts(query):
 def get_gift(gift_id):
     """One gift with its timeline, for its sender or recipient."""
     return gifts.gift_for(g.user.id, gift_id)
+
+
+@gifts_blp.route("/<gift_id>", methods=["PATCH"])
+@user_required
+@gifts_blp.arguments(GiftRescheduleSchema)
+@gifts_blp.response(200, GiftSchema)
+@problems(gifts_blp, 401, 404, 409, 413, 415, 422)
+def reschedule_gift(body, gift_id):
+    """Change when a scheduled gift is sent (until a minute before it goes)."""
+    return gifts.reschedule_gift(g.user.id, gift_id, body["send_at"])
 
 
 @gifts_blp.route("/<gift_id>/cancel", methods=["POST"])

@@ -101,3 +101,34 @@ def test_only_the_sender_cancels_and_only_before_sending(app, client, template, 
     )
     sent = client.post(f"/v1/gifts/{gift['id']}/cancel", headers=people["sender"])
     assert sent.status_code == 409
+
+
+def test_a_scheduled_gift_can_be_rescheduled_until_a_minute_before(
+    app, client, template, people, mock_idp
+):
+    gift = buy(client, people, order(template, people)).get_json()
+    httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
+    run_outbox_now(app)
+    later = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+
+    moved = client.patch(f"/v1/gifts/{gift['id']}", json={"send_at": later},
+                         headers=people["sender"])  # fmt: skip
+    past = client.patch(f"/v1/gifts/{gift['id']}", json={"send_at": "2020-01-01T00:00:00Z"},
+                        headers=people["sender"])  # fmt: skip
+    stranger = client.patch(f"/v1/gifts/{gift['id']}", json={"send_at": later},
+                            headers=people["stranger"])  # fmt: skip
+    with app.app_context():
+        db.session.execute(
+            db.update(Gift).values(send_at=datetime.now(UTC) + timedelta(seconds=30))
+        )
+        db.session.commit()
+    too_late = client.patch(f"/v1/gifts/{gift['id']}", json={"send_at": later},
+                            headers=people["sender"])  # fmt: skip
+
+    assert moved.status_code == 200
+    assert datetime.fromisoformat(moved.get_json()["send_at"]) == datetime.fromisoformat(later)
+    assert moved.get_json()["events"][-1]["type"] == "rescheduled"
+    assert past.status_code == 422 and "send_at" in past.get_json()["errors"]
+    assert stranger.status_code == 404
+    assert too_late.status_code == 409
+    assert too_late.get_json()["code"] == "gift_not_reschedulable"
