@@ -175,6 +175,10 @@ def _try_it(settings: Settings, api: str, mock: str) -> str:
 """
 
 
+def _interrupt(*_args: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_dev(*, api_port: int, mock_port: int) -> None:
     """Prepare instance/ and supervise the three processes until Ctrl-C or one of them exits."""
     api, mock = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{mock_port}"
@@ -190,6 +194,10 @@ def run_dev(*, api_port: int, mock_port: int) -> None:
         "PYTHONUNBUFFERED": "1",
     }
     instance_dir = Path(env["MINIFIN_INSTANCE_DIR"])
+    # The children run in their own sessions (so Ctrl-C reaches only us); SIGTERM and SIGHUP
+    # must stop them too, or a terminated `minifin dev` would leave them running.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _interrupt)
     prepare_instance(instance_dir)
     settings = load_settings(env)
     migrate_database(settings)

@@ -61,8 +61,8 @@ class DevRun:
                 return
         raise AssertionError(f"{text!r} never appeared:\n{''.join(self.output)}")
 
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, how: signal.Signals = signal.SIGINT) -> int:
+        self.process.send_signal(how)
         return self.process.wait(timeout=30)
 
 
@@ -113,6 +113,7 @@ def test_minifin_dev_runs_everything_and_stops_cleanly_then_reuses_its_instance(
         listed = httpx.get(f"{api}/v1/voucher-templates", headers=bearer(again["access_token"]))
         assert len(listed.json()) == 3  # seeded once, not again
     finally:
-        assert second.interrupt() == 0
+        assert second.interrupt(signal.SIGTERM) == 0  # as a process manager would stop it
+    assert _port_is_free(api_port) and _port_is_free(mock_port)
     assert (tmp_path / "instance" / "keys.json").read_text() == keys
     assert again["user"]["id"] == tokens["user"]["id"]
