@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from service.dbtypes import utcnow
 from service.extensions import db
 
 
@@ -21,3 +23,16 @@ def insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> bool:
     primary_key = list(model.__table__.primary_key.columns)
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(*primary_key)
     return db.session.execute(statement).first() is not None
+
+
+def seconds_until_earliest(column: Any, *conditions: Any, horizon: float) -> float:
+    """Seconds until the earliest `column` among rows meeting `conditions`, capped at `horizon`.
+
+    What an idle worker asks each source of due work before it sleeps; the read transaction is
+    ended at once so a sleeping worker holds nothing.
+    """
+    earliest = db.session.scalar(select(func.min(column)).where(*conditions))
+    db.session.rollback()
+    if earliest is None:
+        return horizon
+    return max(0.0, min(horizon, (earliest - utcnow()).total_seconds()))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from service.components import gateway
 from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound
 from service.extensions import db
 from service.gateway import payments
+from service.gifting.due import seconds_until_due, take_due_gifts
 from service.gifting.models import (
     CANCELED,
     EXPIRED_UNCLAIMED,
@@ -41,20 +42,7 @@ def _queue_refund(gift_id: str, reason: str) -> None:
 def expire_unclaimed_gifts(worker_id: str, limit: int) -> int:
     """Sent gifts whose claim window has closed: expired, vouchers void, refund queued."""
     now = utcnow()
-    overdue = (
-        select(Gift.id)
-        .where(Gift.status == SENT, Gift.claim_expires_at <= now)
-        .order_by(Gift.claim_expires_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    expired = db.session.scalars(
-        update(Gift)
-        .where(Gift.id.in_(overdue.scalar_subquery()), Gift.status == SENT)
-        .values(status=EXPIRED_UNCLAIMED)
-        .returning(Gift.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    expired = take_due_gifts(SENT, Gift.claim_expires_at, now, limit, status=EXPIRED_UNCLAIMED)
     if expired:
         db.session.execute(
             update(Voucher).where(Voucher.gift_id.in_(expired)).values(status=VOID)
@@ -70,13 +58,8 @@ def expire_unclaimed_gifts(worker_id: str, limit: int) -> int:
 
 
 def seconds_until_next_expiry(horizon: float) -> float:
-    next_expiry = db.session.scalar(
-        select(func.min(Gift.claim_expires_at)).where(Gift.status == SENT)
-    )
-    db.session.rollback()
-    if next_expiry is None:
-        return horizon
-    return max(0.0, min(horizon, (next_expiry - utcnow()).total_seconds()))
+    """How long until the earliest sent gift's claim window closes (at most `horizon`)."""
+    return seconds_until_due(SENT, Gift.claim_expires_at, horizon)
 
 
 def cancel_gift(user_id: str, gift_id: str) -> Gift:

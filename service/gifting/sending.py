@@ -12,13 +12,14 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from service.auth.models import User
 from service.components import blind_index, field_cipher
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gifting import codes
+from service.gifting.due import seconds_until_due, take_due_gifts
 from service.gifting.jobs import TEMPLATE_MESSAGE
 from service.gifting.models import SCHEDULED, SENT, Gift, GiftEvent, Voucher
 from service.ids import new_id
@@ -33,20 +34,7 @@ CLAIM_PAGE = "pages/gift/claim"
 def send_due_gifts(worker_id: str, limit: int) -> int:
     """Send up to `limit` due gifts in one transaction; returns how many were sent."""
     now = utcnow()
-    due = (
-        select(Gift.id)
-        .where(Gift.status == SCHEDULED, Gift.send_at <= now)
-        .order_by(Gift.send_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    sent_ids = db.session.scalars(
-        update(Gift)
-        .where(Gift.id.in_(due.scalar_subquery()), Gift.status == SCHEDULED)
-        .values(status=SENT, sent_at=now)
-        .returning(Gift.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    sent_ids = take_due_gifts(SCHEDULED, Gift.send_at, now, limit, status=SENT, sent_at=now)
     for gift in db.session.scalars(select(Gift).where(Gift.id.in_(sent_ids))):
         _issue(gift, now)
     db.session.commit()
@@ -86,11 +74,7 @@ def _issue(gift: Gift, now: datetime) -> None:
 
 def seconds_until_next_gift(horizon: float) -> float:
     """How long until the earliest scheduled gift falls due (at most `horizon`)."""
-    next_send = db.session.scalar(select(func.min(Gift.send_at)).where(Gift.status == SCHEDULED))
-    db.session.rollback()
-    if next_send is None:
-        return horizon
-    return max(0.0, min(horizon, (next_send - utcnow()).total_seconds()))
+    return seconds_until_due(SCHEDULED, Gift.send_at, horizon)
 
 
 register_source(DueWorkSource("due_gifts", send_due_gifts, seconds_until_next_gift))

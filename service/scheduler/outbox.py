@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, or_, select, text, update
 
 from service.components import settings
 from service.dbtypes import utcnow
@@ -25,7 +25,7 @@ from service.extensions import db
 from service.registry import HandlerRegistry
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 from service.scheduler.worker import DueWorkSource, register_source
-from service.sql import insert_ignoring_conflicts
+from service.sql import insert_ignoring_conflicts, seconds_until_earliest
 
 log = logging.getLogger(__name__)
 WAKE_CHANNEL = "minifin_jobs"
@@ -177,13 +177,7 @@ def run_due_jobs(worker_id: str, limit: int) -> int:
 
 def seconds_until_next_job(horizon: float) -> float:
     """How long a worker may sleep before the next pending job falls due (at most `horizon`)."""
-    next_run = db.session.scalar(
-        select(func.min(OutboxJob.run_at)).where(OutboxJob.status == PENDING)
-    )
-    db.session.rollback()
-    if next_run is None:
-        return horizon
-    return max(0.0, min(horizon, (next_run - utcnow()).total_seconds()))
+    return seconds_until_earliest(OutboxJob.run_at, OutboxJob.status == PENDING, horizon=horizon)
 
 
 def requeue_dead(job_ids: list[int] | None = None) -> int:
