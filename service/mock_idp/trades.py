@@ -197,12 +197,7 @@ def pay_trade(store: MockStore, platform_key: Any, trade_no: str, now: float) ->
         if trade.status != WAIT_BUYER_PAY:
             raise TradeRefused("ACQ.TRADE_STATUS_ERROR", f"交易状态不合法（{trade.status}）")
         move_balance(db, trade.buyer_user_id, -trade.total_fen)
-        db.execute(
-            "UPDATE trades SET status = ?, paid_at = ? WHERE trade_no = ?",
-            (TRADE_SUCCESS, now, trade_no),
-        )
-        paid = replace(trade, status=TRADE_SUCCESS, paid_at=now)
-        notify_trade_status(store, db, platform_key, paid, now)
+        paid = _move(store, db, platform_key, trade, TRADE_SUCCESS, now)
     return paid
 
 
@@ -214,12 +209,7 @@ def close_trade(store: MockStore, platform_key: Any, trade_no: str, now: float) 
             return trade
         if trade.status != WAIT_BUYER_PAY:
             raise TradeRefused("ACQ.TRADE_STATUS_ERROR", "交易状态不合法，已支付的交易不能关闭")
-        db.execute(
-            "UPDATE trades SET status = ?, closed_at = ? WHERE trade_no = ?",
-            (TRADE_CLOSED, now, trade_no),
-        )
-        closed = replace(trade, status=TRADE_CLOSED, closed_at=now)
-        notify_trade_status(store, db, platform_key, closed, now)
+        closed = _move(store, db, platform_key, trade, TRADE_CLOSED, now)
     return closed
 
 
@@ -229,13 +219,31 @@ def finish_trade(store: MockStore, platform_key: Any, trade_no: str, now: float)
         trade = _locked_trade(db, trade_no)
         if trade.status != TRADE_SUCCESS:
             raise TradeRefused("ACQ.TRADE_STATUS_ERROR", f"交易状态不合法（{trade.status}）")
-        db.execute(
-            "UPDATE trades SET status = ?, finished_at = ? WHERE trade_no = ?",
-            (TRADE_FINISHED, now, trade_no),
-        )
-        finished = replace(trade, status=TRADE_FINISHED, finished_at=now)
-        notify_trade_status(store, db, platform_key, finished, now)
+        finished = _move(store, db, platform_key, trade, TRADE_FINISHED, now)
     return finished
+
+
+# Each state a trade moves into, and the column that records when.
+_STATE_TIMES = {TRADE_SUCCESS: "paid_at", TRADE_CLOSED: "closed_at", TRADE_FINISHED: "finished_at"}
+_MOVES = {
+    state: f"UPDATE trades SET status = ?, {column} = ? WHERE trade_no = ?"  # noqa: S608 (fixed names)
+    for state, column in _STATE_TIMES.items()
+}
+
+
+def _move(
+    store: MockStore,
+    db: sqlite3.Connection,
+    platform_key: Any,
+    trade: Trade,
+    state: str,
+    now: float,
+) -> Trade:
+    """Record the new state and its time, and queue the notification that reports it."""
+    db.execute(_MOVES[state], (state, now, trade.trade_no))
+    moved = replace(trade, status=state, **{_STATE_TIMES[state]: now})
+    notify_trade_status(store, db, platform_key, moved, now)
+    return moved
 
 
 def _locked_trade(db: sqlite3.Connection, trade_no: str) -> Trade:
