@@ -15,7 +15,9 @@ from service.gateway.signing import generate_private_key, load_private_key, priv
 from service.mock_idp.authorize_page import authorize_blueprint
 from service.mock_idp.avatars import avatars_blueprint
 from service.mock_idp.cashier_page import cashier_blueprint
+from service.mock_idp.certify_page import certify_blueprint
 from service.mock_idp.control import control_blueprint
+from service.mock_idp.control_certifications import certifications_control_blueprint
 from service.mock_idp.control_payments import payments_control_blueprint
 from service.mock_idp.courier import NotificationCourier
 from service.mock_idp.demo_users import load_demo_users
@@ -51,9 +53,11 @@ def create_mock_app(
     app.register_blueprint(authorize_blueprint)
     app.register_blueprint(avatars_blueprint)
     app.register_blueprint(cashier_blueprint)
+    app.register_blueprint(certify_blueprint)
     if control_api:
         app.register_blueprint(control_blueprint)
         app.register_blueprint(payments_control_blueprint)
+        app.register_blueprint(certifications_control_blueprint)
     _register_json_errors_for_control_paths(app)
     return app
 

@@ -17,7 +17,7 @@ from service.mock_idp import faults
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.demo_users import UserInvalid, validated_user
 from service.mock_idp.grants import issue_auth_code, parse_scopes
-from service.mock_idp.methods import METHODS
+from service.mock_idp.methods import METHODS, PAGE_METHODS
 from service.mock_idp.runtime import current_platform_key, current_store
 from service.mock_idp.store import DEFAULT_SETTINGS, ID_MODES, AppRecord
 
@@ -38,7 +38,8 @@ def _control_error(error: ControlError) -> tuple[Response, int]:
     return jsonify(error=error.error, detail=error.detail), error.status
 
 
-def _json_object() -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
+    """The request's JSON object body, or a 400."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ControlError(400, "invalid_json", "the body must be a JSON object")
@@ -48,7 +49,7 @@ def _json_object() -> dict[str, Any]:
 @control_blueprint.post("/apps")
 def register_app() -> tuple[Response, int]:
     """Register or update an app: its public key and what the platform lets it see."""
-    body = _json_object()
+    body = json_object()
     app_id = body.get("app_id")
     if not isinstance(app_id, str) or not _APP_ID_PATTERN.match(app_id):
         raise ControlError(400, "invalid_app_id", "app_id must be 1-64 letters, digits, _ . -")
@@ -110,7 +111,7 @@ def platform_key() -> Response:
 def create_user() -> tuple[Response, int]:
     """Add a user (user_id generated when absent); the profile is validated."""
     try:
-        user = validated_user(_json_object())
+        user = validated_user(json_object())
     except UserInvalid as exc:
         raise ControlError(400, "invalid_user", str(exc)) from None
     if not current_store().add_user(user):
@@ -136,7 +137,7 @@ def show_user(user_id: str) -> Response:
 @control_blueprint.post("/auth-codes")
 def create_auth_code() -> tuple[Response, int]:
     """What `my.getAuthCode` returns inside the super-app: a code for one app, user and scopes."""
-    body = _json_object()
+    body = json_object()
     store = current_store()
     if store.get_app(body.get("app_id")) is None:
         raise ControlError(400, "unknown_app", "app_id is not registered")
@@ -154,7 +155,7 @@ def create_auth_code() -> tuple[Response, int]:
 def add_fault() -> tuple[Response, int]:
     """Inject a fault into one gateway method (or `*`), for `times` calls or until cleared."""
     try:
-        fault = faults.validated_fault(_json_object(), METHODS.keys())
+        fault = faults.validated_fault(json_object(), {*METHODS, *PAGE_METHODS})
     except faults.FaultInvalid as exc:
         raise ControlError(400, "invalid_fault", str(exc)) from None
     return jsonify(faults.add_fault(current_store(), fault).to_json()), 201
@@ -187,7 +188,7 @@ def show_settings() -> Response:
 @control_blueprint.post("/settings")
 def change_settings() -> Response:
     """Change settings at run time (reset restores the defaults)."""
-    changes = _json_object()
+    changes = json_object()
     for name, value in changes.items():
         if name not in DEFAULT_SETTINGS:
             raise ControlError(400, "unknown_setting", f"settings are {sorted(DEFAULT_SETTINGS)}")

@@ -1,4 +1,11 @@
-"""Demo users: loading the shipped data file and validating profiles added over the control API."""
+"""Demo users: loading the shipped data file and validating profiles added over the control API.
+
+A profile's `face` decides how that person's face scan ends on the mock's face-scan page:
+`{"outcome": "pass"}` (the default), or `{"outcome": "fail", "reason": "…"}`, where the reason is
+what `alipay.user.certify.open.query` reports as `fail_reason`. The shipped data has two such
+users: 胡斌 (face does not match) and 何雨桐 (liveness check failed). A certification only passes
+for a name and ID number that belong to one user; see certifications.py.
+"""
 
 from __future__ import annotations
 
@@ -141,3 +148,10 @@ def _is_int(value: Any) -> bool:
 def masked_name(name: str) -> str:
     """`*伟`, `***雪`: every character but the last hidden, as the platform shows names."""
     return "*" * (len(name) - 1) + name[-1:] if name else ""
+
+
+def masked_cert_no(cert_no: str) -> str:
+    """`110***********1119`: the region's first three and the last four characters shown."""
+    if len(cert_no) < 8:
+        return "*" * len(cert_no)
+    return cert_no[:3] + "*" * (len(cert_no) - 7) + cert_no[-4:]

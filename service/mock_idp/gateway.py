@@ -10,10 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service.gateway.signing import response_key, verify_request
+from service.mock_idp.authorize_page import error_page
 from service.mock_idp.faults import Fault, take_faults
-from service.mock_idp.methods import METHODS
+from service.mock_idp.methods import METHODS, PAGE_METHODS, PageHandler
 from service.mock_idp.protocol import (
     ERROR_RESPONSE_KEY,
+    SUCCESS_CODE,
     GatewayCall,
     GatewayError,
     GatewayMethod,
@@ -32,6 +34,7 @@ from service.mock_idp.store import AppRecord, MockStore
 logger = logging.getLogger(__name__)
 gateway_blueprint = Blueprint("mock_gateway", __name__)
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+PAGE_ERROR_HEADING = "请求无效"
 
 
 @dataclass
@@ -49,6 +52,9 @@ def gateway() -> Response:
     """Merge query and form, answer with HTTP 200 whatever happens (clients break otherwise)."""
     params = merge_parameters(request.args, request.form)
     store = current_store()
+    page = PAGE_METHODS.get(params.get("method", ""))
+    if page is not None:
+        return answer_page(params, store, page)
     answer = answer_call(params, store, host_url=request.host_url)
     body = render_response(
         answer.key,
@@ -100,6 +106,19 @@ def _checked_call(
     host_url: str,
     effects: FaultEffects,
 ) -> GatewayAnswer:
+    call = _verified_call(params, store, app, method and method.name, host_url, effects)
+    return GatewayAnswer(response_key(method.name), success_inner(method.handler(call)), True)
+
+
+def _verified_call(
+    params: dict[str, str],
+    store: MockStore,
+    app: AppRecord | None,
+    method_name: str | None,
+    host_url: str,
+    effects: FaultEffects,
+) -> GatewayCall:
+    """The common checks, the signature and the method's faults, in the platform's order."""
     check_required(params)
     if app is None:
         raise GatewayError("40002", "isv.invalid-app-id", "无效的 AppID 参数")
@@ -107,12 +126,12 @@ def _checked_call(
     check_common_formats(params, now, store.settings()["timestamp_skew_seconds"])
     if not verify_request(params, app.public_key):
         raise signature_mismatch(params)
-    if method is None:
+    if method_name is None:
         raise GatewayError(
             "40002", "isv.invalid-method", "不存在的方法名", under_error_response=True
         )
-    _apply_faults(take_faults(store, method.name), effects)
-    call = GatewayCall(
+    _apply_faults(take_faults(store, method_name), effects)
+    return GatewayCall(
         params=params,
         biz=business_parameters(params),
         app=app,
@@ -121,7 +140,28 @@ def _checked_call(
         host_url=host_url,
         platform_key=current_platform_key(),
     )
-    return GatewayAnswer(response_key(method.name), success_inner(method.handler(call)), True)
+
+
+def answer_page(params: dict[str, str], store: MockStore, page: PageHandler) -> Response:
+    """A page API: the same checks and faults as any call, then a page instead of JSON.
+
+    A refusal (bad signature, an injected error, an unknown id) is shown on the error page;
+    signature faults do not apply, since a page carries no response signature.
+    """
+    app = store.get_app(params.get("app_id"))
+    try:
+        call = _verified_call(
+            params, store, app, params["method"], request.host_url, FaultEffects()
+        )
+        response = page(call)
+    except GatewayError as error:
+        store.record_call(
+            request.method, params["method"], params.get("app_id", ""), error.code, error.sub_code
+        )
+        detail = f"{error.sub_msg}（{error.code} {error.sub_code}）"
+        return error_page(detail, heading=PAGE_ERROR_HEADING)
+    store.record_call(request.method, params["method"], params["app_id"], SUCCESS_CODE, "")
+    return response
 
 
 def _apply_faults(faults: list[Fault], effects: FaultEffects) -> None:

@@ -27,6 +27,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "calls_kept": 500,
     # Notification retries wait the platform's delays times this: 1/1440 makes its day a minute.
     "notification_time_scale": 1 / 1440,
+    # How long a certify_id may be used on the face-scan page: 23 hours, as on the platform.
+    "certify_ttl": 82_800,
 }
 
 # Table name → DDL. Later capabilities (certifications, trades, notifications) add theirs with

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from service.mock_idp.methods import messages, oauth, trades, user_info
-from service.mock_idp.protocol import GatewayMethod
+from flask import Response
+
+from service.mock_idp import certify_page
+from service.mock_idp.methods import certify, messages, oauth, trades, user_info
+from service.mock_idp.protocol import GatewayCall, GatewayMethod
+
+# A page API's handler: the browser opened a signed gateway.do URL and gets a page, not JSON.
+PageHandler = Callable[[GatewayCall], Response]
 
 
 def _registry(*modules: Iterable[GatewayMethod]) -> dict[str, GatewayMethod]:
@@ -19,5 +25,6 @@ def _registry(*modules: Iterable[GatewayMethod]) -> dict[str, GatewayMethod]:
 
 
 METHODS: dict[str, GatewayMethod] = _registry(
-    oauth.METHODS, user_info.METHODS, trades.METHODS, messages.METHODS
+    oauth.METHODS, user_info.METHODS, trades.METHODS, messages.METHODS, certify.METHODS
 )
+PAGE_METHODS: dict[str, PageHandler] = {certify_page.CERTIFY_METHOD: certify_page.show_certify_page}
