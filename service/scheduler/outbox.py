@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from service.components import settings
 from service.dbtypes import utcnow
@@ -25,7 +26,7 @@ from service.extensions import db
 from service.registry import HandlerRegistry
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 from service.scheduler.worker import DueWorkSource, register_source
-from service.sql import insert_ignoring_conflicts, seconds_until_earliest
+from service.sql import seconds_until_earliest
 
 log = logging.getLogger(__name__)
 WAKE_CHANNEL = "minifin_jobs"
@@ -59,22 +60,53 @@ def enqueue(
     dedupe_key: str | None = None,
 ) -> None:
     """Add a job to the current transaction; the caller's commit makes it real (or not)."""
+    if dedupe_key is None:
+        _check_kind(kind)
+        db.session.add(OutboxJob(**_job_values(kind, payload, run_at, None)))
+        _notify_workers()
+    else:
+        enqueue_many(kind, [(payload, dedupe_key)], run_at=run_at)
+
+
+def enqueue_many(
+    kind: str, jobs: list[tuple[dict[str, Any], str]], *, run_at: datetime | None = None
+) -> None:
+    """Add many keyed jobs (payload, dedupe_key) of one kind in one statement: a batch's effects.
+
+    A key already queued is skipped, as with `enqueue`; workers are woken once for the batch.
+    """
+    if not jobs:
+        return
+    _check_kind(kind)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [_job_values(kind, payload, run_at, key) for payload, key in jobs]
+    db.session.execute(insert(OutboxJob).on_conflict_do_nothing(), rows)
+    _notify_workers()
+
+
+def _check_kind(kind: str) -> None:
     if kind not in HANDLERS:
         raise ValueError(f"no handler registered for job kind {kind!r}")
-    values = {
+
+
+def _job_values(
+    kind: str, payload: dict[str, Any], run_at: datetime | None, dedupe_key: str | None
+) -> dict[str, Any]:
+    now = utcnow()
+    return {
         "kind": kind,
         "payload": payload,
         "dedupe_key": dedupe_key,
         "status": PENDING,
-        "run_at": run_at or utcnow(),
+        "run_at": run_at or now,
         "attempts": 0,
         "max_attempts": settings().job_max_attempts,
-        "created_at": utcnow(),
+        "created_at": now,
     }
-    if dedupe_key is None:
-        db.session.add(OutboxJob(**values))
-    else:
-        insert_ignoring_conflicts(OutboxJob, values)
+
+
+def _notify_workers() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))  # delivered on commit
 
