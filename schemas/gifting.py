@@ -1,4 +1,4 @@
-"""Schemas of gifting: voucher templates and gift orders (vouchers and claims join them later)."""
+"""Schemas of gifting: voucher templates, gift orders, claims, vouchers and redemptions."""
 
 from __future__ import annotations
 
@@ -154,6 +154,17 @@ class GiftSchema(BaseSchema):
     sent_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     claim_expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     refunded_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    claim_token = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "While the gift waits to be claimed, to its sender (link and phone "
+            "gifts, to pass on) and its named recipient: open `pages/gift/claim?token=` with it."
+        },
+    )
+    claim_url = fields.String(
+        dump_only=True,
+        metadata={"description": "The same link as a web page, for sharing outside the app."},
+    )
     events = fields.List(fields.Nested(GiftEventSchema), dump_only=True)
 
     def _recipient(self, gift) -> dict:
@@ -194,6 +205,12 @@ class VoucherSchema(BaseSchema):
     code_masked = fields.Function(lambda v: "*" * 13 + v.code_last4, dump_only=True)
     issued_at = fields.AwareDateTime(dump_only=True)
     expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class ClaimedGiftSchema(ClaimPreviewSchema):
+    """A gift just claimed, with the vouchers now in the claimant's wallet (codes masked)."""
+
+    vouchers = fields.List(fields.Nested(VoucherSchema), dump_only=True)
 
 
 class VoucherWithCodeSchema(VoucherSchema):

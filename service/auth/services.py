@@ -12,6 +12,7 @@ from sqlalchemy import Row, bindparam, or_, select, update
 
 from service.auth import refresh_tokens
 from service.auth.models import LoginSession, RefreshToken, User
+from service.auth.phones import phone_index
 from service.auth.scopes import USER_SCOPE
 from service.components import components
 from service.dbtypes import utcnow
@@ -92,9 +93,10 @@ def _fetch_profile(platform_access_token: str) -> dict[str, Any]:
 
 
 def _upsert_user(grant: dict[str, Any], profile: dict[str, Any], now: datetime) -> User:
-    """Find or create the user by platform user id / open id; keep only nickname and avatar.
+    """Find or create the user by platform user id / open id; keep nickname, avatar, phone index.
 
-    Whatever else a privileged profile carries (names, ID numbers, phone) is deliberately not
+    Of what else a privileged profile carries, only the mobile number is used, and only as a
+    blind index (to recognise gifts addressed to it); names and ID numbers are deliberately not
     stored here: real-name data enters only through verified identity flows.
     """
     app_id = components().settings.app_id
@@ -123,6 +125,7 @@ def _upsert_user(grant: dict[str, Any], profile: dict[str, Any], now: datetime) 
     user.open_id = user.open_id or open_id
     user.nickname = profile.get("nick_name") or user.nickname
     user.avatar_url = profile.get("avatar") or user.avatar_url
+    user.phone_hash = phone_index(profile.get("mobile") or "") or user.phone_hash
     user.last_login_at = now
     return user
 

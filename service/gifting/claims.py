@@ -6,12 +6,14 @@ exactly one wins; the winner's vouchers become theirs in the same transaction.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from service.components import blind_index, field_cipher
+from service.auth.models import User
+from service.components import blind_index, field_cipher, settings
 from service.dbtypes import utcnow
 from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.extensions import db
@@ -31,6 +33,29 @@ def _gift_of_token(token: str) -> Gift:
     if gift is None:
         raise NotFound("No gift for this claim link.", code="claim_not_found")
     return gift
+
+
+def claim_url(token: str) -> str:
+    """The claim page a browser opens (the mini-program opens `pages/gift/claim?token=`)."""
+    return f"{settings().public_url}/claim/{token}"
+
+
+def reveal_claim_link(gift: Gift, viewer_id: str) -> None:
+    """Open the claim token into `.claim_token` and `.claim_url` (not columns) for who may see it.
+
+    While the gift waits to be claimed: its sender sees the link of a `link` gift (to pass on)
+    and of a `phone` gift (its number's owner may not use this app yet; only they can claim it);
+    a named recipient sees their own. Nobody sees it before sending or after the claim.
+    """
+    if gift.status != SENT or gift.claim_token_sealed is None:
+        return
+    if gift.sender_id == viewer_id:
+        shown = gift.recipient_kind in ("link", "phone")
+    else:  # the caller found the gift among the viewer's own: they are its recipient
+        shown = gift.recipient_kind in ("user", "phone")
+    if shown:
+        gift.claim_token = field_cipher().open(gift.claim_token_sealed, owner=gift.id)
+        gift.claim_url = claim_url(gift.claim_token)
 
 
 def preview_claim(token: str) -> Gift:
@@ -53,10 +78,7 @@ def claim_gift(token: str, user_id: str) -> Gift:
     if gift.recipient_kind == "user" and gift.recipient_user_id != user_id:
         raise Forbidden("This gift is for someone else.", code="not_the_recipient")
     if gift.recipient_kind == "phone":
-        raise Forbidden(
-            "Gifts addressed by phone number are claimed once phone verification is available.",
-            code="phone_verification_unavailable",
-        )
+        _check_phone_owner(gift, user_id)
     won = db.session.execute(
         update(Gift)
         .where(Gift.id == gift.id, Gift.status == SENT)
@@ -78,6 +100,19 @@ def claim_gift(token: str, user_id: str) -> Gift:
     db.session.refresh(gift)
     log.info("gift %s claimed", gift.id)
     return gift
+
+
+def _check_phone_owner(gift: Gift, user_id: str) -> None:
+    """A gift addressed to a number is claimed only by the user whose verified mobile it is."""
+    phone_hash = db.session.scalar(select(User.phone_hash).where(User.id == user_id))
+    if phone_hash is None:
+        raise Forbidden(
+            "This gift is for a phone number, and your Alipay profile gave us no verified mobile "
+            "to compare it with.",
+            code="phone_not_verified",
+        )
+    if not hmac.compare_digest(phone_hash, gift.recipient_phone_hash or ""):
+        raise Forbidden("This gift is for someone else.", code="not_the_recipient")
 
 
 def wallet(user_id: str) -> list[Voucher]:

@@ -14,15 +14,17 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from service.auth.models import User
-from service.components import blind_index, gateway, settings
+from service.auth.phones import phone_index
+from service.components import gateway, settings
 from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
 from service.extensions import db
 from service.gateway import payments
 from service.gateway.money import yuan_to_fen
+from service.gifting.claims import reveal_claim_link
 from service.gifting.models import (
     CLOSED,
     PENDING_PAYMENT,
@@ -69,7 +71,7 @@ def _checked_order(sender: User, values: Mapping[str, Any]) -> dict[str, Any]:
         phone = recipient["phone"]
         columns = {
             "recipient_kind": "phone",
-            "recipient_phone_hash": blind_index().digest("phone", phone),
+            "recipient_phone_hash": phone_index(phone),
             "recipient_phone_masked": mask_phone(phone),
         }
     return {
@@ -222,25 +224,45 @@ def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
     return gift
 
 
+def _addressed_to(user_id: str) -> ColumnElement[bool]:
+    """Gifts for this user: by user id once paid, by their verified mobile once sent, or claimed
+    by them (a link gift has no recipient until then)."""
+    by_id = or_(
+        and_(Gift.recipient_user_id == user_id, Gift.status.notin_([PENDING_PAYMENT, CLOSED])),
+        Gift.claimed_by == user_id,
+    )
+    phone_hash = db.session.scalar(select(User.phone_hash).where(User.id == user_id))
+    if phone_hash is None:
+        return by_id
+    by_phone = and_(
+        Gift.recipient_kind == "phone",
+        Gift.recipient_phone_hash == phone_hash,
+        Gift.sent_at.is_not(None),
+        Gift.sender_id != user_id,
+    )
+    return or_(by_id, by_phone)
+
+
 def gifts_of(user_id: str, role: str) -> list[Gift]:
-    """The gifts a user sent, or received (only once paid: unpaid ones are not gifts yet)."""
+    """The gifts a user sent, or received (once paid: unpaid ones are not gifts yet; by phone,
+    once sent: a surprise for a number is not announced early)."""
     if role == "sent":
         query = select(Gift).where(Gift.sender_id == user_id)
     else:
-        query = select(Gift).where(
-            Gift.recipient_user_id == user_id, Gift.status.notin_([PENDING_PAYMENT, CLOSED])
-        )
-    return list(db.session.scalars(query.order_by(Gift.created_at.desc(), Gift.id)))
+        query = select(Gift).where(_addressed_to(user_id))
+    found = list(db.session.scalars(query.order_by(Gift.created_at.desc(), Gift.id)))
+    for gift in found:
+        reveal_claim_link(gift, user_id)
+    return found
 
 
 def gift_for(user_id: str, gift_id: str) -> Gift:
     """One gift, for its sender or its recipient; anyone else gets a 404."""
     gift = db.session.scalars(
-        select(Gift).where(
-            Gift.id == gift_id,
-            or_(Gift.sender_id == user_id, Gift.recipient_user_id == user_id),
-        )
-    ).first()
-    if gift is None or (gift.sender_id != user_id and gift.status in (PENDING_PAYMENT, CLOSED)):
+        select(Gift).where(Gift.id == gift_id, or_(Gift.sender_id == user_id,
+                                                    _addressed_to(user_id)))
+    ).first()  # fmt: skip
+    if gift is None:
         raise NotFound("No such gift.", code="gift_not_found")
+    reveal_claim_link(gift, user_id)
     return gift

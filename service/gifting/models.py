@@ -75,7 +75,7 @@ class Gift(db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     recipient_kind: Mapped[str] = mapped_column(String(8))
     recipient_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
-    recipient_phone_hash: Mapped[str | None] = mapped_column(String(64))
+    recipient_phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     recipient_phone_masked: Mapped[str | None] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(String(200), default="")
     cover: Mapped[str] = mapped_column(String(40))
@@ -90,7 +90,7 @@ class Gift(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    claimed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+    claimed_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     claim_token_sealed: Mapped[str | None] = mapped_column(String(200))
@@ -99,6 +99,7 @@ class Gift(db.Model):
     events: Mapped[list[GiftEvent]] = relationship(
         order_by="GiftEvent.id", lazy="selectin", cascade="all, delete-orphan"
     )
+    vouchers: Mapped[list[Voucher]] = relationship(order_by="Voucher.id", viewonly=True)
 
 
 class GiftEvent(db.Model):

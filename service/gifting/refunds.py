@@ -2,7 +2,8 @@
 
 Expiry is due work like sending: one transaction moves every overdue `sent` gift to
 `expired_unclaimed`, voids its vouchers and queues its refund. The refund is an outbox job keyed
-by the gift id as `out_request_no`, so however often it is retried the sender is refunded once.
+by the gift id as `out_request_no`, so however often it is retried the sender is refunded once;
+the transaction that records the refund also queues the sender's notice of it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound
 from service.extensions import db
 from service.gateway import payments
+from service.gateway.money import fen_to_yuan
 from service.gifting.due import seconds_until_due, take_due_gifts
+from service.gifting.jobs import TEMPLATE_MESSAGE, gift_message
 from service.gifting.models import (
     CANCELED,
     EXPIRED_UNCLAIMED,
@@ -33,6 +36,8 @@ from service.scheduler.worker import DueWorkSource, register_source
 
 log = logging.getLogger(__name__)
 REFUND_GIFT = "gifting.refund"
+REFUND_TEMPLATE_ID = "TPL_GIFT_REFUNDED"
+GIFT_PAGE = "pages/gift/detail"
 
 
 def _queue_refund(gift_id: str, reason: str) -> None:
@@ -103,7 +108,23 @@ def refund_gift(job: ClaimedJob) -> None:
     if moved:
         db.session.add(GiftEvent(gift_id=gift_id, at=now, type="refunded",
                                  detail={"refunded_fen": result.refunded_fen}))  # fmt: skip
+        _tell_the_sender(gift_id, amount, job.payload["reason"])
     db.session.commit()
+
+
+def _tell_the_sender(gift_id: str, refunded_fen: int, reason: str) -> None:
+    """Queue the sender's refund notice, in the refund's transaction (once, by its out_biz_no)."""
+    gift = db.session.get(Gift, gift_id)
+    if gift is None or not gift.sender.platform_user_id:
+        return  # a user known only by open id cannot be messaged by user id
+    payload, key = gift_message(
+        gift_id, gift.sender.platform_user_id, REFUND_TEMPLATE_ID,
+        page=f"{GIFT_PAGE}?id={gift_id}",
+        data={"keyword1": gift.template.name, "keyword2": f"¥{fen_to_yuan(refunded_fen)}",
+              "keyword3": reason},
+        form_id=gift.trade_no or gift_id, event="refunded",
+    )  # fmt: skip
+    enqueue(TEMPLATE_MESSAGE, payload, dedupe_key=key)
 
 
 register_source(DueWorkSource("unclaimed_gifts", expire_unclaimed_gifts, seconds_until_next_expiry))

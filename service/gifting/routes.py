@@ -6,6 +6,7 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from schemas.gifting import (
+    ClaimedGiftSchema,
     ClaimPreviewSchema,
     GiftCreateSchema,
     GiftListQuerySchema,
@@ -143,10 +144,10 @@ def preview_claim(claim_token):
 
 @claims_blp.route("/<claim_token>", methods=["POST"])
 @user_required
-@claims_blp.response(200, ClaimPreviewSchema)
+@claims_blp.response(200, ClaimedGiftSchema)
 @problems(claims_blp, 401, 403, 404, 409, 410)
 def claim(claim_token):
-    """Claim the gift: its vouchers move to your wallet."""
+    """Claim the gift: its vouchers move to your wallet (a phone gift: if the number is yours)."""
     return claims.claim_gift(claim_token, g.user.id)
 
 

@@ -17,11 +17,12 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ScalarSelect, func, insert, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.orm import aliased
 
 from service.auth.models import User
-from service.components import blind_index, field_cipher
+from service.components import blind_index, field_cipher, settings
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gifting import codes
@@ -108,13 +109,28 @@ def _issue(gift_ids: list[str], now: datetime) -> None:
     enqueue_many(TEMPLATE_MESSAGE, messages)
 
 
+def _phone_owner() -> ScalarSelect:
+    """A phone gift's recipient if that number's owner uses this app (the latest to log in)."""
+    owner = aliased(User)
+    return (
+        select(owner.platform_user_id)
+        .where(owner.phone_hash == Gift.recipient_phone_hash, owner.app_id == settings().app_id,
+               owner.platform_user_id.is_not(None))
+        .order_by(owner.last_login_at.desc())
+        .limit(1)
+        .correlate(Gift)
+        .scalar_subquery()
+    )  # fmt: skip
+
+
 def _gifts_to_issue(gift_ids: list[str]) -> list[Row]:
     """What issuing needs of each gift, its template and its recipient, in one query."""
     columns = (
         Gift.id, Gift.quantity, Gift.message, Gift.trade_no,
         VoucherTemplate.id.label("template_id"), VoucherTemplate.kind,
         VoucherTemplate.name.label("template_name"), VoucherTemplate.face_value_fen,
-        VoucherTemplate.claim_window_hours, User.platform_user_id,
+        VoucherTemplate.claim_window_hours,
+        func.coalesce(User.platform_user_id, _phone_owner()).label("platform_user_id"),
     )  # fmt: skip
     query = (
         select(*columns)

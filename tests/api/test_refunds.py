@@ -1,4 +1,5 @@
-"""Unclaimed gifts expire and are refunded; scheduled gifts can be canceled and refunded; once."""
+"""Unclaimed gifts expire and are refunded; scheduled gifts can be canceled and refunded; once,
+and each time the sender is told."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from service.extensions import db
 from service.gifting.models import Gift, Voucher
 from service.gifting.refunds import expire_unclaimed_gifts
 from service.scheduler import outbox
+from service.scheduler.models import OutboxJob
 from tests.gifting_helpers import buy, claim_token_of, order, run_outbox_now, sent_gift
 
 
@@ -57,6 +59,38 @@ def test_an_unclaimed_gift_expires_its_vouchers_and_refunds_the_sender_once(
     assert late.status_code == 404
 
 
+def _refund_notices(mock_idp, platform_user_id: str, gift_id: str) -> list[dict]:
+    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{platform_user_id}").json()["messages"]
+    return [m for m in inbox if m["out_biz_no"] == f"{gift_id}-refunded"]
+
+
+def test_the_sender_of_an_expired_gift_is_told_of_the_refund_once(
+    app, client, template, people, mock_idp, demo_users
+):
+    gift = sent_gift(app, client, template, people, mock_idp)
+
+    _expire_now(app)
+    run_outbox_now(app)
+
+    (notice,) = _refund_notices(mock_idp, demo_users[0]["user_id"], gift["id"])
+    assert notice["user_template_id"] == "TPL_GIFT_REFUNDED"
+    assert notice["page"] == f"pages/gift/detail?id={gift['id']}"
+    assert notice["data"] == {
+        "keyword1": {"value": "Flat white"},
+        "keyword2": {"value": "¥58.00"},
+        "keyword3": {"value": "not claimed in time"},
+    }
+    assert notice["form_id"] == gift["trade_no"]
+    assert _refund_notices(mock_idp, demo_users[1]["user_id"], gift["id"]) == []
+    with app.app_context():
+        queued = db.session.scalars(
+            db.select(OutboxJob.status).where(
+                OutboxJob.dedupe_key == f"message:{gift['id']}:refunded"
+            )
+        ).all()
+    assert queued == ["done"]
+
+
 def test_a_refund_retried_after_a_gateway_failure_refunds_once(
     app, client, template, people, mock_idp, mock_control
 ):
@@ -78,7 +112,9 @@ def test_a_refund_retried_after_a_gateway_failure_refunds_once(
     assert trade["refunded_fen"] == gift["amount_fen"]
 
 
-def test_a_scheduled_gift_can_be_canceled_and_is_refunded(app, client, template, people, mock_idp):
+def test_a_scheduled_gift_can_be_canceled_and_is_refunded_and_its_sender_told(
+    app, client, template, people, mock_idp, demo_users
+):
     gift = buy(client, people, order(template, people)).get_json()
     httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
     run_outbox_now(app)  # reconciled: scheduled
@@ -89,6 +125,9 @@ def test_a_scheduled_gift_can_be_canceled_and_is_refunded(app, client, template,
     assert canceled.status_code == 200 and canceled.get_json()["status"] == "canceled"
     shown = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
     assert shown["status"] == "refunded"
+    run_outbox_now(app)  # the notice, queued with the refund's outcome
+    (notice,) = _refund_notices(mock_idp, demo_users[0]["user_id"], gift["id"])
+    assert notice["data"]["keyword3"] == {"value": "canceled by the sender"}
     again = client.post(f"/v1/gifts/{gift['id']}/cancel", headers=people["sender"])
     assert again.status_code == 409 and again.get_json()["code"] == "gift_not_cancelable"
 
