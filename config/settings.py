@@ -48,6 +48,8 @@ class Settings:
     job_backoff_max: float
     worker_poll_interval: float
     gift_payment_minutes: int
+    identity_verification_minutes: int
+    identity_attempts_per_day: int
     gateway_timeout: float
     gateway_connect_timeout: float
     gateway_retries: int

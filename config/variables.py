@@ -79,6 +79,12 @@ class SettingsSchema(Schema):
     gift_payment_minutes = fields.Integer(
         data_key=_var("gift_payment_minutes"), validate=validate.Range(1, 1440)
     )
+    identity_verification_minutes = fields.Integer(
+        data_key=_var("identity_verification_minutes"), validate=validate.Range(1, 1440)
+    )
+    identity_attempts_per_day = fields.Integer(
+        data_key=_var("identity_attempts_per_day"), validate=validate.Range(1, 100)
+    )
     gateway_timeout = fields.Float(
         data_key=_var("gateway_timeout"), validate=validate.Range(0.1, 120)
     )

@@ -118,11 +118,12 @@ def _register_blueprints(app: Flask) -> None:
     from service.gifting.routes import blp as templates_blp
     from service.gifting.routes import claims_blp, gifts_blp, vouchers_blp
     from service.health import blp as health_blp
+    from service.identity.routes import blp as identity_blp
     from service.metrics import blp as metrics_blp
     from service.notifications.routes import blp as notifications_blp
 
     blueprints = (health_blp, well_known, auth_blp, templates_blp, gifts_blp, claims_blp,
-                  vouchers_blp, notifications_blp)  # fmt: skip
+                  vouchers_blp, identity_blp, notifications_blp)  # fmt: skip
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_blp)  # operational, left out of the OpenAPI document

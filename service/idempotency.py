@@ -10,7 +10,6 @@ cases themselves are safe to repeat (they reuse the gateway's request numbers). 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import String, Text, delete, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.components import blind_index
 from service.dbtypes import UTCDateTime, utcnow
 from service.errors import (
     Conflict,
@@ -63,9 +63,14 @@ def _principal() -> str:
 
 
 def _fingerprint() -> str:
+    """A keyed digest of the request, the only trace of its body that is kept.
+
+    Bodies may hold personal data, and an ID number has so little entropy that a plain hash of
+    it could be reversed by trying them all, so the digest is an HMAC under a server key.
+    """
     body = request.get_json(silent=True)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")) if body is not None else ""
-    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+    return blind_index().digest("idempotency", f"{request.method} {request.path}\n{canonical}")
 
 
 def _begin(principal: str, key: str, fingerprint: str) -> IdempotencyRecord | None:

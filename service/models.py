@@ -9,6 +9,7 @@ from service.gifting.models import (
     VoucherTemplate,
 )
 from service.idempotency import IdempotencyRecord
+from service.identity.models import Identity, IdentityEvent, IdentityVerification
 from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
 
@@ -17,6 +18,9 @@ __all__ = [
     "Gift",
     "GiftEvent",
     "IdempotencyRecord",
+    "Identity",
+    "IdentityEvent",
+    "IdentityVerification",
     "LoginSession",
     "MerchantClient",
     "OutboxJob",

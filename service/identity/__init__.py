@@ -1,0 +1,1 @@
+"""Real-name authentication: face verification through the gateway and the identity it proves."""

@@ -1,0 +1,56 @@
+"""The record of processing of identity data: every state change, with who, when and from where.
+
+Events name the verification and the outcome, never the data itself, so the trail can be kept
+after the identity is erased (PIPL requires both: erase on request, and keep records of
+processing). The caller's transaction commits the event together with the change it records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from service.extensions import db
+from service.identity.models import IdentityEvent
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts (a user id, a merchant client id, or `system` for the worker) and from where."""
+
+    id: str
+    origin: str | None = None
+
+
+WORKER = Actor(SYSTEM)
+
+
+def record(
+    user_id: str, type_: str, actor: Actor, *, verification_id: str | None = None, **detail: Any
+) -> None:
+    """Add one event to the session; it is committed with the change it describes."""
+    db.session.add(
+        IdentityEvent(
+            user_id=user_id,
+            verification_id=verification_id,
+            type=type_,
+            actor=actor.id,
+            origin=actor.origin,
+            detail=detail,
+        )
+    )
+
+
+def events_of(user_id: str) -> list[IdentityEvent]:
+    """A user's identity events, oldest first."""
+    return list(
+        db.session.scalars(
+            select(IdentityEvent)
+            .where(IdentityEvent.user_id == user_id)
+            .order_by(IdentityEvent.at, IdentityEvent.id)
+        )
+    )

@@ -1,0 +1,112 @@
+"""A user's verified identity as others may see it (masked), and its erasure on request.
+
+Nothing derived from the ID number is stored in the clear: the masked forms, the birth date and
+whether the person is an adult are computed from the sealed values when asked for, so erasing
+the sealed values and the blind index erases everything at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete, update
+
+from service.auth.models import User
+from service.components import field_cipher
+from service.dbtypes import utcnow
+from service.errors import NotFound
+from service.extensions import db
+from service.identity import audit
+from service.identity.audit import Actor
+from service.identity.idcard import parse_id_number
+from service.identity.models import CANCELED, PENDING, Identity, IdentityEvent, IdentityVerification
+from service.identity.verifications import china_today
+from service.security.masking import mask_id_number, mask_name
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IdentityView:
+    """What the API shows of an identity: enough to recognise it, never enough to use it."""
+
+    verified: bool
+    name: str | None = None
+    id_number: str | None = None
+    verified_at: datetime | None = None
+    birth_date: date | None = None
+    is_adult: bool | None = None
+
+
+UNVERIFIED = IdentityView(verified=False)
+
+
+def _view(identity: Identity | None) -> IdentityView:
+    if identity is None:
+        return UNVERIFIED
+    cipher = field_cipher()
+    name = cipher.open(identity.name_sealed, owner=identity.user_id)
+    number = parse_id_number(
+        cipher.open(identity.id_number_sealed, owner=identity.user_id), today=date.max
+    )
+    return IdentityView(
+        verified=True,
+        name=mask_name(name),
+        id_number=mask_id_number(number.value),
+        verified_at=identity.verified_at,
+        birth_date=number.birth_date,
+        is_adult=number.is_adult_on(china_today()),
+    )
+
+
+def identity_of(user_id: str) -> IdentityView:
+    """The caller's own identity, masked."""
+    view = _view(db.session.get(Identity, user_id))
+    db.session.rollback()
+    return view
+
+
+def identity_for_client(actor: Actor, user_id: str) -> IdentityView:
+    """A user's identity as a merchant client with `identity:read` sees it; the read is audited."""
+    if db.session.get(User, user_id) is None:
+        raise NotFound("No such user.", code="user_not_found")
+    view = _view(db.session.get(Identity, user_id))
+    audit.record(user_id, "identity.read", actor, verified=view.verified)
+    db.session.commit()
+    return view
+
+
+def erase_identity(actor: Actor) -> IdentityView:
+    """Erase the caller's identity data now: sealed values, blind index and masked forms.
+
+    Pending attempts are canceled (their sealed values go too); finished ones keep only their
+    status and times. The audit trail records the erasure and keeps no personal data.
+    """
+    user_id, now = actor.id, utcnow()
+    erased = db.session.execute(delete(Identity).where(Identity.user_id == user_id)).rowcount
+    db.session.execute(
+        update(IdentityVerification)
+        .where(IdentityVerification.user_id == user_id, IdentityVerification.status == PENDING)
+        .values(status=CANCELED, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(IdentityVerification)
+        .where(IdentityVerification.user_id == user_id)
+        .values(name_sealed=None, id_number_sealed=None, id_number_hash=None, name_masked=None,
+                id_number_masked=None)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    audit.record(user_id, "identity.erased", actor, had_identity=bool(erased))
+    db.session.commit()
+    log.info("identity data of %s erased", user_id)
+    return UNVERIFIED
+
+
+def events_for(user_id: str) -> list[IdentityEvent]:
+    """The caller's record of processing (PIPL's right to know how their data was used)."""
+    events = audit.events_of(user_id)
+    db.session.rollback()
+    return events

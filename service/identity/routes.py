@@ -1,0 +1,93 @@
+"""Real-name authentication: verification attempts, your identity, erasure, merchant reads."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from schemas.identity import (
+    IdentityEventSchema,
+    IdentitySchema,
+    VerificationCreateSchema,
+    VerificationSchema,
+)
+from service.auth.decorators import client_required, user_required
+from service.idempotency import idempotent
+from service.identity import identities, verifications
+from service.identity.audit import Actor
+from service.openapi import problems
+
+blp = Blueprint(
+    "identity", __name__, url_prefix="/v1", description="Real-name authentication by face scan."
+)
+
+
+def _actor(principal_id: str) -> Actor:
+    return Actor(principal_id, request.remote_addr)
+
+
+@blp.route("/identity/verifications", methods=["POST"])
+@user_required
+@idempotent(required=True)
+@blp.arguments(VerificationCreateSchema)
+@blp.response(201, VerificationSchema)
+@problems(blp, 400, 401, 409, 413, 415, 422, 429, 502, 503)
+def start_verification(body):
+    """Start a face verification; send the user to `certify_url` (consent must be `true`)."""
+    return verifications.start_verification(
+        _actor(g.user.id), body, request.headers["Idempotency-Key"]
+    )
+
+
+@blp.route("/identity/verifications/<verification_id>", methods=["GET"])
+@user_required
+@blp.response(200, VerificationSchema)
+@problems(blp, 401, 404, 502, 503)
+def get_verification(verification_id):
+    """One of your attempts, brought up to date from the platform while it is pending."""
+    return verifications.verification_for(_actor(g.user.id), verification_id)
+
+
+@blp.route("/identity/verifications/<verification_id>/cancel", methods=["POST"])
+@user_required
+@blp.response(200, VerificationSchema)
+@problems(blp, 401, 404, 409)
+def cancel_verification(verification_id):
+    """Give up a pending attempt; the name and number it held are erased at once."""
+    return verifications.cancel_verification(_actor(g.user.id), verification_id)
+
+
+@blp.route("/identity", methods=["GET"])
+@user_required
+@blp.response(200, IdentitySchema)
+@problems(blp, 401)
+def get_identity():
+    """Your verified identity, masked, with the birth date and whether you are an adult."""
+    return identities.identity_of(g.user.id)
+
+
+@blp.route("/identity", methods=["DELETE"])
+@user_required
+@blp.response(200, IdentitySchema)
+@problems(blp, 401)
+def erase_identity():
+    """Erase your identity data now; a record that it happened is kept, without the data."""
+    return identities.erase_identity(_actor(g.user.id))
+
+
+@blp.route("/identity/events", methods=["GET"])
+@user_required
+@blp.response(200, IdentityEventSchema(many=True))
+@problems(blp, 401)
+def list_identity_events():
+    """How your identity data was processed: each attempt, outcome, read and erasure."""
+    return identities.events_for(g.user.id)
+
+
+@blp.route("/users/<user_id>/identity", methods=["GET"])
+@client_required("identity:read")
+@blp.response(200, IdentitySchema)
+@problems(blp, 401, 403, 404)
+def get_user_identity(user_id):
+    """A user's identity, masked (merchant client with `identity:read`); the read is audited."""
+    return identities.identity_for_client(_actor(g.client.id), user_id)

@@ -1,0 +1,353 @@
+"""Face verification attempts: start one, follow it to its outcome, cancel it, expire it.
+
+An attempt is recorded (sealed name and ID number, keyed by the caller's Idempotency-Key) and
+committed before the gateway is asked to initialize it, so a retry after a timeout resumes the
+same attempt with the same `outer_order_no`. The outcome is only ever what the gateway's query
+says: a refresh on read, and a job at the end of the window that settles whatever is still open.
+Whatever way an attempt ends, its sealed values leave it: into the identity when it passed,
+erased otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.auth.models import User
+from service.components import blind_index, field_cipher, gateway, settings
+from service.dbtypes import utcnow
+from service.errors import Conflict, NotFound, TooManyRequests, Unprocessable
+from service.extensions import db
+from service.gateway import identity as certification
+from service.gateway.errors import GatewayRejected
+from service.identity import audit
+from service.identity.audit import Actor
+from service.identity.idcard import IdentityRuleError, normalize_name, parse_id_number
+from service.identity.models import (
+    CANCELED,
+    EXPIRED,
+    FAILED,
+    PASSED,
+    PENDING,
+    Identity,
+    IdentityVerification,
+)
+from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.security.masking import mask_id_number, mask_name
+
+log = logging.getLogger(__name__)
+SETTLE_VERIFICATION = "identity.settle_verification"
+ATTEMPT_WINDOW = timedelta(hours=24)
+CHINA = ZoneInfo("Asia/Shanghai")
+# Reasons Minifin itself gives (the gateway's own `fail_reason` codes are passed through).
+ALREADY_BOUND = "identity_already_bound"
+NOT_FINISHED_IN_TIME = "not_finished_in_time"
+_REASON_CODE = re.compile(r"[(（]([A-Z][A-Z0-9_]{2,60})[)）]\s*$")
+
+
+def china_today():
+    """Today's date in China, the calendar birth dates on ID cards are written in."""
+    return datetime.now(CHINA).date()
+
+
+def _checked_identity(values: Mapping[str, Any]) -> tuple[str, str]:
+    """The normalised name and ID number, or a 422 naming the field and the rule it breaks."""
+    if values.get("consent") is not True:
+        raise Unprocessable(
+            "Verifying a real name needs the user's separate, explicit consent.",
+            code="consent_required",
+            errors={"consent": ["Must be true: the user agreed to face verification."]},
+        )
+    try:
+        name = normalize_name(values["name"])
+    except IdentityRuleError as error:
+        raise _refusal("name", error) from None
+    try:
+        id_number = parse_id_number(values["id_number"], today=china_today()).value
+    except IdentityRuleError as error:
+        raise _refusal("id_number", error) from None
+    return name, id_number
+
+
+def _refusal(field: str, error: IdentityRuleError) -> Unprocessable:
+    return Unprocessable(error.message, code=error.code, errors={field: [error.message]})
+
+
+def reason_code(fail_reason: str | None) -> str:
+    """A stable snake_case code for the platform's failure text.
+
+    The platform words `fail_reason` for people (`人脸比对不一致（FACE_NOT_MATCH）`); clients get
+    the code in its brackets, or a generic one when there is none.
+    """
+    match = _REASON_CODE.search(fail_reason or "")
+    return match.group(1).lower() if match else "face_verification_failed"
+
+
+def _outer_order_no(verification_id: str) -> str:
+    """The gateway takes letters and digits only; the id without its underscore is unique."""
+    return verification_id.replace("_", "")
+
+
+def _refuse_if_bound_elsewhere(user: User, id_number_hash: str) -> None:
+    owner = db.session.scalar(
+        select(Identity.user_id).where(
+            Identity.app_id == user.app_id, Identity.id_number_hash == id_number_hash
+        )
+    )
+    if owner is not None and owner != user.id:
+        raise Conflict(
+            "This identity is already verified for another account of this mini-program.",
+            code=ALREADY_BOUND,
+        )
+    if owner is None:
+        mine = db.session.scalar(select(Identity.id_number_hash).where(Identity.user_id == user.id))
+        if mine is not None:
+            raise Conflict(
+                "Your account is verified with another identity; erase it before verifying a "
+                "different one.",
+                code="identity_mismatch",
+            )
+
+
+def _refuse_over_limit(user_id: str, now: datetime) -> None:
+    since = now - ATTEMPT_WINDOW
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(IdentityVerification.created_at)).where(
+            IdentityVerification.user_id == user_id, IdentityVerification.created_at > since
+        )
+    ).one()
+    limit = settings().identity_attempts_per_day
+    if count >= limit:
+        retry_after = max(1, math.ceil((oldest + ATTEMPT_WINDOW - now).total_seconds()))
+        raise TooManyRequests(
+            f"At most {limit} verification attempts in 24 hours; try again later.",
+            code="verification_attempts_exceeded",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def start_verification(
+    actor: Actor, values: Mapping[str, Any], idempotency_key: str
+) -> IdentityVerification:
+    """Check the input, record the attempt, initialize it at the gateway, and return it."""
+    user = db.session.get(User, actor.id)
+    name, id_number = _checked_identity(values)
+    id_number_hash = blind_index().digest("id_number", id_number)
+    verification = db.session.scalars(
+        select(IdentityVerification).where(
+            IdentityVerification.user_id == user.id,
+            IdentityVerification.idempotency_key == idempotency_key,
+        )
+    ).first()
+    if verification is not None and verification.id_number_hash != id_number_hash:
+        raise Unprocessable(
+            "This Idempotency-Key was used for another verification.",
+            code="idempotency_key_reused",
+        )
+    if verification is None:
+        _refuse_if_bound_elsewhere(user, id_number_hash)
+        now = utcnow()
+        _refuse_over_limit(user.id, now)
+        cipher = field_cipher()
+        verification = IdentityVerification(
+            user_id=user.id,
+            idempotency_key=idempotency_key,
+            name_sealed=cipher.seal(name, owner=user.id),
+            id_number_sealed=cipher.seal(id_number, owner=user.id),
+            id_number_hash=id_number_hash,
+            name_masked=mask_name(name),
+            id_number_masked=mask_id_number(id_number),
+            return_url=values["return_url"],
+            created_at=now,
+            expires_at=now + timedelta(minutes=settings().identity_verification_minutes),
+        )
+        db.session.add(verification)
+        db.session.flush()
+        audit.record(user.id, "verification.started", actor, verification_id=verification.id)
+        enqueue(
+            SETTLE_VERIFICATION,
+            {"verification_id": verification.id},
+            run_at=verification.expires_at,
+            dedupe_key=f"settle:{verification.id}",
+        )
+        db.session.commit()
+    if verification.status == PENDING and verification.certify_id is None:
+        _initialize(verification, name, id_number)
+    return _shown(verification)
+
+
+def _initialize(verification: IdentityVerification, name: str, id_number: str) -> None:
+    """Register the attempt at the gateway (safe to repeat: same `outer_order_no`)."""
+    certify_id = certification.initialize_certification(
+        gateway(),
+        outer_order_no=_outer_order_no(verification.id),
+        cert_name=name,
+        cert_no=id_number,
+        return_url=verification.return_url,
+    )
+    verification.certify_id = certify_id
+    db.session.commit()
+    log.info("verification %s initialized", verification.id)
+
+
+def _resume_initialize(verification: IdentityVerification) -> None:
+    """A pending attempt whose initialization failed earlier: try again with its sealed values."""
+    cipher = field_cipher()
+    name = cipher.open(verification.name_sealed, owner=verification.user_id)
+    id_number = cipher.open(verification.id_number_sealed, owner=verification.user_id)
+    db.session.rollback()  # no transaction stays open across the gateway call
+    _initialize(verification, name, id_number)
+
+
+def _shown(verification: IdentityVerification) -> IdentityVerification:
+    """Attach the signed face-scan URL while the attempt can still be completed.
+
+    Signed when it is shown rather than stored, so the signature's timestamp is fresh.
+    """
+    open_ = verification.status == PENDING and verification.certify_id is not None
+    verification.certify_url = (  # not a column
+        certification.certify_page_url(gateway(), verification.certify_id) if open_ else None
+    )
+    return verification
+
+
+def _own_verification(user_id: str, verification_id: str) -> IdentityVerification:
+    verification = db.session.get(IdentityVerification, verification_id)
+    if verification is None or verification.user_id != user_id:
+        raise NotFound("No such verification.", code="verification_not_found")
+    return verification
+
+
+def verification_for(actor: Actor, verification_id: str) -> IdentityVerification:
+    """The caller's attempt, brought up to date from the gateway while it is pending."""
+    verification = _own_verification(actor.id, verification_id)
+    if verification.status == PENDING:
+        refresh(verification, actor)
+        verification = db.session.get(IdentityVerification, verification_id)
+    return _shown(verification)
+
+
+def refresh(verification: IdentityVerification, actor: Actor) -> None:
+    """Ask the gateway how a pending attempt stands and record an outcome if it has one."""
+    if verification.certify_id is None:
+        if utcnow() >= verification.expires_at:
+            _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
+        else:
+            _resume_initialize(verification)
+        return
+    certify_id, verification_id = verification.certify_id, verification.id
+    db.session.rollback()  # no transaction stays open across the gateway call
+    try:
+        result = certification.query_certification(gateway(), certify_id)
+    except GatewayRejected as error:
+        if error.sub_code != certification.CERTIFY_ID_NOT_EXIST:
+            raise
+        result = None  # the platform forgot it: it was never finished in time
+    verification = db.session.get(IdentityVerification, verification_id)
+    if result is None:
+        _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
+        return
+    if result.passed:
+        _finish(verification, PASSED, None, actor)
+    elif result.finished:
+        _finish(verification, FAILED, reason_code(result.fail_reason), actor)
+    elif utcnow() >= verification.expires_at:
+        _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
+
+
+def cancel_verification(actor: Actor, verification_id: str) -> IdentityVerification:
+    """Give up a pending attempt; its sealed values are erased at once."""
+    verification = _own_verification(actor.id, verification_id)
+    if verification.status != PENDING or not _finish(verification, CANCELED, None, actor):
+        db.session.refresh(verification)
+        raise Conflict(
+            f"Only a pending verification can be canceled; this one is {verification.status}.",
+            code="verification_not_pending",
+        )
+    return _shown(verification)
+
+
+def _finish(
+    verification: IdentityVerification, status: str, reason: str | None, actor: Actor
+) -> bool:
+    """Move a pending attempt to its outcome once (a conditional update) and commit.
+
+    Returns whether this call made the move; a concurrent refresh that got there first wins.
+    A pass binds the identity to the user, unless another account got it meanwhile.
+    """
+    user_id, verification_id = verification.user_id, verification.id
+    sealed = (verification.name_sealed, verification.id_number_sealed, verification.id_number_hash)
+    if status == PASSED and _bound_to_someone_else(user_id, verification.id_number_hash):
+        status, reason = FAILED, ALREADY_BOUND
+    now = utcnow()
+    moved = db.session.execute(
+        update(IdentityVerification)
+        .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
+        .values(status=status, fail_reason=reason, finished_at=now, name_sealed=None,
+                id_number_sealed=None, id_number_hash=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # fmt: skip
+    if not moved:
+        db.session.rollback()
+        return False
+    if status == PASSED:
+        _bind_identity(user_id, verification_id, sealed, now)
+    detail = {"fail_reason": reason} if reason else {}
+    audit.record(
+        user_id, f"verification.{status}", actor, verification_id=verification_id, **detail
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # another account bound the same identity in the same instant
+        db.session.rollback()
+        return _finish(verification, FAILED, ALREADY_BOUND, actor)
+    db.session.refresh(verification)
+    log.info("verification %s %s", verification_id, status)
+    return True
+
+
+def _bound_to_someone_else(user_id: str, id_number_hash: str) -> bool:
+    app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
+    owner = db.session.scalar(
+        select(Identity.user_id).where(
+            Identity.app_id == app_id, Identity.id_number_hash == id_number_hash
+        )
+    )
+    return owner is not None and owner != user_id
+
+
+def _bind_identity(
+    user_id: str, verification_id: str, sealed: tuple[str, str, str], now: datetime
+) -> None:
+    name_sealed, id_number_sealed, id_number_hash = sealed
+    identity = db.session.get(Identity, user_id)
+    if identity is None:
+        app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
+        identity = Identity(user_id=user_id, app_id=app_id)
+        db.session.add(identity)
+    identity.name_sealed = name_sealed
+    identity.id_number_sealed = id_number_sealed
+    identity.id_number_hash = id_number_hash
+    identity.verification_id = verification_id
+    identity.verified_at = now
+
+
+@job_handler(SETTLE_VERIFICATION)
+def settle_verification(job: ClaimedJob) -> None:
+    """At the end of the window: record the outcome, or expire the attempt and erase its data."""
+    verification = db.session.get(IdentityVerification, job.payload["verification_id"])
+    if verification is None or verification.status != PENDING:
+        db.session.rollback()
+        return
+    refresh(verification, audit.WORKER)
+    verification = db.session.get(IdentityVerification, job.payload["verification_id"])
+    if verification.status == PENDING:  # the gateway says unfinished and the clock says late
+        _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, audit.WORKER)
