@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import func, select
@@ -9,6 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from service.dbtypes import utcnow
 from service.extensions import db
+
+log = logging.getLogger(__name__)
 
 
 def insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> bool:
@@ -36,3 +39,19 @@ def seconds_until_earliest(column: Any, *conditions: Any, horizon: float) -> flo
     if earliest is None:
         return horizon
     return max(0.0, min(horizon, (earliest - utcnow()).total_seconds()))
+
+
+def flush_erased_values() -> None:
+    """After an erasure commits, leave no old copy of the erased values in SQLite's files.
+
+    Deleted cells are zeroed (`secure_delete`, set on every connection), but the write-ahead log
+    still holds earlier page images until it is checkpointed and truncated. PostgreSQL's dead
+    row versions are reclaimed by (auto)vacuum; nothing to do here.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    with db.engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        log.warning("the write-ahead log could not be truncated after an erasure (busy); "
+                    "it will be at the next checkpoint")  # fmt: skip

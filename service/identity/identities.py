@@ -24,6 +24,7 @@ from service.identity.idcard import parse_id_number
 from service.identity.models import CANCELED, PENDING, Identity, IdentityEvent, IdentityVerification
 from service.identity.verifications import china_today
 from service.security.masking import mask_id_number, mask_name
+from service.sql import flush_erased_values
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ def erase_identity(actor: Actor) -> IdentityView:
     )  # fmt: skip
     audit.record(user_id, "identity.erased", actor, had_identity=bool(erased))
     db.session.commit()
+    flush_erased_values()
     log.info("identity data of %s erased", user_id)
     return UNVERIFIED
 
