@@ -49,8 +49,11 @@ PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
         "MINIFIN_LOG_LEVEL": "WARNING",
     },
     "production": {
-        k: v
-        for k, v in _COMMON.items()
-        if k not in {"MINIFIN_GATEWAY_URL", "MINIFIN_APP_ID", "MINIFIN_MOCK_IDP_URL"}
+        **{
+            k: v
+            for k, v in _COMMON.items()
+            if k not in {"MINIFIN_GATEWAY_URL", "MINIFIN_APP_ID", "MINIFIN_MOCK_IDP_URL"}
+        },
+        "MINIFIN_AUTHORIZE_URL": "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm",
     },
 }

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urljoin
 
 from marshmallow import ValidationError
 
@@ -62,12 +63,18 @@ class Settings:
     trusted_proxies: int
     log_level: str
     mock_idp_url: str
+    authorize_url: str
     docs_assets_url: str
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.profile == "production"
+
+    @property
+    def authorize_page_url(self) -> str:
+        """The platform's browser login page: as configured, else at the gateway's host (mock)."""
+        return self.authorize_url or urljoin(self.gateway_url, "/oauth2/publicAppAuthorize.htm")
 
     @property
     def uses_sqlite(self) -> bool:

@@ -35,6 +35,7 @@ class SettingsSchema(Schema):
     public_url = _url("public_url", required=True)
     gateway_url = _url("gateway_url", required=True)
     mock_idp_url = _url("mock_idp_url", load_default="")
+    authorize_url = _url("authorize_url", load_default="")
     app_id = fields.String(
         data_key=_var("app_id"),
         required=True,

@@ -20,7 +20,7 @@ from service.components import Components
 from service.extensions import api, db, limiter, migrate
 from service.gateway.client import GatewayClient
 from service.openapi import SECURITY_SCHEMES
-from service.security.fields import BlindIndex, FieldCipher
+from service.security.fields import BlindIndex, ReloadingFieldCipher
 from service.security.keyfiles import read_keys
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -101,7 +101,7 @@ def _components(settings: Settings) -> Components:
         ),
         keys_document=keys,
         live_sessions=LiveSessions(settings.session_check_seconds),
-        field_cipher=FieldCipher.from_keys_document(keys),
+        field_cipher=ReloadingFieldCipher(keys, source=settings.keys_file),
         blind_index=BlindIndex.from_keys_document(keys),
     )
 

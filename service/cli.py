@@ -161,14 +161,31 @@ def keys_generate(path: Path | None, dev: bool, force: bool, app_key: Path | Non
 
 @keys.command("rotate")
 @click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path))
-def keys_rotate(path: Path | None) -> None:
-    """Add a new JWT signing key; keys whose tokens can no longer be valid are dropped."""
+@click.option(
+    "--fields",
+    is_flag=True,
+    help="Rotate the field-encryption key instead, and re-encrypt every sealed value with it.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="With --fields: re-encrypt to the newest key without adding another (after a stop).",
+)
+@click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
+@click.pass_context
+def keys_rotate(
+    ctx: click.Context, path: Path | None, fields: bool, resume: bool, batch_size: int
+) -> None:
+    """Add a new JWT signing key (or, with --fields, a field-encryption key)."""
     path = _keys_path(path)
     try:
         document = keyfiles.read_keys(path)
         settings = load_settings()
     except (keyfiles.KeysFileError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if fields:
+        _rotate_field_keys(ctx, path, document, resume=resume, batch_size=batch_size)
+        return
     longest = max(settings.access_token_ttl, settings.client_token_ttl)
     retired_before = datetime.now(UTC) - timedelta(seconds=longest + 60)
     rotated = keyfiles.rotate_jwt_keys(document, retired_before=retired_before)
@@ -176,6 +193,30 @@ def keys_rotate(path: Path | None) -> None:
     kids = ", ".join(k["kid"] for k in rotated["jwt"])
     click.echo(f"signing with {rotated['jwt'][-1]['kid']}; verifying {kids}")
     click.echo("API processes pick up the new key within a minute (or restart them).")
+
+
+def _rotate_field_keys(
+    ctx: click.Context, path: Path, document: dict, *, resume: bool, batch_size: int
+) -> None:
+    """Write the new key first (running processes open its values at once), then re-seal."""
+    from flask.cli import ScriptInfo
+
+    from service.models import SEALED_COLUMNS
+    from service.security.fields import FieldCipher
+    from service.security.rotation import count_stale, reseal_all
+
+    rotated = document if resume else keyfiles.rotate_field_keys(document)
+    if not resume:
+        keyfiles.write_keys(path, rotated)
+    cipher = FieldCipher.from_keys_document(rotated)
+    click.echo(f"sealing with field key {cipher.active}")
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        total = count_stale(SEALED_COLUMNS, cipher)
+        with click.progressbar(length=total, label="re-encrypting", show_pos=True) as bar:
+            rewritten = reseal_all(SEALED_COLUMNS, cipher, batch_size=batch_size,
+                                   progress=bar.update)  # fmt: skip
+    click.echo(f"re-encrypted {rewritten} row(s); every sealed value now uses {cipher.active}")
 
 
 @main.group()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from service.auth.live_sessions import LiveSessions
     from service.auth.tokens import TokenKeys
     from service.gateway.client import GatewayClient
-    from service.security.fields import BlindIndex, FieldCipher
+    from service.security.fields import BlindIndex, ReloadingFieldCipher
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Components:
     token_keys: TokenKeys
     keys_document: dict
     live_sessions: LiveSessions
-    field_cipher: FieldCipher
+    field_cipher: ReloadingFieldCipher
     blind_index: BlindIndex
 
 
@@ -50,5 +50,5 @@ def blind_index() -> BlindIndex:
     return components().blind_index
 
 
-def field_cipher() -> FieldCipher:
+def field_cipher() -> ReloadingFieldCipher:
     return components().field_cipher

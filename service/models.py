@@ -1,4 +1,7 @@
-"""Every capability's models in one place, so the metadata (and so migrations) know every table."""
+"""Every capability's models in one place, so the metadata (and so migrations) know every table.
+
+It also holds the one list of sealed columns, which `minifin keys rotate --fields` re-encrypts.
+"""
 
 from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
 from service.gifting.models import (
@@ -12,8 +15,19 @@ from service.idempotency import IdempotencyRecord
 from service.identity.models import Identity, IdentityEvent, IdentityVerification
 from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
+from service.security.rotation import SealedColumns
+
+SEALED_COLUMNS = (
+    SealedColumns(Identity, owner="user_id", columns=("name_sealed", "id_number_sealed")),
+    SealedColumns(
+        IdentityVerification, owner="user_id", columns=("name_sealed", "id_number_sealed")
+    ),
+    SealedColumns(Voucher, owner="id", columns=("code_sealed",)),
+    SealedColumns(Gift, owner="id", columns=("claim_token_sealed",)),
+)
 
 __all__ = [
+    "SEALED_COLUMNS",
     "GatewayNotification",
     "Gift",
     "GiftEvent",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from werkzeug.serving import make_server
 
@@ -39,3 +42,20 @@ class LiveServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+@contextmanager
+def served_minifin(app_env: dict[str, str], **overrides: str) -> Iterator[LiveServer]:
+    """Minifin on a free loopback port with its public URL pointing there, so what comes back to
+    it (the mock's notifications, a browser sent back from the login page) arrives."""
+    from service import create_app
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app({**app_env, **overrides, "MINIFIN_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+    try:
+        with LiveServer(app, port=port) as live:
+            yield live
+    finally:
+        app.extensions["minifin"].gateway.close()

@@ -100,3 +100,15 @@ def rotate_jwt_keys(document: dict[str, Any], *, retired_before: datetime) -> di
         if datetime.fromisoformat(successor["created_at"]) > retired_before
     ]
     return {**document, "jwt": [*still_needed, keys[-1], new_jwt_key()]}
+
+
+def rotate_field_keys(document: dict[str, Any]) -> dict[str, Any]:
+    """Add a new field-encryption key and make it the one that seals.
+
+    Old keys stay in the ring: values sealed under them still open, until `minifin keys rotate
+    --fields` has re-sealed them all.
+    """
+    fields = document["fields"]
+    numbers = [int(kid[1:]) for kid in fields["keys"] if kid[:1] == "f" and kid[1:].isdigit()]
+    kid = f"f{max(numbers, default=0) + 1}"
+    return {**document, "fields": {"active": kid, "keys": {**fields["keys"], kid: _b64_secret()}}}

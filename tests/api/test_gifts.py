@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import httpx
@@ -10,9 +9,9 @@ import pytest
 
 from service.extensions import db
 from service.gifting.models import Gift
+from tests import live_server
 from tests.conftest import auth_code, bearer
 from tests.gifting_helpers import COFFEE, buy, order, run_outbox_now
-from tests.live_server import LiveServer
 
 
 def _mock_trade(mock_idp, trade_no: str) -> dict:
@@ -162,13 +161,7 @@ def test_only_the_sender_and_then_the_recipient_see_a_gift(app, client, template
 @pytest.fixture
 def served_minifin(app_env, app):
     """Minifin on a real port, with its public URL pointing there, so notifications arrive."""
-    from service import create_app
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    served = create_app({**app_env, "MINIFIN_PUBLIC_URL": f"http://127.0.0.1:{port}"})
-    with LiveServer(served, port=port) as live:
+    with live_server.served_minifin(app_env) as live:
         yield live
 
 

@@ -96,3 +96,19 @@ def test_dev_defaults_need_nothing_configured(tmp_path):
     assert settings.uses_sqlite
     assert settings.gateway_url == "http://127.0.0.1:5001/gateway.do"
     assert str(tmp_path) in settings.database_url
+
+
+def test_the_login_page_is_the_platforms_in_production_and_the_gateways_host_otherwise(
+    production_env, monkeypatch
+):
+    for name in ("MINIFIN_AUTHORIZE_URL", "MINIFIN_GATEWAY_URL", "MINIFIN_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    production = load_settings(production_env)
+    dev = load_settings(
+        {"MINIFIN_PROFILE": "dev", "MINIFIN_GATEWAY_URL": "http://127.0.0.1:5001/gateway.do"}
+    )
+
+    assert (
+        production.authorize_page_url == "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm"
+    )
+    assert dev.authorize_page_url == "http://127.0.0.1:5001/oauth2/publicAppAuthorize.htm"
