@@ -1,7 +1,9 @@
 """Claiming a sent gift with its claim token, and the wallet of claimed vouchers.
 
 A claim is one conditional UPDATE (`sent` → `claimed`), so of two people racing for a link gift
-exactly one wins; the winner's vouchers become theirs in the same transaction.
+exactly one wins; the winner's vouchers become theirs in the same transaction. A gift for a user
+is theirs alone; a gift for a phone number belongs to whoever's verified mobile (kept only as a
+blind index, see auth/phones.py) has the same digest.
 """
 
 from __future__ import annotations
