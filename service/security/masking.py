@@ -14,11 +14,13 @@ def mask_id_number(number: str) -> str:
 
 
 # Two-character family names: kept whole when a name is masked, as people read them as one unit.
-COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 端木 独孤 "
-    "南宫 西门 百里 呼延 闻人 申屠 太史 澹台 公冶 赫连 万俟 单于 钟离 宗政 濮阳 淳于 "
-    "公羊 拓跋 第五 东郭 梁丘 左丘 谷梁 羊舌 微生 鲜于 闾丘 亓官 司空 司寇 子车 颛孙".split()
-)
+COMPOUND_SURNAMES = frozenset((
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+    "宇文", "司徒", "夏侯", "轩辕", "令狐", "端木", "独孤", "南宫", "西门", "百里",
+    "呼延", "闻人", "申屠", "太史", "澹台", "公冶", "赫连", "万俟", "单于", "钟离",
+    "宗政", "濮阳", "淳于", "公羊", "拓跋", "第五", "东郭", "梁丘", "左丘", "谷梁",
+    "羊舌", "微生", "鲜于", "闾丘", "亓官", "司空", "司寇", "子车", "颛孙",
+))  # fmt: skip
 
 
 def mask_name(name: str) -> str:
