@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARACTERS = "10X98765432"
@@ -25,6 +26,7 @@ _PROVINCES = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42
 _PROVINCES += (50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)
 PROVINCE_CODES = frozenset(str(code) for code in _PROVINCES)
 
+CHINA = ZoneInfo("Asia/Shanghai")
 NAME_MIN, NAME_MAX = 2, 30
 MIDDLE_DOT = "\u00b7"
 # Dots people type for the separator in transliterated names (Uyghur, Tibetan, foreign-born):
@@ -55,6 +57,11 @@ class IdNumber:
 
     def is_adult_on(self, day: date) -> bool:
         return self.age_on(day) >= ADULT_AGE
+
+
+def china_today() -> date:
+    """Today's date in China, the calendar birth dates on ID cards are written in."""
+    return datetime.now(CHINA).date()
 
 
 def check_character(first_17_digits: str) -> str:

@@ -20,9 +20,8 @@ from service.errors import NotFound
 from service.extensions import db
 from service.identity import audit
 from service.identity.audit import Actor
-from service.identity.idcard import parse_id_number
+from service.identity.idcard import china_today, parse_id_number
 from service.identity.models import CANCELED, PENDING, Identity, IdentityEvent, IdentityVerification
-from service.identity.verifications import china_today
 from service.security.masking import mask_id_number, mask_name
 from service.sql import flush_erased_values
 

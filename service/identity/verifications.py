@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 
 from service.auth.models import User
 from service.components import blind_index, field_cipher, gateway, settings
@@ -30,7 +27,12 @@ from service.gateway import identity as certification
 from service.gateway.errors import GatewayRejected
 from service.identity import audit
 from service.identity.audit import Actor
-from service.identity.idcard import IdentityRuleError, normalize_name, parse_id_number
+from service.identity.idcard import (
+    IdentityRuleError,
+    china_today,
+    normalize_name,
+    parse_id_number,
+)
 from service.identity.models import (
     CANCELED,
     EXPIRED,
@@ -40,22 +42,13 @@ from service.identity.models import (
     Identity,
     IdentityVerification,
 )
+from service.identity.outcomes import ALREADY_BOUND, NOT_FINISHED_IN_TIME, finish, reason_code
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 from service.security.masking import mask_id_number, mask_name
 
 log = logging.getLogger(__name__)
 SETTLE_VERIFICATION = "identity.settle_verification"
 ATTEMPT_WINDOW = timedelta(hours=24)
-CHINA = ZoneInfo("Asia/Shanghai")
-# Reasons Minifin itself gives (the gateway's own `fail_reason` codes are passed through).
-ALREADY_BOUND = "identity_already_bound"
-NOT_FINISHED_IN_TIME = "not_finished_in_time"
-_REASON_CODE = re.compile(r"[(（]([A-Z][A-Z0-9_]{2,60})[)）]\s*$")
-
-
-def china_today():
-    """Today's date in China, the calendar birth dates on ID cards are written in."""
-    return datetime.now(CHINA).date()
 
 
 def _checked_identity(values: Mapping[str, Any]) -> tuple[str, str]:
@@ -79,16 +72,6 @@ def _checked_identity(values: Mapping[str, Any]) -> tuple[str, str]:
 
 def _refusal(field: str, error: IdentityRuleError) -> Unprocessable:
     return Unprocessable(error.message, code=error.code, errors={field: [error.message]})
-
-
-def reason_code(fail_reason: str | None) -> str:
-    """A stable snake_case code for the platform's failure text.
-
-    The platform words `fail_reason` for people (`人脸比对不一致（FACE_NOT_MATCH）`); clients get
-    the code in its brackets, or a generic one when there is none.
-    """
-    match = _REASON_CODE.search(fail_reason or "")
-    return match.group(1).lower() if match else "face_verification_failed"
 
 
 def _outer_order_no(verification_id: str) -> str:
@@ -239,7 +222,7 @@ def refresh(verification: IdentityVerification, actor: Actor) -> None:
     """Ask the gateway how a pending attempt stands and record an outcome if it has one."""
     if verification.certify_id is None:
         if utcnow() >= verification.expires_at:
-            _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
+            finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
         else:
             _resume_initialize(verification)
         return
@@ -253,91 +236,26 @@ def refresh(verification: IdentityVerification, actor: Actor) -> None:
         result = None  # the platform forgot it: it was never finished in time
     verification = db.session.get(IdentityVerification, verification_id)
     if result is None:
-        _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
+        finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
         return
     if result.passed:
-        _finish(verification, PASSED, None, actor)
+        finish(verification, PASSED, None, actor)
     elif result.finished:
-        _finish(verification, FAILED, reason_code(result.fail_reason), actor)
+        finish(verification, FAILED, reason_code(result.fail_reason), actor)
     elif utcnow() >= verification.expires_at:
-        _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
+        finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
 
 
 def cancel_verification(actor: Actor, verification_id: str) -> IdentityVerification:
     """Give up a pending attempt; its sealed values are erased at once."""
     verification = _own_verification(actor.id, verification_id)
-    if verification.status != PENDING or not _finish(verification, CANCELED, None, actor):
+    if verification.status != PENDING or not finish(verification, CANCELED, None, actor):
         db.session.refresh(verification)
         raise Conflict(
             f"Only a pending verification can be canceled; this one is {verification.status}.",
             code="verification_not_pending",
         )
     return _shown(verification)
-
-
-def _finish(
-    verification: IdentityVerification, status: str, reason: str | None, actor: Actor
-) -> bool:
-    """Move a pending attempt to its outcome once (a conditional update) and commit.
-
-    Returns whether this call made the move; a concurrent refresh that got there first wins.
-    A pass binds the identity to the user, unless another account got it meanwhile.
-    """
-    user_id, verification_id = verification.user_id, verification.id
-    sealed = (verification.name_sealed, verification.id_number_sealed, verification.id_number_hash)
-    if status == PASSED and _bound_to_someone_else(user_id, verification.id_number_hash):
-        status, reason = FAILED, ALREADY_BOUND
-    now = utcnow()
-    moved = db.session.execute(
-        update(IdentityVerification)
-        .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
-        .values(status=status, fail_reason=reason, finished_at=now, name_sealed=None,
-                id_number_sealed=None, id_number_hash=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # fmt: skip
-    if not moved:
-        db.session.rollback()
-        return False
-    if status == PASSED:
-        _bind_identity(user_id, verification_id, sealed, now)
-    detail = {"fail_reason": reason} if reason else {}
-    audit.record(
-        user_id, f"verification.{status}", actor, verification_id=verification_id, **detail
-    )
-    try:
-        db.session.commit()
-    except IntegrityError:  # another account bound the same identity in the same instant
-        db.session.rollback()
-        return _finish(verification, FAILED, ALREADY_BOUND, actor)
-    db.session.refresh(verification)
-    log.info("verification %s %s", verification_id, status)
-    return True
-
-
-def _bound_to_someone_else(user_id: str, id_number_hash: str) -> bool:
-    app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
-    owner = db.session.scalar(
-        select(Identity.user_id).where(
-            Identity.app_id == app_id, Identity.id_number_hash == id_number_hash
-        )
-    )
-    return owner is not None and owner != user_id
-
-
-def _bind_identity(
-    user_id: str, verification_id: str, sealed: tuple[str, str, str], now: datetime
-) -> None:
-    name_sealed, id_number_sealed, id_number_hash = sealed
-    identity = db.session.get(Identity, user_id)
-    if identity is None:
-        app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
-        identity = Identity(user_id=user_id, app_id=app_id)
-        db.session.add(identity)
-    identity.name_sealed = name_sealed
-    identity.id_number_sealed = id_number_sealed
-    identity.id_number_hash = id_number_hash
-    identity.verification_id = verification_id
-    identity.verified_at = now
 
 
 @job_handler(SETTLE_VERIFICATION)
@@ -350,4 +268,4 @@ def settle_verification(job: ClaimedJob) -> None:
     refresh(verification, audit.WORKER)
     verification = db.session.get(IdentityVerification, job.payload["verification_id"])
     if verification.status == PENDING:  # the gateway says unfinished and the clock says late
-        _finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, audit.WORKER)
+        finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, audit.WORKER)

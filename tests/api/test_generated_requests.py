@@ -21,7 +21,10 @@ def _operations(app):
 def test_the_document_lists_every_operation(app):
     labels = {operation.label for operation in _operations(app)}
     assert {"POST /v1/sessions", "POST /v1/sessions/refresh", "GET /v1/me",
-            "DELETE /v1/sessions/current", "POST /v1/oauth/token"} <= labels  # fmt: skip
+            "DELETE /v1/sessions/current", "POST /v1/oauth/token",
+            "POST /v1/identity/verifications", "GET /v1/identity/verifications/{verification_id}",
+            "POST /v1/identity/verifications/{verification_id}/cancel", "GET /v1/identity",
+            "DELETE /v1/identity", "GET /v1/users/{user_id}/identity"} <= labels  # fmt: skip
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])

@@ -1,0 +1,103 @@
+"""How a verification attempt ends: once, with its sealed values moved or erased, and audited.
+
+Several paths reach an outcome (a user's read, the worker at the end of the window, a cancel,
+an erasure), possibly at the same moment, so the move out of `pending` is one conditional
+UPDATE and only its winner binds the identity and writes the audit event.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.auth.models import User
+from service.dbtypes import utcnow
+from service.extensions import db
+from service.identity import audit
+from service.identity.audit import Actor
+from service.identity.models import FAILED, PASSED, PENDING, Identity, IdentityVerification
+
+log = logging.getLogger(__name__)
+# Reasons Minifin itself gives (the gateway's own failure codes are passed through).
+ALREADY_BOUND = "identity_already_bound"
+NOT_FINISHED_IN_TIME = "not_finished_in_time"
+_REASON_CODE = re.compile(r"[(（]([A-Z][A-Z0-9_]{2,60})[)）]\s*$")
+
+
+def reason_code(fail_reason: str | None) -> str:
+    """A stable snake_case code for the platform's failure text.
+
+    The platform words `fail_reason` for people (`人脸比对不一致（FACE_NOT_MATCH）`); clients get
+    the code in its brackets, or a generic one when there is none.
+    """
+    match = _REASON_CODE.search(fail_reason or "")
+    return match.group(1).lower() if match else "face_verification_failed"
+
+
+def finish(
+    verification: IdentityVerification, status: str, reason: str | None, actor: Actor
+) -> bool:
+    """Move a pending attempt to its outcome once (a conditional update) and commit.
+
+    Returns whether this call made the move; a concurrent refresh that got there first wins.
+    A pass binds the identity to the user, unless another account got it meanwhile.
+    """
+    user_id, verification_id = verification.user_id, verification.id
+    sealed = (verification.name_sealed, verification.id_number_sealed, verification.id_number_hash)
+    if status == PASSED and _bound_to_someone_else(user_id, verification.id_number_hash):
+        status, reason = FAILED, ALREADY_BOUND
+    now = utcnow()
+    moved = db.session.execute(
+        update(IdentityVerification)
+        .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
+        .values(status=status, fail_reason=reason, finished_at=now, name_sealed=None,
+                id_number_sealed=None, id_number_hash=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # fmt: skip
+    if not moved:
+        db.session.rollback()
+        return False
+    if status == PASSED:
+        _bind_identity(user_id, verification_id, sealed, now)
+    detail = {"fail_reason": reason} if reason else {}
+    audit.record(
+        user_id, f"verification.{status}", actor, verification_id=verification_id, **detail
+    )
+    try:
+        db.session.commit()
+    except IntegrityError:  # another account bound the same identity in the same instant
+        db.session.rollback()
+        return finish(verification, FAILED, ALREADY_BOUND, actor)
+    db.session.refresh(verification)
+    log.info("verification %s %s", verification_id, status)
+    return True
+
+
+def _bound_to_someone_else(user_id: str, id_number_hash: str) -> bool:
+    app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
+    owner = db.session.scalar(
+        select(Identity.user_id).where(
+            Identity.app_id == app_id, Identity.id_number_hash == id_number_hash
+        )
+    )
+    return owner is not None and owner != user_id
+
+
+def _bind_identity(
+    user_id: str, verification_id: str, sealed: tuple[str, str, str], now: datetime
+) -> None:
+    name_sealed, id_number_sealed, id_number_hash = sealed
+    identity = db.session.get(Identity, user_id)
+    if identity is None:
+        app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
+        identity = Identity(user_id=user_id, app_id=app_id)
+        db.session.add(identity)
+    identity.name_sealed = name_sealed
+    identity.id_number_sealed = id_number_sealed
+    identity.id_number_hash = id_number_hash
+    identity.verification_id = verification_id
+    identity.verified_at = now
