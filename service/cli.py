@@ -77,20 +77,36 @@ def serve(bind: str, workers: int, threads: int) -> None:
 @main.command()
 @click.option("--poll-interval", type=float, help="Seconds between polls when idle.")
 @click.option("--batch-size", default=100, show_default=True)
-def worker(poll_interval: float | None, batch_size: int) -> None:
+@click.option(
+    "--source", "sources", multiple=True,
+    help="Only this kind of due work (repeatable; e.g. due_gifts, outbox). Default: all.",
+)  # fmt: skip
+@click.option(
+    "--summary-every", default=60.0, show_default=True, help="Seconds between summary log lines."
+)
+def worker(
+    poll_interval: float | None, batch_size: int, sources: tuple[str, ...], summary_every: float
+) -> None:
     """Run a worker: performs due work from the database until SIGTERM."""
     from flask import current_app
 
     from service.components import settings
     from service.scheduler.outbox import WAKE_CHANNEL
     from service.scheduler.wakeup import listener_for
-    from service.scheduler.worker import Worker
+    from service.scheduler.worker import SOURCES, Worker
 
+    unknown = sorted(set(sources) - set(SOURCES))
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)} (known: {', '.join(sorted(SOURCES))})", param_hint="--source"
+        )
     config = settings()
     loop = Worker(
         current_app._get_current_object(),
+        sources=[SOURCES[name] for name in sources] or None,
         poll_interval=poll_interval or config.worker_poll_interval,
         batch_size=batch_size,
+        summary_every=summary_every,
         wait=listener_for(config.database_url, WAKE_CHANNEL),
     )
     loop.install_signal_handlers()

@@ -6,11 +6,13 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from service.gifting.sending_metrics import GiftSendingCollector
 from service.scheduler.metrics import OutboxCollector
 
 blp = Blueprint("metrics", __name__)
 _registry = CollectorRegistry(auto_describe=False)
 _registry.register(OutboxCollector())
+_registry.register(GiftSendingCollector())
 
 
 @blp.get("/metrics")

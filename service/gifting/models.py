@@ -60,6 +60,7 @@ class Gift(db.Model):
     __table_args__ = (
         Index("ix_gifts_status_send_at", "status", "send_at"),
         Index("ix_gifts_status_claim_expires_at", "status", "claim_expires_at"),
+        Index("ix_gifts_sent_at", "sent_at"),  # the sending metrics read recent sends
         UniqueConstraint("sender_id", "idempotency_key"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),

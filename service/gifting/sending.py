@@ -37,6 +37,7 @@ from service.gifting.models import (
     Voucher,
     VoucherTemplate,
 )
+from service.gifting.sending_metrics import summary_line
 from service.ids import new_id
 from service.scheduler.outbox import enqueue_many
 from service.scheduler.worker import DueWorkSource, register_source
@@ -158,4 +159,4 @@ def seconds_until_next_gift(horizon: float) -> float:
     return seconds_until_due(SCHEDULED, Gift.send_at, horizon)
 
 
-register_source(DueWorkSource("due_gifts", send_due_gifts, seconds_until_next_gift))
+register_source(DueWorkSource("due_gifts", send_due_gifts, seconds_until_next_gift, summary_line))

@@ -24,6 +24,7 @@ from service.components import settings
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.registry import HandlerRegistry
+from service.scheduler.metrics import summary_line
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 from service.scheduler.worker import DueWorkSource, register_source
 from service.sql import seconds_until_earliest
@@ -236,4 +237,4 @@ def list_jobs(status: str, limit: int = 100) -> list[OutboxJob]:
     )
 
 
-register_source(DueWorkSource("outbox", run_due_jobs, seconds_until_next_job))
+register_source(DueWorkSource("outbox", run_due_jobs, seconds_until_next_job, summary_line))

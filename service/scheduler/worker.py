@@ -3,7 +3,8 @@
 All due work lives in database rows, never in this process's memory, so any number of workers
 can run side by side and a killed worker loses nothing. When a pass finds nothing to do the loop
 sleeps until the earliest known due time, at most `poll_interval`, or until PostgreSQL signals
-new work (see wakeup.py).
+new work (see wakeup.py). Every `summary_every` seconds it logs one line: what it handled, per
+source, and each source's own figures for all workers (lateness, queue depth, dead rows).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import signal
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,12 +30,14 @@ class DueWorkSource:
     """One kind of due work.
 
     `run_batch(worker_id, limit)` handles up to `limit` rows and returns how many it took;
-    `seconds_until_due(horizon)` says how long nothing will be due (at most `horizon`).
+    `seconds_until_due(horizon)` says how long nothing will be due (at most `horizon`);
+    `summary(seconds)` describes, in a few words for the log, how the work went lately.
     """
 
     name: str
     run_batch: Callable[[str, int], int]
     seconds_until_due: Callable[[float], float] | None = None
+    summary: Callable[[float], str] | None = None
 
 
 SOURCES: dict[str, DueWorkSource] = {}
@@ -65,18 +69,19 @@ class Worker:
         sources: list[DueWorkSource] | None = None,
         poll_interval: float = 1.0,
         batch_size: int = 100,
-        heartbeat_every: float = 60.0,
+        summary_every: float = 60.0,
         wait: Callable[[float, threading.Event], None] | None = None,
     ):
         self.app = app
         self.sources = default_sources() if sources is None else sources
         self.poll_interval = poll_interval
         self.batch_size = batch_size
-        self.heartbeat_every = heartbeat_every
+        self.summary_every = summary_every
         self.id = new_worker_id()
         self._wait = wait or (lambda seconds, stop: stop.wait(seconds))
         self._stop = threading.Event()
         self.processed = 0
+        self._handled_since_summary: Counter[str] = Counter()
 
     def stop(self, *_signal_args: object) -> None:
         """Ask the loop to finish its current batch and return."""
@@ -92,9 +97,12 @@ class Worker:
         for source in self.sources:
             with self.app.app_context():
                 try:
-                    handled += source.run_batch(self.id, self.batch_size)
+                    count = source.run_batch(self.id, self.batch_size)
                 except Exception:
                     log.exception("due-work source %s failed; it will be retried", source.name)
+                    continue
+            handled += count
+            self._handled_since_summary[source.name] += count
         self.processed += handled
         return handled
 
@@ -111,15 +119,31 @@ class Worker:
                     log.exception("due-work source %s could not say what is due", source.name)
         return idle
 
+    def summary(self, seconds: float) -> str:
+        """One line: rows this worker handled in the last `seconds`, then each source's figures."""
+        mine = ", ".join(f"{s.name} {self._handled_since_summary[s.name]}" for s in self.sources)
+        parts = [f"worker {self.id}: {sum(self._handled_since_summary.values())} rows "
+                 f"in {seconds:.0f}s ({mine or 'no sources'})"]  # fmt: skip
+        for source in self.sources:
+            if source.summary is None:
+                continue
+            with self.app.app_context():
+                try:
+                    parts.append(source.summary(seconds))
+                except Exception:
+                    log.exception("due-work source %s could not summarise", source.name)
+        self._handled_since_summary.clear()
+        return "; ".join(parts)
+
     def run(self) -> None:
         """Loop until stopped; sleeps only when a pass found nothing to do."""
         names = ", ".join(s.name for s in self.sources) or "none"
         log.info("worker %s started (sources: %s)", self.id, names)
-        last_heartbeat = time.monotonic()
+        last_summary = time.monotonic()
         while not self._stop.is_set():
             if self.run_once() == 0:
                 self._wait(self.idle_seconds(), self._stop)
-            if time.monotonic() - last_heartbeat >= self.heartbeat_every:
-                log.info("worker %s alive; %d rows handled so far", self.id, self.processed)
-                last_heartbeat = time.monotonic()
+            if (elapsed := time.monotonic() - last_summary) >= self.summary_every:
+                log.info("%s", self.summary(elapsed))
+                last_summary = time.monotonic()
         log.info("worker %s stopped after %d rows", self.id, self.processed)
