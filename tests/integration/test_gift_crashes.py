@@ -1,0 +1,157 @@
+"""Workers draining thousands of due gifts, one killed with SIGKILL again and again: all once.
+
+Every gift is sent exactly once, its vouchers are issued once, its message reaches the friend's
+inbox at the mock once, and no row is left claimed by a dead worker. Sending a batch is one
+transaction, so a kill rolls the whole batch back for another worker to take; the messages are
+outbox jobs whose leases expire and whose `out_biz_no` makes a repeat land once.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from flask_migrate import upgrade
+from sqlalchemy import func, insert, select
+
+from service import MIGRATIONS_DIR, create_app
+from service.auth.models import User
+from service.dbtypes import utcnow
+from service.extensions import db
+from service.gifting.models import SCHEDULED, SENT, Gift, GiftEvent, Voucher, VoucherTemplate
+from service.ids import new_id
+from service.scheduler.models import DONE, OutboxJob
+from tests.conftest import APP_ID
+
+REPO = Path(__file__).resolve().parents[2]
+GIFTS = 2000
+QUANTITY = 2
+WORKERS = 3
+SPREAD_SECONDS = 10
+
+
+def _start_worker(env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
+    """A worker process; with `log`, its INFO log goes there (to see when it has started)."""
+    if log is None:
+        return subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker", "--batch-size", "25"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker", "--batch-size", "25"],
+            env={**env, "MINIFIN_LOG_LEVEL": "INFO"}, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _wait_until_started(log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while "started (sources:" not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"the worker did not start:\n{log.read_text()}"
+        time.sleep(0.05)
+
+
+def _seed_due_gifts(friend_platform_id: str) -> list[str]:
+    """A template, a sender, the friend, and GIFTS paid gifts to the friend.
+
+    They fall due over SPREAD_SECONDS, so the kills land while gifts are being sent, not only
+    once the messages are left.
+    """
+    template = VoucherTemplate(
+        name="Flat white", kind="item", face_value_fen=3200, price_fen=2900, validity_days=30,
+        claim_window_hours=72, covers=[{"name": "thanks", "image_url": "https://x.test/t.png"}],
+        max_quantity_per_order=5,
+    )  # fmt: skip
+    sender = User(app_id=APP_ID, platform_user_id="2088000000000099")
+    friend = User(app_id=APP_ID, platform_user_id=friend_platform_id)
+    db.session.add_all([template, sender, friend])
+    db.session.flush()
+    start = utcnow() - timedelta(seconds=1)
+    ids = [new_id("gft") for _ in range(GIFTS)]
+    db.session.execute(insert(Gift), [{
+        "id": gift_id, "sender_id": sender.id, "template_id": template.id, "quantity": QUANTITY,
+        "unit_price_fen": 2900, "amount_fen": 2900 * QUANTITY, "recipient_kind": "user",
+        "recipient_user_id": friend.id, "message": "thanks", "cover": "thanks", "status": SCHEDULED,
+        "send_at": start + timedelta(seconds=SPREAD_SECONDS * n / GIFTS),
+        "paid_at": start, "created_at": start,
+    } for n, gift_id in enumerate(ids)])  # fmt: skip
+    db.session.commit()
+    return ids
+
+
+def _count(*conditions) -> int:
+    return db.session.scalar(select(func.count()).where(*conditions))
+
+
+def test_killing_workers_while_they_send_gifts_sends_each_gift_voucher_and_message_once(
+    app_env, any_database_url, mock_idp, demo_users, tmp_path
+):
+    env = {**os.environ, **app_env, "PYTHONPATH": str(REPO),
+           "MINIFIN_DATABASE_URL": any_database_url, "MINIFIN_JOB_LEASE_SECONDS": "2",
+           "MINIFIN_WORKER_POLL_INTERVAL": "0.1", "MINIFIN_LOG_LEVEL": "WARNING"}  # fmt: skip
+    app = create_app(env)
+    friend = demo_users[2]["user_id"]
+    with app.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+        gift_ids = _seed_due_gifts(friend)
+
+    log = tmp_path / "victim.log"
+    workers = [_start_worker(env, log)] + [_start_worker(env) for _ in range(WORKERS - 1)]
+    kills = kills_while_sending = 0
+    deadline = time.monotonic() + 150
+    try:
+        while time.monotonic() < deadline:
+            _wait_until_started(log)
+            time.sleep(random.uniform(0.3, 0.8))  # let it claim and work, then kill it mid-way
+            with app.app_context():
+                unsent = _count(Gift.status == SCHEDULED)
+                messages_done = _count(OutboxJob.status == DONE)
+                db.session.rollback()
+            if unsent == 0 and messages_done == GIFTS:
+                break
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+            workers[0] = _start_worker(env, log)
+            kills += 1
+            kills_while_sending += unsent > 0
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=30)
+
+    with app.app_context():
+        statuses = Counter(dict(db.session.execute(
+            select(Gift.status, func.count()).group_by(Gift.status)).all()))  # fmt: skip
+        vouchers_per_gift = Counter(dict(db.session.execute(
+            select(Voucher.gift_id, func.count()).group_by(Voucher.gift_id)).all()))  # fmt: skip
+        distinct_codes = db.session.scalar(select(func.count(func.distinct(Voucher.code_index))))
+        sent_events = _count(GiftEvent.type == "sent")
+        jobs = Counter(dict(db.session.execute(
+            select(OutboxJob.status, func.count()).group_by(OutboxJob.status)).all()))  # fmt: skip
+        still_claimed = _count(OutboxJob.locked_by.is_not(None))
+        taken_over = _count(OutboxJob.attempts > 1)
+        db.engine.dispose()
+    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{friend}", timeout=30).json()["messages"]
+    expected = {f"{gift_id}-sent" for gift_id in gift_ids}
+    received = Counter(m["out_biz_no"] for m in inbox if m["out_biz_no"] in expected)
+
+    assert kills >= 5 and kills_while_sending >= 2, (kills, kills_while_sending)
+    assert statuses == {SENT: GIFTS}
+    assert set(vouchers_per_gift) == set(gift_ids)
+    assert set(vouchers_per_gift.values()) == {QUANTITY}
+    assert distinct_codes == GIFTS * QUANTITY
+    assert sent_events == GIFTS
+    assert jobs == {DONE: GIFTS}  # one message job per gift, every one finished
+    assert still_claimed == 0
+    assert set(received) == expected and set(received.values()) == {1}
+    print(f"{kills} kills ({kills_while_sending} while gifts were due), "
+          f"{taken_over} message jobs taken over after a kill")  # fmt: skip
