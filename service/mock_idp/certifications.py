@@ -52,6 +52,11 @@ class CertificationRefused(GatewayError):
         super().__init__("40004", sub_code, sub_msg)
 
 
+def illegal_argument(message: str, *, missing: bool = False) -> CertificationRefused:
+    """A missing, malformed or out-of-range business parameter, as the platform answers it."""
+    return CertificationRefused("ILLEGAL_ARGUMENT_FORMAT", "参数异常：" + message)
+
+
 @dataclass(frozen=True)
 class CertificationRequest:
     """What `alipay.user.certify.open.initialize` asks for, already checked for shape."""

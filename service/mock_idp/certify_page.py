@@ -31,11 +31,11 @@ from service.mock_idp.authorize_page import (
 from service.mock_idp.certifications import (
     FAIL_REASONS,
     Certification,
-    CertificationRefused,
     chosen_failure,
     find_certification,
     finish_certification,
     get_certification,
+    illegal_argument,
     scan_outcome,
 )
 from service.mock_idp.demo_users import masked_cert_no, masked_name
@@ -49,13 +49,9 @@ HEADING = "身份认证"
 certify_blueprint = Blueprint("mock_certify", __name__)
 
 
-def _refused(message: str, *, missing: bool = False) -> CertificationRefused:
-    return CertificationRefused("ILLEGAL_ARGUMENT_FORMAT", "参数异常：" + message)
-
-
 def show_certify_page(call: GatewayCall) -> Response:
     """The page for a verified certify call: the person, the expected result, the buttons."""
-    certify_id = text_parameter(call.biz, "certify_id", max_length=64, refuse=_refused)
+    certify_id = text_parameter(call.biz, "certify_id", max_length=64, refuse=illegal_argument)
     certification = find_certification(call.store, call.app.app_id, certify_id)
     if not certification.finished and certification.expires_at <= call.now:
         return error_page("认证已过期，请重新发起认证（certify_id expired）", 410, heading=HEADING)

@@ -26,6 +26,7 @@ from service.mock_idp.certifications import (
     CertificationRequest,
     create_certification,
     find_certification,
+    illegal_argument,
     query_fields,
 )
 from service.mock_idp.demo_idcard import is_valid_id_number
@@ -36,18 +37,16 @@ _OUTER_ORDER_NO = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 MAX_NAME_LENGTH = 64
 
 
-def _illegal(message: str, *, missing: bool = False) -> CertificationRefused:
-    return CertificationRefused("ILLEGAL_ARGUMENT_FORMAT", "参数异常：" + message)
-
-
 def _text(values: dict[str, Any], name: str, max_length: int, required: bool = True) -> str | None:
-    return text_parameter(values, name, max_length=max_length, required=required, refuse=_illegal)
+    return text_parameter(
+        values, name, max_length=max_length, required=required, refuse=illegal_argument
+    )
 
 
 def _one_of(values: dict[str, Any], name: str, allowed: tuple[str, ...], default=None) -> str:
     value = _text(values, name, 32, required=default is None) or default
     if value not in allowed:
-        raise _illegal(f"{name} 只能是 {' / '.join(allowed)}")
+        raise illegal_argument(f"{name} 只能是 {' / '.join(allowed)}")
     return value
 
 
@@ -55,23 +54,23 @@ def _nested(call: GatewayCall, name: str) -> dict[str, Any]:
     """A nested object, sent as an object or as a JSON string."""
     value = call.biz.get(name)
     if value is None or value == "":
-        raise _illegal(f"缺少必选参数 {name}")
+        raise illegal_argument(f"缺少必选参数 {name}")
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             raise CertificationRefused("unknown-sub-code", "未知的错误码UNKNOWN_ERROR") from None
     if not isinstance(value, dict):
-        raise _illegal(f"{name} 必须是 JSON 对象")
+        raise illegal_argument(f"{name} 必须是 JSON 对象")
     return value
 
 
 def _return_url(call: GatewayCall, config: dict[str, Any]) -> str:
     url = _text(config, "return_url", 1024)
     if not is_web_url(url):
-        raise _illegal("return_url 必须是完整的 http(s) 地址")
+        raise illegal_argument("return_url 必须是完整的 http(s) 地址")
     if not is_registered_redirect(call.app, url):
-        raise _illegal("return_url 不在应用登记的回调地址中")
+        raise illegal_argument("return_url 不在应用登记的回调地址中")
     return url
 
 
@@ -79,17 +78,17 @@ def certify_initialize(call: GatewayCall) -> dict[str, Any]:
     """A certification of the named person; `outer_order_no` makes a retry return the same id."""
     outer_order_no = _text(call.biz, "outer_order_no", 32)
     if not _OUTER_ORDER_NO.match(outer_order_no):
-        raise _illegal("outer_order_no 只能包含字母、数字、下划线，最长 32 位")
+        raise illegal_argument("outer_order_no 只能包含字母、数字、下划线，最长 32 位")
     biz_code = _one_of(call.biz, "biz_code", BIZ_CODES)
     identity = _nested(call, "identity_param")
     _one_of(identity, "identity_type", ("CERT_INFO",))
     _one_of(identity, "cert_type", ("IDENTITY_CARD",))
     cert_name = _text(identity, "cert_name", MAX_NAME_LENGTH).strip()
     if not cert_name:
-        raise _illegal("cert_name 不能为空")
+        raise illegal_argument("cert_name 不能为空")
     cert_no = _text(identity, "cert_no", 18).upper()
     if not is_valid_id_number(cert_no):
-        raise _illegal("cert_no 不是有效的 18 位居民身份证号")
+        raise illegal_argument("cert_no 不是有效的 18 位居民身份证号")
     config = _nested(call, "merchant_config")
     request = CertificationRequest(
         app_id=call.app.app_id,
