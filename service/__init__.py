@@ -115,6 +115,7 @@ def _security_schemes() -> dict:
 def _register_blueprints(app: Flask) -> None:
     from service.auth.routes import blp as auth_blp
     from service.auth.routes import well_known
+    from service.gifting.claim_page import claim_page
     from service.gifting.routes import blp as templates_blp
     from service.gifting.routes import claims_blp, gifts_blp, vouchers_blp
     from service.health import blp as health_blp
@@ -127,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_blp)  # operational, left out of the OpenAPI document
+    app.register_blueprint(claim_page)  # an HTML page for browsers, not part of the API
 
 
 def _no_store(response: Response) -> Response:
