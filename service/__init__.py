@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import service.jobs  # registers every outbox job handler
 import service.models  # noqa: F401 (puts every table in db.metadata, for migrations)
 from config import Settings, load_settings
-from service import errors, http
+from service import access_log, errors, http
 from service.auth.live_sessions import LiveSessions
 from service.auth.scopes import CLIENT_SCOPES
 from service.auth.tokens import TokenKeys
@@ -33,6 +33,7 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per gateway call is ours
+    access_log.install_werkzeug_filter()  # `minifin dev` logs request lines through werkzeug
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     app.config.update(_flask_config(settings))
     app.json.sort_keys = False  # keep the schemas' field order (token_type, then…)

@@ -69,6 +69,8 @@ def serve(bind: str, workers: int, threads: int) -> None:
         str(threads),
         "--access-logfile",
         "-",
+        "--logger-class",
+        "service.access_log.RedactingGunicornLogger",
         "service.wsgi:app",
     ]
     os.execv(sys.executable, argv)  # noqa: S606 (replaces this process with gunicorn)

@@ -39,9 +39,14 @@ def test_serve_runs_the_api_under_gunicorn(app, app_env):
                 time.sleep(0.2)
         assert response.status_code == 200
         assert response.json()["checks"] == {"database": "ok", "gateway": "ok"}
+        claim = httpx.get(f"http://127.0.0.1:{port}/v1/claims/ct_secret_in_the_path?a=b")
+        assert claim.status_code == 401
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    output = server.stdout.read()
+    assert '"GET /v1/claims/… HTTP/1.1" 401' in output  # the access log, redacted
+    assert "ct_secret_in_the_path" not in output
 
 
 def test_the_worker_stops_after_sigterm(app, app_env):
