@@ -1,0 +1,363 @@
+"""How fast does Minifin send due gifts, how late, and with how much worker memory?
+
+Absolute figures depend on the machine, so the burst is also fired, in the same run and on the
+same database engine, by the usual alternative: APScheduler 3's BackgroundScheduler with its
+SQLAlchemy job store, one date-triggered job per gift, each doing the same database work as
+Minifin sending that gift (`bench/apscheduler_baseline.py`). Three measurements (`--mode`):
+
+- burst: N gifts fall due at one instant (plus `--later` gifts due from tomorrow on, which must
+  not slow anything down); W `minifin worker --source due_gifts` processes drain them. Printed:
+  the drain rate (gifts sent per second, from the instant they fell due to the moment the bench
+  saw the last one sent), p50/p99/max lateness (`sent_at − send_at`), peak worker memory
+  (VmHWM), then the same for APScheduler and the ratio of the rates (target ≥ 10).
+- memory: peak worker memory with 10 000 and with 1 000 000 gifts scheduled (and a few
+  thousand due, so the worker works); the target is flat (the ratio within 10 %).
+- steady: a feeder inserts gifts at 200 per second for 30 s, each due `--lead` seconds after it
+  is bought, while W workers run; printed: p50/p99/max lateness (target p99 ≤ 1 s).
+
+Each measurement gets a database of its own, migrated by the real migrations: SQLite in a
+temporary directory, or with `--database postgresql` a database created for it on the server at
+`--postgres-url` and dropped at the end. Workers are real `minifin worker` processes; the bench
+process seeds rows in bulk (`bench/gift_rows.py`) and reads every figure back from the rows.
+Message delivery (the outbox, bound by the gateway) is not part of the figures: the workers run
+only the due-gift source, and each send queues its message as an outbox row.
+
+Run from the repository root: `python bench/scheduler.py [--database postgresql] [--mode all]`
+(APScheduler comes with `pip install -e ".[bench]"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Run as `python bench/scheduler.py`, only bench/ is on the path: make bench and service importable.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import BenchFailed, progress  # noqa: E402
+from bench import gift_rows as rows  # noqa: E402
+from bench import instance as minifin_instance  # noqa: E402
+from bench.servers import start_process, stop_process, tail  # noqa: E402
+
+DEFAULT_GIFTS = {"postgresql": 100_000, "sqlite": 20_000}
+TARGET_RATIO, TARGET_P99, TARGET_MEMORY_RATIO = 10.0, 1.0, 1.10
+RELEASE_LEAD = 3.0  # seconds between releasing a burst and its falling due
+LATER_SPREAD = timedelta(days=30)
+
+
+@dataclass
+class Drain:
+    """One scheduler draining one burst."""
+
+    gifts: int
+    seconds: float
+    per_second: float
+    p50: float
+    p99: float
+    worst: float
+    peak_rss_mib: float
+    note: str = ""
+
+
+@dataclass
+class Run:
+    """What one measurement needs: its database, the variables of its processes, its folder."""
+
+    database_url: str
+    env: dict[str, str]
+    folder: Path
+    engine: object
+    parties: rows.Parties
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres-url", default=minifin_instance.DEFAULT_POSTGRES_URL)
+    parser.add_argument("--mode", choices=("burst", "memory", "steady", "all"), default="all")
+    parser.add_argument("--gifts", type=int, help="burst size (100000 PostgreSQL, 20000 SQLite)")
+    parser.add_argument("--later", type=int, help="gifts due later (default: as many as --gifts)")
+    parser.add_argument("--baseline-gifts", type=int, help="APScheduler's burst (default --gifts)")
+    parser.add_argument("--workers", type=int, default=2, help="minifin worker processes")
+    parser.add_argument("--batch-size", type=int, default=100, help="gifts per worker batch")
+    parser.add_argument("--threads", type=int, default=10, help="APScheduler's thread pool")
+    parser.add_argument("--memory-counts", default="10000,1000000",
+                        help="scheduled gifts for the memory comparison")  # fmt: skip
+    parser.add_argument("--rate", type=float, default=200.0, help="steady gifts per second")
+    parser.add_argument("--duration", type=float, default=30.0, help="steady feed, seconds")
+    parser.add_argument("--lead", type=float, default=1.0,
+                        help="steady: seconds between buying a gift and its send_at")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print results as JSON")
+    args = parser.parse_args(argv)
+    args.gifts = args.gifts or DEFAULT_GIFTS[args.database]
+    args.later = args.gifts if args.later is None else args.later
+    args.baseline_gifts = args.baseline_gifts or args.gifts
+    args.memory_counts = [int(n) for n in args.memory_counts.split(",")]
+    if min(args.gifts, args.workers, args.batch_size, args.threads, args.baseline_gifts) < 1:
+        parser.error("--gifts, --workers, --batch-size, --threads, --baseline-gifts: at least 1")
+    return args
+
+
+# --- runs ------------------------------------------------------------------------------------
+
+
+def new_run(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path, name: str) -> Run:
+    """A migrated database of its own, the shared instance keys, the template and people."""
+    folder = tmp / name
+    folder.mkdir()
+    url = minifin_instance.database_url(stack, args.database, folder, args.postgres_url)
+    env = minifin_instance.child_env({
+        "MINIFIN_PROFILE": "dev", "MINIFIN_INSTANCE_DIR": str(tmp / "instance"),
+        "MINIFIN_DATABASE_URL": url, "MINIFIN_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    })  # fmt: skip
+    minifin_instance.prepare_instance(env)
+    engine = rows.engine_for(url)
+    stack.callback(engine.dispose)
+    return Run(url, env, folder, engine, rows.seed_parties(engine))
+
+
+def seed(run: Run, burst: int, later: int) -> None:
+    """`later` gifts due over the month from tomorrow, `burst` gifts parked until released."""
+    seconds = rows.seed_gifts(
+        run.engine, run.parties, later, rows.utcnow() + rows.LATER_FROM, LATER_SPREAD
+    )
+    seconds += rows.seed_gifts(run.engine, run.parties, burst, rows.PARKED_AT, timedelta(0))
+    progress(f"seeded {burst} + {later} gifts in {seconds:.1f}s")
+
+
+def start_workers(stack: contextlib.ExitStack, run: Run, args: argparse.Namespace) -> list:
+    """W `minifin worker --source due_gifts` processes, each started and listening."""
+    workers = []
+    for number in range(args.workers):
+        log = run.folder / f"worker-{number}.log"
+        argv = [sys.executable, "-m", "service.cli", "worker", "--source", "due_gifts",
+                "--batch-size", str(args.batch_size), "--summary-every", "3600"]  # fmt: skip
+        process = start_process(argv, {**run.env, "MINIFIN_LOG_LEVEL": "INFO"}, log)
+        stack.callback(stop_process, process)
+        workers.append((process, log))
+    for process, log in workers:
+        wait_for_line(process, log, "started (sources:")
+    return [process for process, _ in workers]
+
+
+def wait_for_line(process, log: Path, needle: str, seconds: float = 60) -> str:
+    """Wait until a child's log has a line containing `needle`; returns that line."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for line in log.read_text(errors="replace").splitlines():
+            if needle in line:
+                return line
+        if process.poll() is not None:
+            raise BenchFailed(f"{process.args[:4]} exited ({process.returncode})\n{tail(log)}")
+        time.sleep(0.05)
+    raise BenchFailed(f"no {needle!r} from {process.args[:4]} in {seconds:.0f}s\n{tail(log)}")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise BenchFailed(f"no VmHWM for process {pid}")
+
+
+def drain_timeout(gifts: int) -> float:
+    return max(120.0, gifts / 20)
+
+
+def drained(run: Run, gifts: int, due_at: datetime, seen_at: float, rss: float) -> Drain:
+    """The figures of a finished burst, read back from the gifts."""
+    late = rows.lateness(run.engine, since=due_at)
+    if late.count != gifts:
+        raise BenchFailed(f"{late.count} gifts of the burst sent, expected {gifts}")
+    seconds = seen_at - due_at.timestamp()
+    return Drain(gifts, round(seconds, 2), round(gifts / seconds, 1), round(late.p50, 3),
+                 round(late.p99, 3), round(late.worst, 3), round(rss, 1))  # fmt: skip
+
+
+def burst_minifin(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> Drain:
+    """W Minifin workers drain a burst of gifts due at one instant."""
+    run = new_run(stack, args, tmp, "burst-minifin")
+    seed(run, args.gifts, args.later)
+    workers = start_workers(stack, run, args)
+    due_at = rows.utcnow() + timedelta(seconds=RELEASE_LEAD)
+    released, took = rows.release(run.engine, due_at)
+    note = "" if took < RELEASE_LEAD else f"released {took - RELEASE_LEAD:.1f}s after due"
+    progress(f"Minifin: {released} gifts due at {due_at:%H:%M:%S.%f}, {args.workers} workers")
+    seen_at = rows.wait_until_sent(run.engine, args.gifts, drain_timeout(args.gifts))
+    rss = max(peak_rss_mib(worker.pid) for worker in workers)
+    result = drained(run, args.gifts, due_at, seen_at, rss)
+    result.note = note
+    return result
+
+
+def burst_apscheduler(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> Drain:
+    """APScheduler 3 (SQLAlchemy job store, same database) fires the same kind of burst."""
+    run = new_run(stack, args, tmp, "burst-apscheduler")
+    seed(run, args.baseline_gifts, args.later)
+    log = run.folder / "apscheduler.log"
+    argv = [sys.executable, "-m", "bench.apscheduler_baseline", "--database-url",
+            run.database_url, "--threads", str(args.threads)]  # fmt: skip
+    process = start_process(argv, run.env, log)
+    stack.callback(stop_process, process)
+    ready = json.loads(wait_for_line(process, log, "READY ", seconds=600).split("READY ", 1)[1])
+    due_at = datetime.fromisoformat(ready["due_at"])
+    progress(f"APScheduler: {ready['burst_jobs']} + {ready['later_jobs']} jobs stored in "
+             f"{ready['seconds_to_store']}s, the burst due at {due_at:%H:%M:%S.%f}")  # fmt: skip
+    try:
+        seen_at = rows.wait_until_sent(
+            run.engine, args.baseline_gifts, drain_timeout(args.gifts) * 5
+        )
+    except TimeoutError as exc:
+        raise BenchFailed(f"APScheduler: {exc}\n{tail(log, 40)}") from exc
+    result = drained(run, args.baseline_gifts, due_at, seen_at, peak_rss_mib(process.pid))
+    result.note = "stored after due" if ready["stored_after_due"] else ""
+    return result
+
+
+def memory(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> dict[int, float]:
+    """Peak worker memory with few and with many gifts scheduled (and a few thousand due)."""
+    due = 2000
+    peaks = {}
+    for scheduled in args.memory_counts:
+        run = new_run(stack, args, tmp, f"memory-{scheduled}")
+        seed(run, due, scheduled)
+        with contextlib.ExitStack() as workers_stack:
+            workers = start_workers(workers_stack, run, args)
+            rows.release(run.engine, rows.utcnow())
+            rows.wait_until_sent(run.engine, due, drain_timeout(due))
+            time.sleep(3)  # some idle passes over the whole schedule too
+            peaks[scheduled] = round(max(peak_rss_mib(w.pid) for w in workers), 1)
+        progress(f"memory: {scheduled} scheduled -> peak worker RSS {peaks[scheduled]} MiB")
+    return peaks
+
+
+def steady(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> rows.Lateness:
+    """A feeder buys `--rate` gifts a second, each due `--lead` s later, while W workers run."""
+    run = new_run(stack, args, tmp, "steady")
+    seed(run, 0, args.later)
+    start_workers(stack, run, args)
+    started = rows.utcnow()
+    tick, fed = 0.05, 0
+    progress(f"steady: {args.rate:g} gifts/s for {args.duration:g}s, due {args.lead:g}s ahead")
+    began = time.monotonic()
+    while (elapsed := time.monotonic() - began) < args.duration:
+        batch = int(args.rate * min(elapsed + tick, args.duration)) - fed
+        if batch > 0:
+            rows.insert_due_gifts(
+                run.engine, run.parties, rows.utcnow() + timedelta(seconds=args.lead), batch
+            )
+            fed += batch
+        time.sleep(max(0.0, began + elapsed + tick - time.monotonic()))
+    rows.wait_until_sent(run.engine, fed, drain_timeout(fed))
+    return rows.lateness(run.engine, since=started)
+
+
+# --- output ----------------------------------------------------------------------------------
+
+
+def describe(args: argparse.Namespace) -> str:
+    if args.database == "sqlite":
+        return "SQLite (a file in a temporary directory per measurement)"
+    return f"PostgreSQL at {args.postgres_url} (a throw-away database per measurement)"
+
+
+def print_report(results: dict, args: argparse.Namespace) -> None:
+    print(f"Minifin gift scheduler on {describe(args)}")
+    load = results["load_average_before"]
+    print(f"{os.cpu_count()} CPU cores shared by the workers, the database and the bench; "
+          f"1-minute load average before the run: {load:.2f}")  # fmt: skip
+    if "burst" in results:
+        burst = results["burst"]
+        print(f"\nburst: gifts due at one instant, {args.later} more due over the next month")
+        labels = {
+            "minifin": f"Minifin, {args.workers} workers (batches of {args.batch_size})",
+            "apscheduler": f"APScheduler 3, SQLAlchemy job store, {args.threads} threads",
+        }
+        for name, label in labels.items():
+            row = burst[name]
+            print(f"  {label:<55}{row['gifts']:>7} gifts {row['per_second']:>8.0f}/s  "
+                  f"lateness p50 {row['p50']:6.2f}s p99 {row['p99']:6.2f}s "
+                  f"max {row['worst']:6.2f}s  peak RSS {row['peak_rss_mib']:5.0f} MiB"
+                  + (f"  ({row['note']})" if row["note"] else ""))  # fmt: skip
+        verdict = "OK" if burst["ratio"] >= TARGET_RATIO else "BELOW TARGET"
+        print(f"  drain rate ratio Minifin / APScheduler: {burst['ratio']:.1f}x  "
+              f"target >= {TARGET_RATIO:g}x  {verdict}")  # fmt: skip
+    if "memory" in results:
+        peaks = results["memory"]["peak_rss_mib"]
+        listed = ", ".join(f"{int(n):,} scheduled: {mib:.0f} MiB" for n, mib in peaks.items())
+        ratio = results["memory"]["ratio"]
+        verdict = "OK" if ratio <= TARGET_MEMORY_RATIO else "NOT FLAT"
+        print(f"\nmemory: peak worker RSS with {listed}; ratio {ratio:.2f}  "
+              f"target <= {TARGET_MEMORY_RATIO:.2f}  {verdict}")  # fmt: skip
+    if "steady" in results:
+        s = results["steady"]
+        verdict = "OK" if s["p99"] <= TARGET_P99 else "ABOVE TARGET"
+        print(f"\nsteady: {s['count']} gifts at {args.rate:g}/s for {args.duration:g}s, each due "
+              f"{args.lead:g}s after purchase, {args.workers} workers: lateness p50 "
+              f"{s['p50']:.3f}s p99 {s['p99']:.3f}s max {s['worst']:.3f}s  "
+              f"target p99 <= {TARGET_P99:g}s  {verdict}")  # fmt: skip
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> dict:
+    results: dict = {"load_average_before": os.getloadavg()[0]}
+    with contextlib.redirect_stdout(sys.stderr):  # the key helpers narrate on stdout
+        minifin_instance.prepare_instance(
+            {"MINIFIN_PROFILE": "dev", "MINIFIN_INSTANCE_DIR": str(tmp / "instance"),
+             "MINIFIN_DATABASE_URL": f"sqlite:///{tmp / 'keys-only.sqlite3'}"}
+        )  # fmt: skip
+    modes = ("burst", "memory", "steady") if args.mode == "all" else (args.mode,)
+    if "burst" in modes:
+        with contextlib.ExitStack() as stack:
+            minifin = burst_minifin(stack, args, tmp)
+        with contextlib.ExitStack() as stack:
+            baseline = burst_apscheduler(stack, args, tmp)
+        ratio = round(minifin.per_second / baseline.per_second, 2)
+        results["burst"] = {"minifin": asdict(minifin), "apscheduler": asdict(baseline),
+                            "ratio": ratio}  # fmt: skip
+    if "memory" in modes:
+        with contextlib.ExitStack() as stack:
+            peaks = memory(stack, args, tmp)
+        low, high = peaks[min(peaks)], peaks[max(peaks)]
+        results["memory"] = {"peak_rss_mib": peaks, "ratio": round(high / low, 3)}
+    if "steady" in modes:
+        with contextlib.ExitStack() as stack:
+            results["steady"] = asdict(steady(stack, args, tmp))
+    return results
+
+
+def stop_on_sigterm(signum, frame) -> None:
+    """Make SIGTERM unwind like Ctrl-C, so the workers stop and the databases are dropped."""
+    sys.exit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    try:
+        with tempfile.TemporaryDirectory(prefix="minifin-bench-") as directory:
+            results = measure(args, Path(directory))
+    except (BenchFailed, TimeoutError) as exc:
+        progress(f"failed: {exc}")
+        return 1
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print_report(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
