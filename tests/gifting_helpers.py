@@ -64,8 +64,8 @@ def run_outbox_now(app) -> None:
         outbox.run_due_jobs("test-worker", 100)
 
 
-def sent_gift(app, client, template, people, mock_idp, **changes) -> dict:
-    """Buy, pay, make due and send a gift; returns it."""
+def due_gift(app, client, template, people, mock_idp, **changes) -> dict:
+    """Buy and pay a gift (found paid by reconciliation), then make it due now; returns it."""
     gift = buy(client, people, order(template, people, **changes)).get_json()
     httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
     run_outbox_now(app)
@@ -76,6 +76,13 @@ def sent_gift(app, client, template, people, mock_idp, **changes) -> dict:
             .values(send_at=datetime.now(UTC) - timedelta(seconds=1))
         )
         db.session.commit()
+    return gift
+
+
+def sent_gift(app, client, template, people, mock_idp, **changes) -> dict:
+    """Buy, pay, make due and send a gift; returns it."""
+    gift = due_gift(app, client, template, people, mock_idp, **changes)
+    with app.app_context():
         send_due_gifts("test-worker", 100)
         outbox.run_due_jobs("test-worker", 100)
     return gift

@@ -14,7 +14,7 @@ from service.gifting.models import Gift, Voucher
 from service.gifting.refunds import REFUND_GIFT, expire_unclaimed_gifts
 from service.scheduler import outbox
 from service.scheduler.models import OutboxJob
-from tests.gifting_helpers import buy, order, run_outbox_now, sent_gift
+from tests.gifting_helpers import due_gift, run_outbox_now, sent_gift
 
 MESSAGE = "alipay.open.app.mini.templatemessage.send"
 REFUND = "alipay.trade.refund"
@@ -38,19 +38,13 @@ def _messages(mock_idp, platform_user_id: str, out_biz_no: str) -> list[dict]:
 
 
 @pytest.fixture
-def due_gift(app, client, template, people, mock_idp):
+def paid_gift(app, client, template, people, mock_idp):
     """A paid gift whose time has come, not yet sent."""
-    gift = buy(client, people, order(template, people)).get_json()
-    httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
-    run_outbox_now(app)
-    with app.app_context():
-        db.session.execute(db.update(Gift).values(send_at=datetime.now(UTC) - timedelta(seconds=1)))
-        db.session.commit()
-    return gift
+    return due_gift(app, client, template, people, mock_idp)
 
 
 def test_a_failed_message_is_retried_later_with_backoff_and_delivered_once(
-    app, due_gift, mock_idp, mock_control, demo_users
+    app, paid_gift, mock_idp, mock_control, demo_users
 ):
     from service.gifting.sending import send_due_gifts
 
@@ -73,13 +67,13 @@ def test_a_failed_message_is_retried_later_with_backoff_and_delivered_once(
 
     assert _job(app, "gateway.template_message").status == "done"
     friend = demo_users[1]["user_id"]
-    assert len(_messages(mock_idp, friend, f"{due_gift['id']}-sent")) == 1
+    assert len(_messages(mock_idp, friend, f"{paid_gift['id']}-sent")) == 1
     run_outbox_now(app)
-    assert len(_messages(mock_idp, friend, f"{due_gift['id']}-sent")) == 1
+    assert len(_messages(mock_idp, friend, f"{paid_gift['id']}-sent")) == 1
 
 
 def test_a_message_that_keeps_failing_goes_dead_and_a_requeue_delivers_it_once(
-    app, due_gift, mock_idp, mock_control, demo_users
+    app, paid_gift, mock_idp, mock_control, demo_users
 ):
     from service.gifting.sending import send_due_gifts
 
@@ -94,7 +88,7 @@ def test_a_message_that_keeps_failing_goes_dead_and_a_requeue_delivers_it_once(
     assert (dead.status, dead.attempts) == ("dead", limit)
     with app.app_context():
         assert [j.id for j in outbox.list_jobs("dead")] == [dead.id]
-        gift = db.session.get(Gift, due_gift["id"])
+        gift = db.session.get(Gift, paid_gift["id"])
         assert gift.status == "sent"  # the gift and its vouchers are not lost with the message
         assert len(db.session.scalars(select(Voucher)).all()) == 2
 
@@ -105,7 +99,7 @@ def test_a_message_that_keeps_failing_goes_dead_and_a_requeue_delivers_it_once(
     run_outbox_now(app)
 
     assert _job(app, "gateway.template_message").status == "done"
-    assert len(_messages(mock_idp, demo_users[1]["user_id"], f"{due_gift['id']}-sent")) == 1
+    assert len(_messages(mock_idp, demo_users[1]["user_id"], f"{paid_gift['id']}-sent")) == 1
 
 
 def test_a_refund_that_keeps_failing_goes_dead_and_a_requeue_refunds_once(

@@ -14,19 +14,13 @@ from service.gifting import codes
 from service.gifting.models import Gift, Voucher
 from service.gifting.sending import seconds_until_next_gift, send_due_gifts
 from service.scheduler import outbox
-from tests.gifting_helpers import buy, order, run_outbox_now
+from tests.gifting_helpers import buy, due_gift, order, run_outbox_now
 
 
 @pytest.fixture
 def paid_gift(app, client, template, people, mock_idp):
     """A gift bought, paid (found by reconciliation) and due now."""
-    gift = buy(client, people, order(template, people)).get_json()
-    httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
-    run_outbox_now(app)
-    with app.app_context():
-        db.session.execute(db.update(Gift).values(send_at=datetime.now(UTC) - timedelta(seconds=1)))
-        db.session.commit()
-    return gift
+    return due_gift(app, client, template, people, mock_idp)
 
 
 def _send(app) -> int:
