@@ -48,8 +48,11 @@ def finish(
     """
     user_id, verification_id = verification.user_id, verification.id
     sealed = (verification.name_sealed, verification.id_number_sealed, verification.id_number_hash)
-    if status == PASSED and _bound_to_someone_else(user_id, verification.id_number_hash):
-        status, reason = FAILED, ALREADY_BOUND
+    app_id = None
+    if status == PASSED:
+        app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
+        if identity_owner(app_id, verification.id_number_hash) not in (None, user_id):
+            status, reason = FAILED, ALREADY_BOUND
     now = utcnow()
     moved = db.session.execute(
         update(IdentityVerification)
@@ -62,7 +65,7 @@ def finish(
         db.session.rollback()
         return False
     if status == PASSED:
-        _bind_identity(user_id, verification_id, sealed, now)
+        _bind_identity(user_id, app_id, verification_id, sealed, now)
     detail = {"fail_reason": reason} if reason else {}
     audit.record(
         user_id, f"verification.{status}", actor, verification_id=verification_id, **detail
@@ -77,23 +80,21 @@ def finish(
     return True
 
 
-def _bound_to_someone_else(user_id: str, id_number_hash: str) -> bool:
-    app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
-    owner = db.session.scalar(
+def identity_owner(app_id: str, id_number_hash: str) -> str | None:
+    """The user of this app whose identity has this ID number (by blind index), if any."""
+    return db.session.scalar(
         select(Identity.user_id).where(
             Identity.app_id == app_id, Identity.id_number_hash == id_number_hash
         )
     )
-    return owner is not None and owner != user_id
 
 
 def _bind_identity(
-    user_id: str, verification_id: str, sealed: tuple[str, str, str], now: datetime
+    user_id: str, app_id: str, verification_id: str, sealed: tuple[str, str, str], now: datetime
 ) -> None:
     name_sealed, id_number_sealed, id_number_hash = sealed
     identity = db.session.get(Identity, user_id)
     if identity is None:
-        app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
         identity = Identity(user_id=user_id, app_id=app_id)
         db.session.add(identity)
     identity.name_sealed = name_sealed

@@ -42,7 +42,13 @@ from service.identity.models import (
     Identity,
     IdentityVerification,
 )
-from service.identity.outcomes import ALREADY_BOUND, NOT_FINISHED_IN_TIME, finish, reason_code
+from service.identity.outcomes import (
+    ALREADY_BOUND,
+    NOT_FINISHED_IN_TIME,
+    finish,
+    identity_owner,
+    reason_code,
+)
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 from service.security.masking import mask_id_number, mask_name
 
@@ -80,11 +86,7 @@ def _outer_order_no(verification_id: str) -> str:
 
 
 def _refuse_if_bound_elsewhere(user: User, id_number_hash: str) -> None:
-    owner = db.session.scalar(
-        select(Identity.user_id).where(
-            Identity.app_id == user.app_id, Identity.id_number_hash == id_number_hash
-        )
-    )
+    owner = identity_owner(user.app_id, id_number_hash)
     if owner is not None and owner != user.id:
         raise Conflict(
             "This identity is already verified for another account of this mini-program.",
