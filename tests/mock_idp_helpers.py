@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -216,6 +217,22 @@ class MockIdp:
 
     def app_client(self, app_id: str, private_key) -> SignedAppClient:
         return SignedAppClient(self.url, app_id, private_key, self.platform_public_key)
+
+    def reset_with_test_app(self, private_key, *, key_format: str = "pem", **options: Any):
+        """Back to the seeded state with the test app registered (its key as PEM or base64)."""
+        self.reset()
+        public_key = signing.public_key_pem if key_format == "pem" else signing.public_key_base64
+        self.register_app(TEST_APP_ID, public_key(private_key), **options)
+        return self
+
+    @contextmanager
+    def test_app_client(self, private_key) -> Iterator[SignedAppClient]:
+        """A signed client of the test app, closed afterwards."""
+        client = self.app_client(TEST_APP_ID, private_key)
+        try:
+            yield client
+        finally:
+            client.close()
 
     def close(self) -> None:
         self.control.close()

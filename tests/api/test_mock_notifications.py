@@ -41,17 +41,14 @@ def receiver():
 
 @pytest.fixture
 def mock(standalone_mock, app_key, receiver):
-    standalone_mock.reset()
     receiver.reset()
-    standalone_mock.register_app(TEST_APP_ID, signing.public_key_pem(app_key))
-    return standalone_mock
+    return standalone_mock.reset_with_test_app(app_key)
 
 
 @pytest.fixture
 def client(mock, app_key):
-    app_client = mock.app_client(TEST_APP_ID, app_key)
-    yield app_client
-    app_client.close()
+    with mock.test_app_client(app_key) as app_client:
+        yield app_client
 
 
 def create(client, notify_url, out_trade_no="gift_0001", amount="99.00") -> str:

@@ -22,16 +22,13 @@ DEMO_BALANCE_FEN = 1_285_000  # 张伟's balance
 
 @pytest.fixture
 def mock(standalone_mock, app_key):
-    standalone_mock.reset()
-    standalone_mock.register_app(TEST_APP_ID, signing.public_key_pem(app_key), name="礼物小程序")
-    return standalone_mock
+    return standalone_mock.reset_with_test_app(app_key, name="礼物小程序")
 
 
 @pytest.fixture
 def client(mock, app_key):
-    app_client = mock.app_client(TEST_APP_ID, app_key)
-    yield app_client
-    app_client.close()
+    with mock.test_app_client(app_key) as app_client:
+        yield app_client
 
 
 def order(out_trade_no: str = "gift_0001", **changes) -> dict:

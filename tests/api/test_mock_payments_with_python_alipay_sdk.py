@@ -22,10 +22,8 @@ def receiver():
 
 @pytest.fixture
 def mock(standalone_mock, app_key, receiver):
-    standalone_mock.reset()
     receiver.reset()
-    standalone_mock.register_app(TEST_APP_ID, signing.public_key_base64(app_key))
-    return standalone_mock
+    return standalone_mock.reset_with_test_app(app_key, key_format="base64")
 
 
 def sdk_client(mock, app_key, receiver, sign_type: str = "RSA2") -> AliPay:

@@ -18,9 +18,7 @@ USER_INFO = "alipay.user.info.share"
 
 @pytest.fixture
 def mock(standalone_mock, app_key):
-    standalone_mock.reset()
-    standalone_mock.register_app(TEST_APP_ID, signing.public_key_base64(app_key), privileged=True)
-    return standalone_mock
+    return standalone_mock.reset_with_test_app(app_key, key_format="base64", privileged=True)
 
 
 def sdk_client(mock, app_key, sign_type: str = "RSA2") -> AliPay:

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from flask import Flask, jsonify, request
 
-from service.gateway import signing
 from tests.live_server import LiveServer
 from tests.mock_idp_helpers import TEST_APP_ID
 
@@ -31,14 +30,9 @@ def receiver():
 
 @pytest.fixture
 def mock(standalone_mock, app_key, receiver):
-    standalone_mock.reset()
-    standalone_mock.register_app(
-        TEST_APP_ID,
-        signing.public_key_pem(app_key),
-        name="礼物小程序",
-        redirect_uris=[receiver.url + "/"],
+    return standalone_mock.reset_with_test_app(
+        app_key, name="礼物小程序", redirect_uris=[receiver.url + "/"]
     )
-    return standalone_mock
 
 
 def authorize_url(mock, receiver, scope="auth_user", state="st-42", app_id=TEST_APP_ID):

@@ -8,9 +8,8 @@ import httpx
 import pytest
 from flask import Flask, jsonify, request
 
-from service.gateway import signing
 from tests.live_server import LiveServer
-from tests.mock_idp_helpers import DEMO_USER_ID, TEST_APP_ID
+from tests.mock_idp_helpers import DEMO_USER_ID
 
 POOR_USER_ID = "2088102186334870"  # 杨帆, 45.00 yuan
 DEMO_BALANCE_FEN = 1_285_000
@@ -31,21 +30,15 @@ def shop():
 
 @pytest.fixture
 def mock(standalone_mock, app_key, shop):
-    standalone_mock.reset()
-    standalone_mock.register_app(
-        TEST_APP_ID,
-        signing.public_key_pem(app_key),
-        name="礼物小程序",
-        redirect_uris=[shop.url + "/"],
+    return standalone_mock.reset_with_test_app(
+        app_key, name="礼物小程序", redirect_uris=[shop.url + "/"]
     )
-    return standalone_mock
 
 
 @pytest.fixture
 def client(mock, app_key):
-    app_client = mock.app_client(TEST_APP_ID, app_key)
-    yield app_client
-    app_client.close()
+    with mock.test_app_client(app_key) as app_client:
+        yield app_client
 
 
 def create(client, buyer_id=DEMO_USER_ID, **top) -> str:

@@ -6,9 +6,7 @@ import httpx
 import pytest
 from flask import Flask, jsonify, request
 
-from service.gateway import signing
 from tests.live_server import LiveServer
-from tests.mock_idp_helpers import TEST_APP_ID
 
 INITIALIZE = "alipay.user.certify.open.initialize"
 QUERY = "alipay.user.certify.open.query"
@@ -32,21 +30,15 @@ def shop():
 
 @pytest.fixture
 def mock(standalone_mock, app_key, shop):
-    standalone_mock.reset()
-    standalone_mock.register_app(
-        TEST_APP_ID,
-        signing.public_key_pem(app_key),
-        name="礼物小程序",
-        redirect_uris=[shop.url + "/"],
+    return standalone_mock.reset_with_test_app(
+        app_key, name="礼物小程序", redirect_uris=[shop.url + "/"]
     )
-    return standalone_mock
 
 
 @pytest.fixture
 def client(mock, app_key):
-    app_client = mock.app_client(TEST_APP_ID, app_key)
-    yield app_client
-    app_client.close()
+    with mock.test_app_client(app_key) as app_client:
+        yield app_client
 
 
 def initialize(client, shop, person=ZHANG_WEI) -> str:
