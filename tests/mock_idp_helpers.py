@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from flask import Flask, request
@@ -215,6 +216,28 @@ class MockIdp:
             assert time.monotonic() < deadline, f"notifications never got there: {found}"
             time.sleep(0.05)
 
+    def set_credit(self, user_id: str, **credit: Any) -> httpx.Response:
+        """`PUT /_mock/users/<user_id>/credit`: change a person's Zhima credit profile."""
+        return self.control.put(f"/_mock/users/{user_id}/credit", json=credit)
+
+    def confirm_freeze(self, order_str: str, **options: Any) -> httpx.Response:
+        """What the payer's Confirm in the freeze cashier does (`user_id`, `notify` optional)."""
+        return self.control.post(
+            "/_mock/fund-auth/confirm", json={"order_str": order_str, **options}
+        )
+
+    def frozen(self, order_str: str, **options: Any) -> dict:
+        """Confirm a freeze that must succeed; its answer."""
+        response = self.confirm_freeze(order_str, **options)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def fund_auth(self, auth_no: str) -> dict:
+        """A hold with its totals, operations and notifications."""
+        response = self.control.get(f"/_mock/fund-auth/{auth_no}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def app_client(self, app_id: str, private_key) -> SignedAppClient:
         return SignedAppClient(self.url, app_id, private_key, self.platform_public_key)
 
@@ -236,6 +259,42 @@ class MockIdp:
 
     def close(self) -> None:
         self.control.close()
+
+
+FREEZE_METHOD = "alipay.fund.auth.order.app.freeze"
+
+
+def freeze_biz(out_order_no: str = "dep_0001", amount: str = "3000.00", **changes: Any) -> dict:
+    """A freeze orderStr's biz_content as Minifin builds it; a change to None drops a field."""
+    biz = {
+        "out_order_no": out_order_no,
+        "out_request_no": out_order_no + "_freeze",
+        "order_title": "充电宝押金",
+        "amount": amount,
+        "product_code": "PRE_AUTH_ONLINE",
+        "pay_timeout": "15m",
+        "extra_param": json.dumps(
+            {"category": "RENT_PHONE", "serviceId": "2020042800000000000001"}
+        ),
+        **changes,
+    }
+    return {key: value for key, value in biz.items() if value is not None}
+
+
+def freeze_order_str(private_key, biz: dict, *, app_id: str = TEST_APP_ID, **top: Any) -> str:
+    """A signed, URL-encoded freeze orderStr, as GatewayClient.order_string makes one."""
+    params = {
+        "app_id": app_id,
+        "method": FREEZE_METHOD,
+        "format": "json",
+        "charset": "utf-8",
+        "sign_type": "RSA2",
+        "timestamp": gateway_timestamp(),
+        "version": "1.0",
+        "biz_content": signing.compact_json(biz),
+        **{key: value for key, value in top.items() if value is not None},
+    }
+    return urlencode(signing.sign_request(params, private_key))
 
 
 def start_mock(data_dir, platform_private_key: str | None = None) -> tuple[LiveServer, MockIdp]:

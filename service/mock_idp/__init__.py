@@ -18,9 +18,11 @@ from service.mock_idp.cashier_page import cashier_blueprint
 from service.mock_idp.certify_page import certify_blueprint
 from service.mock_idp.control import control_blueprint
 from service.mock_idp.control_certifications import certifications_control_blueprint
+from service.mock_idp.control_credit import credit_control_blueprint
 from service.mock_idp.control_payments import payments_control_blueprint
 from service.mock_idp.courier import NotificationCourier
 from service.mock_idp.demo_users import load_demo_users
+from service.mock_idp.freeze_page import freeze_blueprint
 from service.mock_idp.gateway import gateway_blueprint
 from service.mock_idp.runtime import COURIER_EXTENSION, PLATFORM_KEY_EXTENSION, STORE_EXTENSION
 from service.mock_idp.store import STORE_FILENAME, MockStore
@@ -54,10 +56,12 @@ def create_mock_app(
     app.register_blueprint(avatars_blueprint)
     app.register_blueprint(cashier_blueprint)
     app.register_blueprint(certify_blueprint)
+    app.register_blueprint(freeze_blueprint)
     if control_api:
         app.register_blueprint(control_blueprint)
         app.register_blueprint(payments_control_blueprint)
         app.register_blueprint(certifications_control_blueprint)
+        app.register_blueprint(credit_control_blueprint)
     _register_json_errors_for_control_paths(app)
     return app
 

@@ -24,7 +24,7 @@ from service.mock_idp.authorize_page import (
     spend_page_nonce,
     with_query,
 )
-from service.mock_idp.demo_users import masked_name
+from service.mock_idp.demo_users import balance_text, masked_name
 from service.mock_idp.runtime import current_platform_key, current_store
 from service.mock_idp.trade_wire import buyer_logon_id
 from service.mock_idp.trades import WAIT_BUYER_PAY, Trade, TradeRefused, get_trade, pay_trade
@@ -71,7 +71,7 @@ def _render(trade: Trade, return_url: str, *, status: int = 200, **extra: Any) -
         amount=fen_to_yuan(trade.total_fen),
         buyer_name=masked_name(buyer.get("user_name", "")),
         buyer_logon_id=buyer_logon_id(buyer),
-        balance=fen_to_yuan(buyer.get("balance_fen", 0)),
+        balance=balance_text(buyer.get("balance_fen", 0)),
         return_url=return_url,
         nonce=nonce,
         **extra,

@@ -66,6 +66,7 @@ def register_app() -> tuple[Response, int]:
         privileged=_typed(body, "privileged", bool, existing.privileged),
         id_mode=_typed(body, "id_mode", str, existing.id_mode),
         redirect_uris=tuple(_typed(body, "redirect_uris", list, list(existing.redirect_uris))),
+        raw_score=_typed(body, "raw_score", bool, existing.raw_score),
     )
     if app.id_mode not in ID_MODES:
         raise ControlError(400, "invalid_id_mode", f"id_mode must be one of {list(ID_MODES)}")

@@ -84,12 +84,15 @@ def inbox(user_id: str) -> Response:
 
 @payments_control_blueprint.get("/notifications")
 def list_notifications() -> Response:
-    """Every notification (filter with `trade_no`, `state`), oldest first, with its attempts."""
+    """Every notification (filter: `trade_no`, `auth_no`, `state`), oldest first, with attempts."""
     state = request.args.get("state")
     if state and state not in _STATES:
         raise ControlError(400, "invalid_state", f"state must be one of {list(_STATES)}")
     found = notifications.list_notifications(
-        current_store(), trade_no=request.args.get("trade_no"), state=state
+        current_store(),
+        trade_no=request.args.get("trade_no"),
+        auth_no=request.args.get("auth_no"),
+        state=state,
     )
     return jsonify(notifications=found)
 

@@ -15,6 +15,7 @@ import secrets
 from importlib import resources
 from typing import Any
 
+from service.gateway.money import fen_to_yuan
 from service.mock_idp.demo_idcard import gender_of, is_valid_id_number
 
 USER_ID_PATTERN = re.compile(r"^2088\d{12}$")
@@ -87,7 +88,7 @@ def validated_user(data: Any) -> dict[str, Any]:
     user.setdefault("city", "")
     user.setdefault("user_type", "2")
     user.setdefault("user_status", "T")
-    user["credit"] = _validated_credit(user.get("credit", {}))
+    user["credit"] = validated_credit(user.get("credit", {}))
     user["face"] = _validated_face(user.get("face", {"outcome": "pass"}))
     balance = user.setdefault("balance_fen", 0)
     if not _is_int(balance) or balance < 0:
@@ -113,7 +114,8 @@ def _check_identity(user: dict[str, Any]) -> None:
         raise UserInvalid("gender must be M or F")
 
 
-def _validated_credit(credit: Any) -> dict[str, Any]:
+def validated_credit(credit: Any) -> dict[str, Any]:
+    """A complete credit profile (score, waiver limit, evaluable) or UserInvalid."""
     if not isinstance(credit, dict) or set(credit) - {"zm_score", "waiver_limit_fen", "evaluable"}:
         raise UserInvalid("credit holds only zm_score, waiver_limit_fen and evaluable")
     evaluable = credit.get("evaluable", True)
@@ -148,6 +150,11 @@ def _is_int(value: Any) -> bool:
 def masked_name(name: str) -> str:
     """`*伟`, `***雪`: every character but the last hidden, as the platform shows names."""
     return "*" * (len(name) - 1) + name[-1:] if name else ""
+
+
+def balance_text(fen: int) -> str:
+    """A balance in yuan for a page; paying a waived deposit may leave it below zero."""
+    return ("-" if fen < 0 else "") + fen_to_yuan(abs(fen))
 
 
 def masked_cert_no(cert_no: str) -> str:

@@ -135,6 +135,31 @@ def grant_of_access_token(store: MockStore, access_token: str, app_id: str) -> G
     return Grant(row["app_id"], row["user_id"], tuple(row["scopes"].split()))
 
 
+# Codes and tokens both record a consent: a code is issued the moment the user agrees.
+_CONSENTS = """SELECT user_id, created_at FROM auth_codes WHERE app_id = :app_id
+    AND ' ' || scopes || ' ' LIKE :scope UNION ALL SELECT user_id, created_at FROM tokens
+    WHERE app_id = :app_id AND ' ' || scopes || ' ' LIKE :scope"""
+
+
+def _consents(store: MockStore, app_id: str, scope: str, user_id: str | None = None) -> list:
+    sql = f"SELECT user_id FROM ({_CONSENTS})"  # noqa: S608 - a fixed statement
+    params = {"app_id": app_id, "scope": f"% {scope} %", "user_id": user_id}
+    if user_id is not None:
+        sql += " WHERE user_id = :user_id"
+    return store.query(sql + " ORDER BY created_at DESC LIMIT 1", params)
+
+
+def has_granted(store: MockStore, app_id: str, user_id: str, scope: str) -> bool:
+    """Whether the user ever granted this app `scope` (an auth code or token carries it)."""
+    return bool(_consents(store, app_id, scope, user_id))
+
+
+def latest_grantor(store: MockStore, app_id: str, scope: str) -> str | None:
+    """The user who most recently granted this app `scope`, or None."""
+    rows = _consents(store, app_id, scope)
+    return rows[0]["user_id"] if rows else None
+
+
 def open_id_for(app_id: str, user_id: str) -> str:
     """The user's opaque id as this app sees it: stable, different for every app."""
     digest = hmac.new(_OPEN_ID_KEY, f"{app_id}:{user_id}".encode(), hashlib.sha256).digest()

@@ -26,6 +26,7 @@ ANSWER_KEPT_CHARS = 200
 DELIVERED_ANSWER = b"success"
 TOPIC = "notifications"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+FUND_AUTH_PREFIX = "fund_auth_"  # fund_auth_freeze, fund_auth_unfreeze: about an auth_no
 
 register_table(
     "notifications",
@@ -80,14 +81,19 @@ def queue_notification(
     notify_url: str,
     platform_key: Any,
     now: float,
+    subject_id: str | None = None,
 ) -> str:
-    """Sign and store a notification inside the caller's transaction, then wake the courier."""
+    """Sign and store a notification inside the caller's transaction, then wake the courier.
+
+    `subject_id` is what the control API filters on: the trade_no (the default) or an auth_no.
+    """
     form = sign_notification(fields, platform_key)
     db.execute(
         "INSERT INTO notifications (notify_id, app_id, notify_type, trade_no, notify_url, form,"
         " state, scheduled_attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
         (
-            form["notify_id"], form["app_id"], form["notify_type"], form.get("trade_no", ""),
+            form["notify_id"], form["app_id"], form["notify_type"],
+            subject_id or form.get("trade_no", ""),
             notify_url, json.dumps(form, ensure_ascii=False), PENDING, now,
         ),
     )  # fmt: skip
@@ -167,12 +173,17 @@ def _iso(epoch: float | None) -> str | None:
 
 
 def list_notifications(
-    store: MockStore, *, trade_no: str | None = None, state: str | None = None
+    store: MockStore,
+    *,
+    trade_no: str | None = None,
+    state: str | None = None,
+    auth_no: str | None = None,
 ) -> list[dict[str, Any]]:
     """Notifications as the control API shows them, oldest first, optionally filtered."""
     sql, params = "SELECT * FROM notifications WHERE 1 = 1", []
-    if trade_no:
-        sql, params = sql + " AND trade_no = ?", [*params, trade_no]
+    for subject in (trade_no, auth_no):  # both are kept in the subject column `trade_no`
+        if subject:
+            sql, params = sql + " AND trade_no = ?", [*params, subject]
     if state:
         sql, params = sql + " AND state = ?", [*params, state]
     with store.transaction() as db:  # one snapshot: the courier may record an attempt meanwhile
@@ -212,11 +223,14 @@ def _attempt_json(row: sqlite3.Row) -> dict[str, Any]:
 def _notification_json(
     row: sqlite3.Row, attempts: list[dict[str, Any]], scale: float
 ) -> dict[str, Any]:
+    subject = row["trade_no"] or None
+    fund_auth = row["notify_type"].startswith(FUND_AUTH_PREFIX)
     return {
         "id": row["notify_id"],
         "notify_type": row["notify_type"],
         "app_id": row["app_id"],
-        "trade_no": row["trade_no"] or None,
+        "trade_no": None if fund_auth else subject,
+        "auth_no": subject if fund_auth else None,
         "notify_url": row["notify_url"],
         "state": row["state"],
         "fields": json.loads(row["form"]),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from service.gateway import signing
+from service.gateway.money import yuan_to_fen
 
 if TYPE_CHECKING:
     from service.mock_idp.store import AppRecord, MockStore
@@ -130,6 +131,18 @@ def check_common_formats(params: Mapping[str, str], now: float, skew: float | No
         raise GatewayError("40002", "isv.invalid-parameter", "format 只支持 json")
 
 
+def check_signed_request(
+    params: Mapping[str, str], app: AppRecord | None, now: float, skew: float | None
+) -> None:
+    """What every request passes before its method runs: parameters, app, formats, signature."""
+    check_required(params)
+    if app is None:
+        raise GatewayError("40002", "isv.invalid-app-id", "无效的 AppID 参数")
+    check_common_formats(params, now, skew)
+    if not signing.verify_request(params, app.public_key):
+        raise signature_mismatch(params)
+
+
 def parse_timestamp(text: str) -> datetime | None:
     """A `yyyy-MM-dd HH:mm:ss` Beijing time, or None if it is not one."""
     if not _TIMESTAMP_SHAPE.match(text or ""):
@@ -218,6 +231,24 @@ def text_parameter(
     if len(text) > max_length:
         raise refuse(f"{name} 不能超过 {max_length} 个字符")
     return text
+
+
+def amount_parameter(biz: Mapping[str, Any], name: str, *, required: bool = True) -> int | None:
+    """A positive yuan amount (string or JSON number, at most two decimals) as integer fen."""
+    value = biz.get(name)
+    if value is None or value == "":
+        if required:
+            raise parameter_refusal(f"缺少必选参数 {name}", missing=True)
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise parameter_refusal(f"{name} 金额格式错误")
+    try:
+        fen = yuan_to_fen(str(value))
+    except ValueError:
+        raise parameter_refusal(f"{name} 金额格式错误，应为元，最多两位小数") from None
+    if fen <= 0:
+        raise parameter_refusal(f"{name} 必须大于 0")
+    return fen
 
 
 def success_inner(fields: Mapping[str, Any]) -> dict[str, Any]:

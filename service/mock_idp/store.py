@@ -34,6 +34,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 # Table name → DDL. Later capabilities (certifications, trades, notifications) add theirs with
 # register_table() at import time, before a store is opened; reset() empties every table listed.
 TABLES: dict[str, tuple[str, ...]] = {}
+# Columns added after a table first shipped: (table, column, definition), added to older files.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("apps", "raw_score", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 def register_table(name: str, *statements: str) -> None:
@@ -46,7 +50,8 @@ register_table(
     """CREATE TABLE IF NOT EXISTS apps (
         app_id TEXT PRIMARY KEY, name TEXT NOT NULL, public_key_pem TEXT NOT NULL,
         privileged INTEGER NOT NULL, id_mode TEXT NOT NULL, redirect_uris TEXT NOT NULL,
-        created_at REAL NOT NULL, updated_at REAL NOT NULL)""",
+        created_at REAL NOT NULL, updated_at REAL NOT NULL,
+        raw_score INTEGER NOT NULL DEFAULT 0)""",
 )
 register_table(
     "users",
@@ -100,6 +105,7 @@ class AppRecord:
     privileged: bool = False
     id_mode: str = "both"
     redirect_uris: tuple[str, ...] = ()
+    raw_score: bool = False  # granted the legacy raw Zhima score (zhima.credit.score.get)
 
     @cached_property
     def public_key(self):
@@ -130,6 +136,7 @@ class MockStore:
             for statements in TABLES.values():
                 for statement in statements:
                     db.execute(statement)
+            _add_missing_columns(db)
         self.seed_demo_users()
 
     @contextmanager
@@ -187,14 +194,15 @@ class MockStore:
         with self.transaction() as db:
             existed = db.execute("SELECT 1 FROM apps WHERE app_id = ?", (app.app_id,)).fetchone()
             db.execute(
-                """INSERT INTO apps VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """INSERT INTO apps (app_id, name, public_key_pem, privileged, id_mode,
+                redirect_uris, created_at, updated_at, raw_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (app_id) DO UPDATE SET name = excluded.name,
                 public_key_pem = excluded.public_key_pem, privileged = excluded.privileged,
                 id_mode = excluded.id_mode, redirect_uris = excluded.redirect_uris,
-                updated_at = excluded.updated_at""",
+                updated_at = excluded.updated_at, raw_score = excluded.raw_score""",
                 (
                     app.app_id, app.name, app.public_key_pem, int(app.privileged), app.id_mode,
-                    json.dumps(list(app.redirect_uris)), now, now,
+                    json.dumps(list(app.redirect_uris)), now, now, int(app.raw_score),
                 ),
             )  # fmt: skip
         return existed is None
@@ -229,6 +237,21 @@ class MockStore:
         """Every user's profile, in the order they were added."""
         rows = self.query("SELECT profile FROM users ORDER BY created_at, rowid")
         return [json.loads(row["profile"]) for row in rows]
+
+    def update_user(
+        self, user_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Replace a profile by `change(profile)` atomically; None when there is no such user."""
+        with self.transaction() as db:
+            row = db.execute("SELECT profile FROM users WHERE user_id = ?", (user_id,)).fetchone()
+            if row is None:
+                return None
+            profile = change(json.loads(row["profile"]))
+            db.execute(
+                "UPDATE users SET profile = ? WHERE user_id = ?",
+                (json.dumps(profile, ensure_ascii=False), user_id),
+            )
+        return profile
 
     def seed_demo_users(self) -> None:
         """Add the demo users that are missing (existing profiles are left as they are)."""
@@ -290,6 +313,14 @@ class MockStore:
         self.seed_demo_users()
 
 
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring an older mock's store file up to date (CREATE IF NOT EXISTS keeps its tables)."""
+    for table, column, definition in ADDED_COLUMNS:
+        present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 def _app_from_row(row: sqlite3.Row) -> AppRecord:
     return AppRecord(
         app_id=row["app_id"],
@@ -298,4 +329,5 @@ def _app_from_row(row: sqlite3.Row) -> AppRecord:
         privileged=bool(row["privileged"]),
         id_mode=row["id_mode"],
         redirect_uris=tuple(json.loads(row["redirect_uris"])),
+        raw_score=bool(row["raw_score"]),
     )

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from service.gateway.money import fen_to_yuan
+from service.mock_idp.demo_users import balance_text
 from service.mock_idp.notifications import new_notify_id, queue_notification
 from service.mock_idp.protocol import BEIJING, GatewayError
 from service.mock_idp.store import MockStore, register_table
@@ -127,12 +128,9 @@ def new_trade_no(now: float) -> str:
 def create_trade(store: MockStore, order: TradeOrder, now: float) -> Trade:
     """A new WAIT_BUYER_PAY trade, or the same one again for a repeated identical order."""
     with store.transaction() as db:
-        row = db.execute(
-            "SELECT * FROM trades WHERE app_id = ? AND out_trade_no = ?",
-            (order.app_id, order.out_trade_no),
-        ).fetchone()
-        if row is not None:
-            return _repeat_of(_trade(row), order)
+        earlier = trade_by_out_trade_no(db, order.app_id, order.out_trade_no)
+        if earlier is not None:
+            return _repeat_of(earlier, order)
         trade = Trade(
             trade_no=new_trade_no(now),
             status=WAIT_BUYER_PAY,
@@ -140,14 +138,27 @@ def create_trade(store: MockStore, order: TradeOrder, now: float) -> Trade:
             created_at=now,
             **vars(order),
         )
-        db.execute(
-            "INSERT INTO trades (trade_no, app_id, out_trade_no, buyer_user_id, subject,"
-            " total_fen, product_code, notify_url, return_url, status, refunded_fen, created_at)"
-            " VALUES (:trade_no, :app_id, :out_trade_no, :buyer_user_id, :subject, :total_fen,"
-            " :product_code, :notify_url, :return_url, :status, :refunded_fen, :created_at)",
-            vars(trade),
-        )
+        insert_trade(db, trade)
     return trade
+
+
+def insert_trade(db: sqlite3.Connection, trade: Trade) -> None:
+    """Store a new trade inside the caller's transaction (paid ones too: a pay against a freeze)."""
+    db.execute(
+        "INSERT INTO trades (trade_no, app_id, out_trade_no, buyer_user_id, subject, total_fen,"
+        " product_code, notify_url, return_url, status, refunded_fen, created_at, paid_at)"
+        " VALUES (:trade_no, :app_id, :out_trade_no, :buyer_user_id, :subject, :total_fen,"
+        " :product_code, :notify_url, :return_url, :status, :refunded_fen, :created_at, :paid_at)",
+        vars(trade),
+    )
+
+
+def trade_by_out_trade_no(db: sqlite3.Connection, app_id: str, out_trade_no: str) -> Trade | None:
+    """The app's trade with this out_trade_no, read inside the caller's transaction."""
+    row = db.execute(
+        "SELECT * FROM trades WHERE app_id = ? AND out_trade_no = ?", (app_id, out_trade_no)
+    ).fetchone()
+    return _trade(row) if row else None
 
 
 def _repeat_of(trade: Trade, order: TradeOrder) -> Trade:
@@ -253,17 +264,23 @@ def _locked_trade(db: sqlite3.Connection, trade_no: str) -> Trade:
     return _trade(row)
 
 
-def move_balance(db: sqlite3.Connection, user_id: str, delta_fen: int) -> int:
-    """Add to (or, negative, take from) a user's balance; the buyer cannot go below zero."""
+def move_balance(
+    db: sqlite3.Connection, user_id: str, delta_fen: int, *, may_go_negative: bool = False
+) -> int:
+    """Add to (or, negative, take from) a user's balance; below zero only for what is owed.
+
+    A pay against a credit-waived deposit takes money the user owes whatever the balance, so it
+    may leave the balance negative; anything the user chooses to pay needs the money first.
+    """
     row = db.execute("SELECT profile FROM users WHERE user_id = ?", (user_id,)).fetchone()
     if row is None:
         raise TradeRefused("ACQ.BUYER_NOT_EXIST", "买家不存在")
     profile = json.loads(row["profile"])
     balance = profile.get("balance_fen", 0) + delta_fen
-    if balance < 0:
+    if balance < 0 and not may_go_negative:
         raise TradeRefused(
             "ACQ.BUYER_BALANCE_NOT_ENOUGH",
-            f"买家余额不足：余额 {fen_to_yuan(profile.get('balance_fen', 0))} 元，"
+            f"买家余额不足：余额 {balance_text(profile.get('balance_fen', 0))} 元，"
             f"需付 {fen_to_yuan(-delta_fen)} 元",
         )
     profile["balance_fen"] = balance

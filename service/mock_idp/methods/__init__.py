@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterable
 
 from flask import Response
 
-from service.mock_idp import certify_page
-from service.mock_idp.methods import certify, messages, oauth, trades, user_info
+from service.mock_idp import certify_page, freeze_page
+from service.mock_idp.freeze_order import FREEZE_METHOD
+from service.mock_idp.methods import certify, fund_auth, messages, oauth, trades, user_info, zhima
 from service.mock_idp.protocol import GatewayCall, GatewayMethod
 
 # A page API's handler: the browser opened a signed gateway.do URL and gets a page, not JSON.
@@ -25,6 +26,16 @@ def _registry(*modules: Iterable[GatewayMethod]) -> dict[str, GatewayMethod]:
 
 
 METHODS: dict[str, GatewayMethod] = _registry(
-    oauth.METHODS, user_info.METHODS, trades.METHODS, messages.METHODS, certify.METHODS
+    oauth.METHODS,
+    user_info.METHODS,
+    trades.METHODS,
+    messages.METHODS,
+    certify.METHODS,
+    zhima.METHODS,
+    fund_auth.METHODS,
 )
-PAGE_METHODS: dict[str, PageHandler] = {certify_page.CERTIFY_METHOD: certify_page.show_certify_page}
+# A page method that is also in METHODS (the freeze) shows its page to a browser only.
+PAGE_METHODS: dict[str, PageHandler] = {
+    certify_page.CERTIFY_METHOD: certify_page.show_certify_page,
+    FREEZE_METHOD: freeze_page.show_freeze_page,
+}
