@@ -23,6 +23,14 @@ _COMMON = {
     "MINIFIN_GIFT_PAYMENT_MINUTES": "15",
     "MINIFIN_IDENTITY_VERIFICATION_MINUTES": "30",
     "MINIFIN_IDENTITY_ATTEMPTS_PER_DAY": "5",
+    "MINIFIN_CREDIT_PURPOSES": "deposit_waiver,credit_check",
+    "MINIFIN_CREDIT_POLICY_VERSION": "2026-11",
+    "MINIFIN_CREDIT_CONSENT_DAYS": "365",
+    "MINIFIN_CREDIT_ADMITTANCE_SCORE": "600",
+    "MINIFIN_CREDIT_RAW_SCORE": "false",
+    "MINIFIN_CREDIT_SERVICE_ID": "2026112500000000000000000001",
+    "MINIFIN_DEPOSIT_PAY_TIMEOUT_MINUTES": "15",
+    "MINIFIN_DEPOSIT_RECONCILE_SECONDS": "120",
     "MINIFIN_GATEWAY_TIMEOUT": "10",
     "MINIFIN_GATEWAY_CONNECT_TIMEOUT": "3",
     "MINIFIN_GATEWAY_RETRIES": "2",
@@ -52,7 +60,13 @@ PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
         **{
             k: v
             for k, v in _COMMON.items()
-            if k not in {"MINIFIN_GATEWAY_URL", "MINIFIN_APP_ID", "MINIFIN_MOCK_IDP_URL"}
+            if k
+            not in {
+                "MINIFIN_GATEWAY_URL",
+                "MINIFIN_APP_ID",
+                "MINIFIN_MOCK_IDP_URL",
+                "MINIFIN_CREDIT_SERVICE_ID",  # the merchant's own, from the platform
+            }
         },
         "MINIFIN_AUTHORIZE_URL": "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm",
     },

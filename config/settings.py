@@ -51,6 +51,14 @@ class Settings:
     gift_payment_minutes: int
     identity_verification_minutes: int
     identity_attempts_per_day: int
+    credit_purposes: tuple[str, ...]
+    credit_policy_version: str
+    credit_consent_days: int
+    credit_admittance_score: int
+    credit_raw_score: bool
+    credit_service_id: str
+    deposit_pay_timeout_minutes: int
+    deposit_reconcile_seconds: int
     gateway_timeout: float
     gateway_connect_timeout: float
     gateway_retries: int
@@ -120,6 +128,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"{variable}: {message}") from exc
     values["instance_dir"] = Path(values["instance_dir"])
     values["keys_file"] = Path(values["keys_file"])
+    values["credit_purposes"] = tuple(values["credit_purposes"])
     settings = Settings(
         **values,
         app_private_key=_key_value(

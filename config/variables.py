@@ -7,6 +7,7 @@ message names the variable the operator has to fix.
 from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
+from webargs.fields import DelimitedList
 
 
 def _var(name: str) -> str:
@@ -85,6 +86,32 @@ class SettingsSchema(Schema):
     )
     identity_attempts_per_day = fields.Integer(
         data_key=_var("identity_attempts_per_day"), validate=validate.Range(1, 100)
+    )
+    credit_purposes = DelimitedList(
+        fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$")),
+        data_key=_var("credit_purposes"),
+        validate=validate.Length(min=1),
+    )
+    credit_policy_version = fields.String(
+        data_key=_var("credit_policy_version"), validate=validate.Length(1, 32)
+    )
+    credit_consent_days = fields.Integer(
+        data_key=_var("credit_consent_days"), validate=validate.Range(1, 3650)
+    )
+    credit_admittance_score = fields.Integer(
+        data_key=_var("credit_admittance_score"), validate=validate.Range(350, 950)
+    )
+    credit_raw_score = fields.Boolean(data_key=_var("credit_raw_score"))
+    credit_service_id = fields.String(
+        data_key=_var("credit_service_id"),
+        load_default="",
+        validate=validate.Regexp(r"^(\w{1,64})?$"),
+    )
+    deposit_pay_timeout_minutes = fields.Integer(
+        data_key=_var("deposit_pay_timeout_minutes"), validate=validate.Range(1, 1440)
+    )
+    deposit_reconcile_seconds = fields.Integer(
+        data_key=_var("deposit_reconcile_seconds"), validate=validate.Range(1, 86400)
     )
     gateway_timeout = fields.Float(
         data_key=_var("gateway_timeout"), validate=validate.Range(0.1, 120)

@@ -116,6 +116,7 @@ def _security_schemes() -> dict:
 def _register_blueprints(app: Flask) -> None:
     from service.auth.routes import blp as auth_blp
     from service.auth.routes import well_known
+    from service.credit.routes import blp as credit_blp
     from service.gifting.claim_page import claim_page
     from service.gifting.routes import blp as templates_blp
     from service.gifting.routes import claims_blp, gifts_blp, vouchers_blp
@@ -125,7 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.notifications.routes import blp as notifications_blp
 
     blueprints = (health_blp, well_known, auth_blp, templates_blp, gifts_blp, claims_blp,
-                  vouchers_blp, identity_blp, notifications_blp)  # fmt: skip
+                  vouchers_blp, identity_blp, credit_blp, notifications_blp)  # fmt: skip
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(metrics_blp)  # operational, left out of the OpenAPI document

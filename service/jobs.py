@@ -1,5 +1,8 @@
-"""Every capability's job handlers and due-work sources in one place, so every worker runs all."""
+"""Every capability's job handlers, due-work sources and notification handlers in one place, so
+every worker runs all of them and the API routes every notification."""
 
+from service.credit.deposits import RESUME_OPERATION
+from service.credit.fund_events import RECONCILE_DEPOSIT
 from service.gifting.gifts import SETTLE_UNPAID
 from service.gifting.jobs import TEMPLATE_MESSAGE
 from service.gifting.refunds import REFUND_GIFT, expire_unclaimed_gifts
@@ -8,7 +11,9 @@ from service.identity.verifications import SETTLE_VERIFICATION
 from service.scheduler.outbox import run_due_jobs
 
 __all__ = [
+    "RECONCILE_DEPOSIT",
     "REFUND_GIFT",
+    "RESUME_OPERATION",
     "SETTLE_UNPAID",
     "SETTLE_VERIFICATION",
     "TEMPLATE_MESSAGE",

@@ -4,6 +4,13 @@ It also holds the one list of sealed columns, which `minifin keys rotate --field
 """
 
 from service.auth.models import LoginSession, MerchantClient, RefreshToken, User
+from service.credit.models import (
+    ConsentEvent,
+    CreditCheck,
+    CreditConsent,
+    Deposit,
+    DepositOperation,
+)
 from service.gifting.models import (
     Gift,
     GiftEvent,
@@ -24,10 +31,16 @@ SEALED_COLUMNS = (
     ),
     SealedColumns(Voucher, owner="id", columns=("code_sealed",)),
     SealedColumns(Gift, owner="id", columns=("claim_token_sealed",)),
+    SealedColumns(CreditConsent, owner="id", columns=("platform_token_sealed",)),
 )
 
 __all__ = [
     "SEALED_COLUMNS",
+    "ConsentEvent",
+    "CreditCheck",
+    "CreditConsent",
+    "Deposit",
+    "DepositOperation",
     "GatewayNotification",
     "Gift",
     "GiftEvent",

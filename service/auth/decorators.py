@@ -71,17 +71,30 @@ def client_required(*scopes: str) -> Callable[[Callable], Callable]:
     return decorator
 
 
-def principal_required(view: Callable) -> Callable:
-    """Require a user's or any merchant client's token; sets g.user or g.client (other None)."""
+def user_or_client_required(*scopes: str) -> Callable[[Callable], Callable]:
+    """Require a user's token, or a merchant client's holding every scope named.
 
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any):
-        claims = bearer_claims()
-        if str(claims["sub"]).startswith("cli_"):
-            g.user, g.client = None, authenticated_client(claims, frozenset())
-        else:
-            g.user, g.client = authenticated_user(claims), None
-            g.session_id = claims["sid"]
-        return view(*args, **kwargs)
+    Sets g.user or g.client (the other None): for routes a user calls about themselves and a
+    merchant back office calls about any user.
+    """
+    required = frozenset(scopes)
 
-    return Blueprint.doc(security=[{"userToken": []}, {"clientToken": []}])(wrapper)
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            claims = bearer_claims()
+            if str(claims["sub"]).startswith("cli_"):
+                g.user, g.client = None, authenticated_client(claims, required)
+            else:
+                g.user, g.client = authenticated_user(claims), None
+                g.session_id = claims["sid"]
+            return view(*args, **kwargs)
+
+        security = [{"userToken": []}, {"clientToken": list(scopes)}]
+        return Blueprint.doc(security=security)(wrapper)
+
+    return decorator
+
+
+# Any logged-in user or any merchant client, whatever its scopes.
+principal_required = user_or_client_required()

@@ -46,7 +46,7 @@ def login_with_auth_code(auth_code: str) -> IssuedTokens:
 
     Both gateway calls happen before any database work, so no transaction waits on the network.
     """
-    grant = _exchange_auth_code(auth_code)
+    grant = exchange_auth_code(auth_code)
     profile = _fetch_profile(grant["access_token"])
     now = utcnow()
     user = _upsert_user(grant, profile, now)
@@ -61,7 +61,8 @@ def login_with_auth_code(auth_code: str) -> IssuedTokens:
     return issued
 
 
-def _exchange_auth_code(auth_code: str) -> dict[str, Any]:
+def exchange_auth_code(auth_code: str) -> dict[str, Any]:
+    """Spend a mini-program auth code at the gateway; the grant names the user and its token."""
     gateway = components().gateway
     try:
         grant = gateway.call(

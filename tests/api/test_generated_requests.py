@@ -24,7 +24,15 @@ def test_the_document_lists_every_operation(app):
             "DELETE /v1/sessions/current", "POST /v1/oauth/token",
             "POST /v1/identity/verifications", "GET /v1/identity/verifications/{verification_id}",
             "POST /v1/identity/verifications/{verification_id}/cancel", "GET /v1/identity",
-            "DELETE /v1/identity", "GET /v1/users/{user_id}/identity"} <= labels  # fmt: skip
+            "DELETE /v1/identity", "GET /v1/users/{user_id}/identity",
+            "POST /v1/credit/consents", "GET /v1/credit/consents",
+            "GET /v1/credit/consents/{consent_id}", "DELETE /v1/credit/consents/{consent_id}",
+            "POST /v1/credit/checks", "GET /v1/credit/checks",
+            "POST /v1/users/{user_id}/credit/checks", "GET /v1/users/{user_id}/credit/checks",
+            "POST /v1/users/{user_id}/credit/score", "POST /v1/credit/deposits",
+            "GET /v1/credit/deposits", "GET /v1/credit/deposits/{deposit_id}",
+            "POST /v1/credit/deposits/{deposit_id}/release",
+            "POST /v1/credit/deposits/{deposit_id}/charges"} <= labels  # fmt: skip
 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])

@@ -1,0 +1,197 @@
+"""Credit admittance checks: does the user's credit clear a threshold? Yes, no, or unknown.
+
+A check needs the user's active consent for its purpose and a verified identity. It is recorded
+(keyed by the caller's Idempotency-Key) and committed before the gateway is asked, so a retry
+after a timeout resumes it with the same `transaction_id`, which the platform answers once. The
+name and ID number are opened only for that call; the score is never seen (the platform answers
+yes or no), and the legacy raw score, where an app is granted it, goes to the merchant client
+that asked and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from service.auth.models import User
+from service.components import blind_index, gateway, settings
+from service.credit import consents
+from service.credit.explanations import ADMITTED, NOT_ADMITTED, NOT_EVALUABLE, explain
+from service.credit.models import PENDING, CreditCheck
+from service.dbtypes import utcnow
+from service.errors import Conflict, Forbidden, NotFound
+from service.extensions import db
+from service.gateway import credit as zhima
+from service.gateway.errors import GatewayRejected
+from service.identity.audit import Actor
+from service.identity.identities import verified_name_and_number
+
+log = logging.getLogger(__name__)
+
+
+def _existing_user(user_id: str) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return user
+
+
+def _transaction_id(check_id: str) -> str:
+    return check_id.replace("_", "")
+
+
+def run_check(
+    actor: Actor, user_id: str, values: Mapping[str, Any], idempotency_key: str
+) -> CreditCheck:
+    """Check the user's credit against a threshold for a purpose they consented to."""
+    _existing_user(user_id)
+    purpose = values["purpose"]
+    check = db.session.scalars(
+        select(CreditCheck).where(
+            CreditCheck.requested_by == actor.id, CreditCheck.idempotency_key == idempotency_key
+        )
+    ).first()
+    if check is not None and check.outcome != PENDING:
+        return shown(check)
+    consent = consents.consent_for_use(user_id, purpose)
+    if verified_name_and_number(user_id) is None:
+        raise Forbidden(
+            "A credit check needs the user's verified real-name identity.",
+            code="identity_not_verified",
+        )
+    if check is None:
+        check = CreditCheck(
+            user_id=user_id,
+            consent_id=consent.id,
+            purpose=purpose,
+            requested_by=actor.id,
+            idempotency_key=idempotency_key,
+            threshold=values.get("threshold") or settings().credit_admittance_score,
+            outcome=PENDING,
+        )
+        db.session.add(check)
+        db.session.commit()
+    return _ask_platform(check.id, actor)
+
+
+def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
+    check = db.session.get(CreditCheck, check_id)
+    transaction_id, threshold = _transaction_id(check.id), check.threshold
+    name, id_number = verified_name_and_number(check.user_id)
+    db.session.rollback()  # no transaction stays open across the gateway call
+    try:
+        admitted, biz_no = zhima.admittance(
+            gateway(),
+            transaction_id=transaction_id,
+            name=name,
+            id_number=id_number,
+            threshold=threshold,
+        )
+    except GatewayRejected as exc:
+        if exc.sub_code == zhima.INSUFFICIENT_USER_PERMISSIONS:
+            _refused_by_platform(check_id, actor)
+            raise Forbidden(
+                "The platform has no Zhima credit authorisation from this user for this app.",
+                code="platform_consent_missing",
+            ) from None
+        raise
+    finally:
+        del name, id_number
+    check = db.session.get(CreditCheck, check_id)
+    consent = db.session.get(consents.CreditConsent, check.consent_id)
+    outcome = {True: ADMITTED, False: NOT_ADMITTED, None: NOT_EVALUABLE}[admitted]
+    check.outcome, check.admitted, check.biz_no = outcome, admitted, biz_no
+    check.decided_at = utcnow()
+    consents.record_event(
+        consent, "used_for_check", actor, check_id=check.id, threshold=threshold, outcome=outcome
+    )
+    db.session.commit()
+    log.info("credit check %s: %s", check.id, outcome)
+    return shown(check)
+
+
+def _refused_by_platform(check_id: str, actor: Actor) -> None:
+    """Drop a check the platform refused outright, keeping the refusal on the consent's trail.
+
+    Left pending, it would be listed as awaiting an answer that never comes, while its
+    Idempotency-Key replays the 403 for good; nothing was decided, so there is no check to keep.
+    """
+    check = db.session.get(CreditCheck, check_id)
+    consent = db.session.get(consents.CreditConsent, check.consent_id)
+    consents.record_event(
+        consent,
+        "check_refused_by_platform",
+        actor,
+        check_id=check.id,
+        code="platform_consent_missing",
+    )
+    db.session.delete(check)
+    db.session.commit()
+    log.info("credit check %s refused by the platform: no auth_zhima grant", check_id)
+
+
+def shown(check: CreditCheck) -> CreditCheck:
+    """The check with its plain-words explanation attached."""
+    check.explanation = explain(  # not a column
+        check.outcome, threshold=check.threshold, purpose=check.purpose
+    )
+    return check
+
+
+def checks_of(user_id: str) -> list[CreditCheck]:
+    """A user's checks, newest first, each with who asked, for what, and the outcome."""
+    _existing_user(user_id)
+    rows = db.session.scalars(
+        select(CreditCheck)
+        .where(CreditCheck.user_id == user_id)
+        .order_by(CreditCheck.created_at.desc(), CreditCheck.id.desc())
+    )
+    return [shown(check) for check in rows]
+
+
+@dataclass(frozen=True)
+class ScoreDisclosure:
+    """A raw score, answered to the merchant client that asked and never stored."""
+
+    user_id: str
+    purpose: str
+    score: int | None
+    decided_at: datetime
+
+
+def disclose_raw_score(
+    actor: Actor, user_id: str, purpose: str, idempotency_key: str
+) -> ScoreDisclosure:
+    """The legacy raw Zhima score for an app the platform granted it, when configured to."""
+    if not settings().credit_raw_score:
+        raise Forbidden(
+            "This deployment is not configured to read raw credit scores.",
+            code="raw_score_not_enabled",
+        )
+    _existing_user(user_id)
+    consent = consents.consent_for_use(user_id, purpose)
+    auth_token = consents.platform_token(consent)
+    if auth_token is None:
+        raise Conflict(
+            "The consent was granted before raw scores were enabled; ask the user to consent "
+            "again.",
+            code="platform_token_missing",
+        )
+    # Derived from the caller's key, so a retry is the same platform transaction; nothing of
+    # the answer is kept (not even by the idempotency layer, which this route does not use).
+    request = f"{actor.id}\n{idempotency_key}"
+    transaction_id = blind_index().digest("zhima_transaction", request)[:32]
+    consent_id = consent.id
+    db.session.rollback()
+    score = zhima.raw_score(gateway(), transaction_id=transaction_id, auth_token=auth_token)
+    consent = db.session.get(consents.CreditConsent, consent_id)
+    consents.record_event(
+        consent, "score_disclosed", actor, evaluable=score is not None, purpose=purpose
+    )
+    db.session.commit()
+    return ScoreDisclosure(user_id, purpose, score, utcnow())

@@ -1,0 +1,326 @@
+"""Credit deposit waivers: start a hold, learn that it is held, release it, charge against it.
+
+A deposit starts as a signed orderStr for `my.tradePay`; the platform decides how much of it the
+user's credit waives and how much it really freezes, and says so in a `fund_auth_freeze`
+notification (or, if that is lost, in the answer to the worker's reconciliation query; see
+`fund_events.py`). Releases and charges then take from what is held. Each is recorded `pending`
+with a fresh gateway request number before its call and completed after it; a retry (the same
+Idempotency-Key, or the worker) resends the same request number, which the platform answers
+once. Their amounts are reserved first by one conditional UPDATE, so released + charged can
+never exceed the hold, whatever runs concurrently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from service.auth.models import User
+from service.components import gateway, settings
+from service.credit import consents
+from service.credit.models import (
+    AWAITING_USER,
+    CHARGE,
+    FAILED,
+    HELD,
+    PENDING,
+    RELEASE,
+    Deposit,
+    DepositOperation,
+)
+from service.credit.settlement import complete_operation
+from service.dbtypes import utcnow
+from service.errors import Conflict, NotFound, Unprocessable
+from service.extensions import db
+from service.gateway import credit as fund_auth
+from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
+from service.identity.audit import Actor
+from service.ids import new_id
+from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+
+log = logging.getLogger(__name__)
+DEPOSIT_PURPOSE = "deposit_waiver"
+RECONCILE_DEPOSIT = "credit.reconcile_deposit"
+RESUME_OPERATION = "credit.resume_deposit_operation"
+
+
+def start_deposit(actor: Actor, values: Mapping[str, Any], idempotency_key: str) -> Deposit:
+    """Record a deposit under the user's `deposit_waiver` consent and sign its orderStr."""
+    earlier = db.session.scalars(
+        select(Deposit).where(
+            Deposit.user_id == actor.id, Deposit.idempotency_key == idempotency_key
+        )
+    ).first()
+    if earlier is not None:
+        return earlier
+    consent = consents.consent_for_use(actor.id, DEPOSIT_PURPOSE)
+    config, now = settings(), utcnow()
+    deposit_id = new_id("dep")
+    deposit = Deposit(
+        id=deposit_id,
+        user_id=actor.id,
+        consent_id=consent.id,
+        idempotency_key=idempotency_key,
+        order_ref=values["order_ref"],
+        title=values["title"],
+        category=values["category"],
+        amount_fen=values["amount_fen"],
+        status=AWAITING_USER,
+        out_order_no=deposit_id,
+        out_request_no=f"{deposit_id}_freeze",
+        created_at=now,
+        expires_at=now + timedelta(minutes=config.deposit_pay_timeout_minutes),
+    )
+    deposit.order_str = fund_auth.freeze_order_string(
+        gateway(),
+        out_order_no=deposit.out_order_no,
+        out_request_no=deposit.out_request_no,
+        title=deposit.title,
+        amount_fen=deposit.amount_fen,
+        category=deposit.category,
+        service_id=config.credit_service_id,
+        pay_timeout_minutes=config.deposit_pay_timeout_minutes,
+        notify_url=f"{config.public_url}/v1/notifications/alipay",
+    )
+    db.session.add(deposit)
+    consents.record_event(consent, "used_for_deposit", actor, deposit_id=deposit_id)
+    # If no notification says the user confirmed, the worker asks the platform.
+    enqueue(
+        RECONCILE_DEPOSIT,
+        {"deposit_id": deposit_id},
+        run_at=now + timedelta(seconds=config.deposit_reconcile_seconds),
+        dedupe_key=f"reconcile:{deposit_id}",
+    )
+    db.session.commit()
+    log.info("deposit %s started", deposit_id)
+    return deposit
+
+
+def deposit_for(user_id: str | None, deposit_id: str) -> Deposit:
+    """A deposit with its ledger: the user's own (user_id), or any (a settling merchant)."""
+    deposit = db.session.get(Deposit, deposit_id)
+    if deposit is None or (user_id is not None and deposit.user_id != user_id):
+        raise NotFound("No such deposit.", code="deposit_not_found")
+    return deposit
+
+
+def deposits_of(user_id: str) -> list[Deposit]:
+    """The user's deposits, newest first."""
+    return list(
+        db.session.scalars(
+            select(Deposit)
+            .where(Deposit.user_id == user_id)
+            .order_by(Deposit.created_at.desc(), Deposit.id.desc())
+        )
+    )
+
+
+def release(actor: Actor, deposit_id: str, amount_fen: int | None, idempotency_key: str) -> Deposit:
+    """Give back part of the hold (all that remains by default)."""
+    operation = _requested(
+        actor, deposit_id, RELEASE, amount_fen, idempotency_key, reason=None, settle=False
+    )
+    return _perform(operation)
+
+
+def charge(
+    actor: Actor, deposit_id: str, values: Mapping[str, Any], idempotency_key: str
+) -> Deposit:
+    """Take payment from the hold; one that takes all that remains, or `settle`, ends it."""
+    operation = _requested(
+        actor,
+        deposit_id,
+        CHARGE,
+        values["amount_fen"],
+        idempotency_key,
+        reason=values["reason"],
+        settle=values.get("settle", False),
+    )
+    return _perform(operation)
+
+
+def _requested(
+    actor: Actor,
+    deposit_id: str,
+    kind: str,
+    amount_fen: int | None,
+    idempotency_key: str,
+    *,
+    reason: str | None,
+    settle: bool,
+) -> int:
+    """The operation this request stands for: the earlier one of the same key, or a new one.
+
+    A new one reserves its amount (and, when it settles the deposit, the rest) in the same
+    transaction that records it.
+    """
+    deposit = deposit_for(None, deposit_id)
+    earlier = db.session.scalars(
+        select(DepositOperation).where(
+            DepositOperation.deposit_id == deposit.id,
+            DepositOperation.idempotency_key == idempotency_key,
+        )
+    ).first()
+    if earlier is not None:
+        if earlier.kind != kind or (amount_fen is not None and amount_fen != earlier.amount_fen):
+            raise Unprocessable(
+                "This Idempotency-Key was used for another operation.",
+                code="idempotency_key_reused",
+            )
+        return earlier.id
+    if deposit.status != HELD:
+        raise Conflict(
+            f"Only a held deposit can be released or charged; this one is {deposit.status}.",
+            code="deposit_not_held",
+        )
+    remaining = deposit.amount_fen - deposit.reserved_fen
+    amount = remaining if amount_fen is None else amount_fen
+    if amount <= 0 or amount > remaining:
+        raise _exceeds(remaining)
+    settles = amount == remaining or settle
+    if kind == CHARGE and settles and amount < remaining and _has_pending(deposit.id):
+        # COMPLETE releases the rest at once, which an unfinished release may still be taking.
+        raise Conflict(
+            "Another release or charge is still pending; settle once it has finished.",
+            code="deposit_operations_pending",
+            headers={"Retry-After": "5"},
+        )
+    reserved = remaining if settles else amount
+    taken = db.session.execute(
+        update(Deposit)
+        .where(
+            Deposit.id == deposit.id,
+            Deposit.status == HELD,
+            Deposit.reserved_fen + reserved <= Deposit.amount_fen,
+        )
+        .values(reserved_fen=Deposit.reserved_fen + reserved)
+    ).rowcount
+    if not taken:  # another operation reserved part of it since we read it
+        db.session.rollback()
+        raise _exceeds(deposit_for(None, deposit_id).remaining_fen)
+    operation = DepositOperation(
+        deposit_id=deposit.id,
+        kind=kind,
+        status=PENDING,
+        amount_fen=amount,
+        reserved_fen=reserved,
+        request_no=new_id(kind[:3]).replace("_", ""),
+        idempotency_key=idempotency_key,
+        requested_by=actor.id,
+        reason=reason,
+        settles=settles,
+        created_at=utcnow(),
+    )
+    db.session.add(operation)
+    db.session.commit()
+    return operation.id
+
+
+def _exceeds(remaining: int) -> Conflict:
+    return Conflict(
+        f"The amount exceeds what remains held ({remaining} fen).",
+        code="amount_exceeds_remaining",
+        errors={"amount_fen": [f"At most {remaining}."]},
+    )
+
+
+def _has_pending(deposit_id: str) -> bool:
+    return (
+        db.session.scalar(
+            select(DepositOperation.id).where(
+                DepositOperation.deposit_id == deposit_id, DepositOperation.status == PENDING
+            )
+        )
+        is not None
+    )
+
+
+def _perform(operation_id: int) -> Deposit:
+    """Send a pending operation (again) and record its outcome; nothing is held open meanwhile."""
+    operation = db.session.get(DepositOperation, operation_id)
+    deposit = db.session.get(Deposit, operation.deposit_id)
+    if operation.status != PENDING:
+        return deposit
+    user = db.session.get(User, deposit.user_id)
+    kind, request_no, amount, auth_no = (
+        operation.kind, operation.request_no, operation.amount_fen, deposit.auth_no
+    )  # fmt: skip
+    reason, settles, deposit_id = operation.reason or "", operation.settles, deposit.id
+    buyer_id, buyer_open_id = user.platform_user_id, user.open_id
+    title = deposit.title
+    db.session.rollback()
+    try:
+        if kind == RELEASE:
+            released = fund_auth.unfreeze(
+                gateway(),
+                auth_no=auth_no,
+                out_request_no=request_no,
+                amount_fen=amount,
+                remark=reason or "deposit released",
+            )
+            complete_operation(
+                operation_id,
+                credit_fen=released.split.credit_fen,
+                fund_fen=released.split.fund_fen,
+                gateway_operation_id=released.operation_id or None,
+            )
+        else:
+            payment = fund_auth.pay_from_hold(
+                gateway(),
+                auth_no=auth_no,
+                out_trade_no=request_no,
+                amount_fen=amount,
+                subject=f"{title}: {reason}"[:128],
+                complete=settles,
+                buyer_id=buyer_id,
+                buyer_open_id=buyer_open_id,
+            )
+            complete_operation(operation_id, trade_no=payment.trade_no)
+    except GatewayRejected as exc:
+        _fail(operation_id, exc.sub_code or exc.gateway_code)
+        raise Conflict(
+            f"The platform refused the {kind}: {exc.sub_msg or exc.sub_code}.",
+            code="deposit_operation_refused",
+        ) from exc
+    except (GatewayUnavailable, GatewayBadResponse):
+        # The platform may or may not have acted: the worker resends the same request number.
+        enqueue(RESUME_OPERATION, {"operation_id": operation_id}, dedupe_key=f"op:{request_no}")
+        db.session.commit()
+        raise
+    db.session.commit()
+    db.session.expire_all()  # the counters moved in SQL; read them back
+    return deposit_for(None, deposit_id)
+
+
+def _fail(operation_id: int, failure: str) -> None:
+    """A refused operation gives its reservation back; the ledger keeps the line, failed."""
+    failed = db.session.execute(
+        update(DepositOperation)
+        .where(DepositOperation.id == operation_id, DepositOperation.status == PENDING)
+        .values(status=FAILED, failure=failure[:128], completed_at=utcnow())
+    ).rowcount
+    if failed:
+        operation = db.session.get(DepositOperation, operation_id)
+        db.session.execute(
+            update(Deposit)
+            .where(Deposit.id == operation.deposit_id)
+            .values(reserved_fen=Deposit.reserved_fen - operation.reserved_fen)
+        )
+    db.session.commit()
+    log.warning("deposit operation %s refused by the platform: %s", operation_id, failure)
+
+
+@job_handler(RESUME_OPERATION)
+def resume_operation(job: ClaimedJob) -> None:
+    """Resend an operation whose answer was lost; the same request number cannot act twice."""
+    operation = db.session.get(DepositOperation, job.payload["operation_id"])
+    if operation is None or operation.status != PENDING:
+        db.session.rollback()
+        return
+    with suppress(Conflict):  # refused: recorded as failed, with the reservation given back
+        _perform(operation.id)

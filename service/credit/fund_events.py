@@ -1,0 +1,117 @@
+"""What the platform tells Minifin about deposits: freeze and unfreeze notifications, and the
+worker's reconciliation when a freeze notification never came.
+
+Notifications are verified and de-duplicated by `service.notifications`, which commits after the
+handler; the handlers here only record facts (through `settlement`), in whatever order they come.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from service.components import gateway, settings
+from service.credit.deposits import RECONCILE_DEPOSIT
+from service.credit.models import (
+    AWAITING_USER,
+    EXPIRED,
+    PENDING,
+    RELEASE,
+    Deposit,
+    DepositOperation,
+)
+from service.credit.settlement import REST_SUFFIX, complete_operation, fill_in, record_hold
+from service.dbtypes import utcnow
+from service.extensions import db
+from service.gateway import credit as fund_auth
+from service.notifications.services import notification_handler
+from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+
+log = logging.getLogger(__name__)
+
+
+@notification_handler("fund_auth_freeze")
+def on_freeze(fields: Mapping[str, str]) -> None:
+    """The user confirmed in the cashier: the deposit is held (once, however often told)."""
+    operation = fund_auth.operation_from(fields)
+    deposit = db.session.scalars(
+        select(Deposit).where(Deposit.out_order_no == operation.out_order_no)
+    ).first()
+    if deposit is None:
+        log.warning("fund_auth_freeze for an unknown deposit %s", operation.out_order_no)
+    elif operation.succeeded:
+        record_hold(deposit, operation)
+
+
+@notification_handler("fund_auth_unfreeze")
+def on_unfreeze(fields: Mapping[str, str]) -> None:
+    """A release finished; it may arrive before the answer to the call that asked for it."""
+    operation = fund_auth.operation_from(fields)
+    line = db.session.scalars(
+        select(DepositOperation).where(DepositOperation.request_no == operation.out_request_no)
+    ).first()
+    if line is None:
+        line = _rest_released_by_settling(operation)
+    if line is None:
+        log.warning("fund_auth_unfreeze Minifin did not ask for: %s", operation.out_request_no)
+    elif line.status == PENDING and operation.succeeded:
+        complete_operation(
+            line.id,
+            credit_fen=operation.split.credit_fen,
+            fund_fen=operation.split.fund_fen,
+            gateway_operation_id=operation.operation_id or None,
+        )
+    else:
+        fill_in(line, operation)
+
+
+def _rest_released_by_settling(operation: fund_auth.FundOperation) -> DepositOperation | None:
+    """The platform names its own request number for the rest a COMPLETE charge released."""
+    return db.session.scalars(
+        select(DepositOperation)
+        .join(Deposit, Deposit.id == DepositOperation.deposit_id)
+        .where(
+            Deposit.auth_no == operation.auth_no,
+            DepositOperation.kind == RELEASE,
+            DepositOperation.request_no.endswith(REST_SUFFIX),
+            DepositOperation.operation_id.is_(None),
+            DepositOperation.amount_fen == operation.amount_fen,
+        )
+    ).first()
+
+
+@job_handler(RECONCILE_DEPOSIT)
+def reconcile_deposit(job: ClaimedJob) -> None:
+    """No notification yet: ask the platform whether the user confirmed; expire it when late."""
+    deposit = db.session.get(Deposit, job.payload["deposit_id"])
+    if deposit is None or deposit.status != AWAITING_USER:
+        db.session.rollback()
+        return
+    deposit_id, expires_at = deposit.id, deposit.expires_at
+    out_order_no, out_request_no = deposit.out_order_no, deposit.out_request_no
+    db.session.rollback()  # no transaction stays open across the gateway call
+    operation = fund_auth.operation_detail(
+        gateway(), out_order_no=out_order_no, out_request_no=out_request_no
+    )
+    deposit = db.session.get(Deposit, deposit_id)
+    if operation is not None and operation.succeeded:
+        if record_hold(deposit, operation):
+            log.info("deposit %s held, learnt by reconciliation", deposit_id)
+    elif utcnow() >= expires_at:
+        db.session.execute(
+            update(Deposit)
+            .where(Deposit.id == deposit_id, Deposit.status == AWAITING_USER)
+            .values(status=EXPIRED)
+        )
+        log.info("deposit %s expired: the user never confirmed", deposit_id)
+    else:  # ask once more when the user can no longer confirm
+        enqueue(
+            RECONCILE_DEPOSIT,
+            {"deposit_id": deposit_id},
+            run_at=expires_at + timedelta(seconds=settings().deposit_reconcile_seconds),
+            dedupe_key=f"reconcile-at-expiry:{deposit_id}",
+        )
+    db.session.commit()

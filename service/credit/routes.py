@@ -1,0 +1,185 @@
+"""Credit authorisation: consents (users), admittance checks (users and merchant clients),
+deposit waivers (users start them, merchant clients settle them)."""
+
+from __future__ import annotations
+
+from flask import g, request
+from flask_smorest import Blueprint
+
+from schemas.credit import (
+    ChargeSchema,
+    CheckCreateSchema,
+    CheckSchema,
+    ConsentCreateSchema,
+    ConsentSchema,
+    ConsentWithEventsSchema,
+    DepositCreateSchema,
+    DepositSchema,
+    ReleaseSchema,
+    ScoreRequestSchema,
+    ScoreSchema,
+)
+from service.auth.decorators import client_required, user_or_client_required, user_required
+from service.credit import checks, consents, deposits
+from service.errors import InvalidRequest
+from service.idempotency import HEADER, idempotent
+from service.identity.audit import Actor
+from service.openapi import problems
+
+blp = Blueprint(
+    "credit", __name__, url_prefix="/v1",
+    description="Credit authorisation: consents, admittance checks and deposit waivers.",
+)  # fmt: skip
+
+
+def _actor(principal_id: str) -> Actor:
+    return Actor(principal_id, request.remote_addr)
+
+
+@blp.route("/credit/consents", methods=["POST"])
+@user_required
+@idempotent(required=False)
+@blp.arguments(ConsentCreateSchema)
+@blp.response(201, ConsentSchema)
+@problems(blp, 400, 401, 403, 413, 415, 422, 502, 503)
+def grant_consent(body):
+    """Record your consent for one purpose, with a code from `my.getAuthCode` (`auth_zhima`)."""
+    return consents.grant_consent(_actor(g.user.id), body, request.headers.get(HEADER))
+
+
+@blp.route("/credit/consents", methods=["GET"])
+@user_required
+@blp.response(200, ConsentSchema(many=True))
+@problems(blp, 401)
+def list_consents():
+    """Your credit consents, newest first."""
+    return consents.consents_of(g.user.id)
+
+
+@blp.route("/credit/consents/<consent_id>", methods=["GET"])
+@user_required
+@blp.response(200, ConsentWithEventsSchema)
+@problems(blp, 401, 404)
+def get_consent(consent_id):
+    """One consent with everything done under it."""
+    return consents.consent_with_events(g.user.id, consent_id)
+
+
+@blp.route("/credit/consents/<consent_id>", methods=["DELETE"])
+@user_required
+@blp.response(200, ConsentWithEventsSchema)
+@problems(blp, 401, 404)
+def withdraw_consent(consent_id):
+    """Withdraw a consent, at once: later checks and deposits under it are refused."""
+    return consents.withdraw_consent(_actor(g.user.id), consent_id)
+
+
+@blp.route("/credit/checks", methods=["POST"])
+@user_required
+@idempotent(required=True)
+@blp.arguments(CheckCreateSchema)
+@blp.response(201, CheckSchema)
+@problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
+def run_own_check(body):
+    """Does your credit clear the threshold? Needs your consent and a verified identity."""
+    return checks.run_check(_actor(g.user.id), g.user.id, body, request.headers[HEADER])
+
+
+@blp.route("/credit/checks", methods=["GET"])
+@user_required
+@blp.response(200, CheckSchema(many=True))
+@problems(blp, 401)
+def list_own_checks():
+    """Every check of your credit: who asked, for what, and the outcome."""
+    return checks.checks_of(g.user.id)
+
+
+@blp.route("/users/<user_id>/credit/checks", methods=["POST"])
+@client_required("credit:check")
+@idempotent(required=True)
+@blp.arguments(CheckCreateSchema)
+@blp.response(201, CheckSchema)
+@problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
+def run_check_for_user(body, user_id):
+    """Check a consenting user's credit (merchant client with `credit:check`)."""
+    return checks.run_check(_actor(g.client.id), user_id, body, request.headers[HEADER])
+
+
+@blp.route("/users/<user_id>/credit/checks", methods=["GET"])
+@client_required("credit:check")
+@blp.response(200, CheckSchema(many=True))
+@problems(blp, 401, 403, 404)
+def list_checks_of_user(user_id):
+    """A user's credit checks (merchant client with `credit:check`)."""
+    return checks.checks_of(user_id)
+
+
+@blp.route("/users/<user_id>/credit/score", methods=["POST"])
+@client_required("credit:check")
+@blp.arguments(ScoreRequestSchema)
+@blp.response(200, ScoreSchema, headers={"Cache-Control": {"schema": {"type": "string"}}})
+@problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
+def read_raw_score(body, user_id):
+    """The legacy raw score, where the platform granted it and Minifin is configured to.
+
+    Answered to this client only and never stored; `Idempotency-Key` names the platform
+    transaction (nothing of the answer is kept for replay).
+    """
+    key = request.headers.get(HEADER, "").strip()
+    if not key:
+        raise InvalidRequest(f"Send an {HEADER} header.", code="idempotency_key_required")
+    disclosure = checks.disclose_raw_score(_actor(g.client.id), user_id, body["purpose"], key)
+    return disclosure, 200, {"Cache-Control": "no-store"}
+
+
+@blp.route("/credit/deposits", methods=["POST"])
+@user_required
+@idempotent(required=True)
+@blp.arguments(DepositCreateSchema)
+@blp.response(201, DepositSchema)
+@problems(blp, 400, 401, 403, 409, 413, 415, 422)
+def start_deposit(body):
+    """Start a deposit your credit may waive; pass `order_str` to `my.tradePay`."""
+    return deposits.start_deposit(_actor(g.user.id), body, request.headers[HEADER])
+
+
+@blp.route("/credit/deposits", methods=["GET"])
+@user_required
+@blp.response(200, DepositSchema(many=True))
+@problems(blp, 401)
+def list_deposits():
+    """Your deposits, newest first, each with its ledger."""
+    return deposits.deposits_of(g.user.id)
+
+
+@blp.route("/credit/deposits/<deposit_id>", methods=["GET"])
+@user_or_client_required("deposits:settle")
+@blp.response(200, DepositSchema)
+@problems(blp, 401, 403, 404)
+def get_deposit(deposit_id):
+    """A deposit with its ledger (your own, or any for a client with `deposits:settle`)."""
+    return deposits.deposit_for(g.user.id if g.user is not None else None, deposit_id)
+
+
+@blp.route("/credit/deposits/<deposit_id>/release", methods=["POST"])
+@client_required("deposits:settle")
+@idempotent(required=True)
+@blp.arguments(ReleaseSchema)
+@blp.response(200, DepositSchema)
+@problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
+def release_deposit(body, deposit_id):
+    """Release part of the hold, or all that remains (merchant client with `deposits:settle`)."""
+    return deposits.release(
+        _actor(g.client.id), deposit_id, body.get("amount_fen"), request.headers[HEADER]
+    )
+
+
+@blp.route("/credit/deposits/<deposit_id>/charges", methods=["POST"])
+@client_required("deposits:settle")
+@idempotent(required=True)
+@blp.arguments(ChargeSchema)
+@blp.response(201, DepositSchema)
+@problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
+def charge_deposit(body, deposit_id):
+    """Charge against the hold; taking all that remains, or `settle`, ends the deposit."""
+    return deposits.charge(_actor(g.client.id), deposit_id, body, request.headers[HEADER])

@@ -1,0 +1,148 @@
+"""Recording what the platform did to a deposit: it is held, an operation completed, it settled.
+
+The same fact can reach Minifin more than once and in any order: a synchronous answer and its
+notification, a notification and the worker's reconciliation query, a redelivery. Every change
+here is therefore conditional on the state it moves from, so each fact is recorded once. The
+caller commits.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+
+from service.credit.models import (
+    AWAITING_USER,
+    EXPIRED,
+    FREEZE,
+    HELD,
+    PENDING,
+    RELEASE,
+    SETTLED,
+    SUCCEEDED,
+    Deposit,
+    DepositOperation,
+)
+from service.dbtypes import utcnow
+from service.extensions import db
+from service.gateway.credit import FundOperation
+
+log = logging.getLogger(__name__)
+REST_SUFFIX = "rest"  # the request number of what a settling charge released with it
+
+
+def record_hold(deposit: Deposit, operation: FundOperation) -> bool:
+    """The user confirmed and the platform froze (or waived) the deposit; False if known already.
+
+    A confirmation that arrives after the deposit expired on Minifin's side is still recorded:
+    the platform holds the money, so the merchant must be able to release it.
+    """
+    if operation.amount_fen != deposit.amount_fen:
+        log.error("deposit %s: the platform froze another amount; left for review", deposit.id)
+        return False
+    now = utcnow()
+    held = db.session.execute(
+        update(Deposit)
+        .where(Deposit.id == deposit.id, Deposit.status.in_((AWAITING_USER, EXPIRED)))
+        .values(
+            status=HELD,
+            auth_no=operation.auth_no,
+            credit_amount_fen=operation.split.credit_fen,
+            fund_amount_fen=operation.split.fund_fen,
+            held_at=now,
+        )
+    ).rowcount
+    if held:
+        db.session.add(
+            DepositOperation(
+                deposit_id=deposit.id,
+                kind=FREEZE,
+                status=SUCCEEDED,
+                amount_fen=operation.amount_fen,
+                reserved_fen=0,
+                credit_fen=operation.split.credit_fen,
+                fund_fen=operation.split.fund_fen,
+                request_no=operation.out_request_no or deposit.out_request_no,
+                requested_by=deposit.user_id,
+                operation_id=operation.operation_id or None,
+                created_at=now,
+                completed_at=now,
+            )
+        )
+        log.info("deposit %s held (credit %s fen)", deposit.id, operation.split.credit_fen)
+    return bool(held)
+
+
+def complete_operation(
+    operation_id: int,
+    *,
+    credit_fen: int | None = None,
+    fund_fen: int | None = None,
+    gateway_operation_id: str | None = None,
+    trade_no: str | None = None,
+) -> bool:
+    """A pending release or charge succeeded: count it, and settle the deposit when all is done.
+
+    Returns False when it was completed already (by the other of answer and notification).
+    """
+    now = utcnow()
+    done = db.session.execute(
+        update(DepositOperation)
+        .where(DepositOperation.id == operation_id, DepositOperation.status == PENDING)
+        .values(
+            status=SUCCEEDED,
+            credit_fen=credit_fen,
+            fund_fen=fund_fen,
+            operation_id=gateway_operation_id,
+            trade_no=trade_no,
+            completed_at=now,
+        )
+    ).rowcount
+    if not done:
+        return False
+    operation = db.session.get(DepositOperation, operation_id)
+    released = operation.amount_fen if operation.kind == RELEASE else 0
+    charged = operation.amount_fen - released
+    rest = operation.reserved_fen - operation.amount_fen
+    if rest > 0:  # a settling charge (COMPLETE): the platform released the rest with it
+        db.session.add(
+            DepositOperation(
+                deposit_id=operation.deposit_id,
+                kind=RELEASE,
+                status=SUCCEEDED,
+                amount_fen=rest,
+                reserved_fen=0,
+                request_no=f"{operation.request_no}{REST_SUFFIX}",
+                requested_by=operation.requested_by,
+                reason="released with the settling charge",
+                created_at=now,
+                completed_at=now,
+            )
+        )
+        released += rest
+    db.session.execute(
+        update(Deposit)
+        .where(Deposit.id == operation.deposit_id)
+        .values(
+            released_fen=Deposit.released_fen + released,
+            charged_fen=Deposit.charged_fen + charged,
+        )
+    )
+    db.session.execute(
+        update(Deposit)
+        .where(
+            Deposit.id == operation.deposit_id,
+            Deposit.status == HELD,
+            Deposit.released_fen + Deposit.charged_fen == Deposit.amount_fen,
+        )
+        .values(status=SETTLED, settled_at=now)
+    )
+    return True
+
+
+def fill_in(line: DepositOperation, operation: FundOperation) -> None:
+    """Add what a later report knows (the platform's operation id, the credit/fund split)."""
+    line.operation_id = line.operation_id or operation.operation_id or None
+    if line.credit_fen is None and line.fund_fen is None:
+        line.credit_fen, line.fund_fen = operation.split.credit_fen, operation.split.fund_fen
