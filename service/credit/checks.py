@@ -29,7 +29,7 @@ from service.extensions import db
 from service.gateway import credit as zhima
 from service.gateway.errors import GatewayRejected
 from service.identity.audit import Actor
-from service.identity.identities import verified_name_and_number
+from service.identity.identities import has_verified_identity, verified_name_and_number
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,13 @@ def run_check(
     ).first()
     if check is not None and check.outcome != PENDING:
         return shown(check)
-    consent = consents.consent_for_use(user_id, purpose)
-    if verified_name_and_number(user_id) is None:
+    try:
+        consent = consents.consent_for_use(user_id, purpose)
+    except Forbidden as refusal:  # withdrawn or expired while a check waited for its answer
+        if check is not None:
+            _drop_pending(check.id, actor, refusal.code)
+        raise
+    if not has_verified_identity(user_id):
         raise Forbidden(
             "A credit check needs the user's verified real-name identity.",
             code="identity_not_verified",
@@ -94,7 +99,7 @@ def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
         )
     except GatewayRejected as exc:
         if exc.sub_code == zhima.INSUFFICIENT_USER_PERMISSIONS:
-            _refused_by_platform(check_id, actor)
+            _drop_pending(check_id, actor, "platform_consent_missing")
             raise Forbidden(
                 "The platform has no Zhima credit authorisation from this user for this app.",
                 code="platform_consent_missing",
@@ -115,24 +120,19 @@ def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
     return shown(check)
 
 
-def _refused_by_platform(check_id: str, actor: Actor) -> None:
-    """Drop a check the platform refused outright, keeping the refusal on the consent's trail.
+def _drop_pending(check_id: str, actor: Actor, code: str) -> None:
+    """Drop a pending check that can no longer be answered, keeping why on the consent's trail.
 
-    Left pending, it would be listed as awaiting an answer that never comes, while its
-    Idempotency-Key replays the 403 for good; nothing was decided, so there is no check to keep.
+    The platform refused it outright, or the consent ended while it waited. Left pending, it
+    would be listed as awaiting an answer that never comes, while its Idempotency-Key replays
+    the refusal for good; nothing was decided, so there is no check to keep.
     """
     check = db.session.get(CreditCheck, check_id)
     consent = db.session.get(consents.CreditConsent, check.consent_id)
-    consents.record_event(
-        consent,
-        "check_refused_by_platform",
-        actor,
-        check_id=check.id,
-        code="platform_consent_missing",
-    )
+    consents.record_event(consent, "check_dropped", actor, check_id=check.id, code=code)
     db.session.delete(check)
     db.session.commit()
-    log.info("credit check %s refused by the platform: no auth_zhima grant", check_id)
+    log.info("pending credit check %s dropped: %s", check_id, code)
 
 
 def shown(check: CreditCheck) -> CreditCheck:

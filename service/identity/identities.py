@@ -113,6 +113,11 @@ def events_for(user_id: str) -> list[IdentityEvent]:
     return events
 
 
+def has_verified_identity(user_id: str) -> bool:
+    """Whether the user has a verified identity (nothing is opened to tell)."""
+    return db.session.get(Identity, user_id) is not None
+
+
 def verified_name_and_number(user_id: str) -> tuple[str, str] | None:
     """The verified real name and ID number, opened for one gateway call; None if unverified.
 

@@ -239,6 +239,25 @@ def test_a_gateway_fault_leaves_the_check_pending_and_a_retry_completes_it(
     assert biz_no and biz_no in answered["answer"]
 
 
+def test_a_pending_check_is_dropped_when_its_consent_is_withdrawn_before_the_retry(
+    client, ready, mock_control
+):
+    mock_control.post(
+        "/_mock/faults", json={"method": BRIEF, "kind": "error", "code": "20000", "times": 5}
+    ).raise_for_status()
+    assert check(client, ready["token"], key="check-then-withdraw").status_code == 503
+    mock_control.delete("/_mock/faults")
+    client.delete(f"/v1/credit/consents/{ready['consent_id']}", headers=bearer(ready["token"]))
+
+    retried = check(client, ready["token"], key="check-then-withdraw")
+
+    assert retried.status_code == 403 and retried.get_json()["code"] == "consent_withdrawn"
+    assert _own_checks(client, ready) == []
+    consent = client.get(f"/v1/credit/consents/{ready['consent_id']}",
+                         headers=bearer(ready["token"])).get_json()  # fmt: skip
+    assert [e["type"] for e in consent["events"]] == ["granted", "withdrawn", "check_dropped"]
+
+
 def test_checks_are_listed_for_the_user_and_for_a_merchant_client_with_credit_check(
     client, ready, mock_idp, merchant
 ):
@@ -388,4 +407,8 @@ def test_a_check_the_platform_refuses_for_lack_of_its_own_grant_is_403_and_not_l
     assert replayed.get_json() == refused.get_json()
     assert client.get("/v1/credit/checks", headers=bearer(token)).get_json() == []
     events = client.get(f"/v1/credit/consents/{consent_id}", headers=bearer(token)).get_json()
-    assert [e["type"] for e in events["events"]] == ["check_refused_by_platform"]
+    [dropped] = events["events"]
+    assert (dropped["type"], dropped["detail"]["code"]) == (
+        "check_dropped",
+        "platform_consent_missing",
+    )

@@ -317,6 +317,35 @@ def test_an_unfreeze_notification_before_a_trusted_answer_is_counted_once(
     assert release["status"] == "succeeded" and release["operation_id"]
 
 
+def test_the_answer_and_the_notification_of_one_release_are_counted_once_in_either_order(
+    app, client, mock_idp, mock_control, renter, merchant
+):
+    from service.credit.models import DepositOperation
+    from service.credit.settlement import complete_operation
+    from service.extensions import db
+
+    person = renter()
+    deposit = _held(client, mock_idp, person, 9900)
+    fault = {"method": "alipay.fund.auth.order.unfreeze", "kind": "bad_signature", "times": 1}
+    mock_control.post("/_mock/faults", json=fault)
+    client.post(
+        f"/v1/credit/deposits/{deposit['id']}/release",
+        json={"amount_fen": 3000},
+        headers=settle_headers(merchant),
+    )  # the platform released, but its answer could not be trusted: the line is pending
+
+    with app.app_context():
+        (line,) = db.session.scalars(
+            db.select(DepositOperation).where(DepositOperation.kind == "release")
+        )
+        counted = [complete_operation(line.id, credit_fen=3000, fund_fen=0) for _ in range(2)]
+        db.session.commit()
+
+    assert counted == [True, False]
+    after = client.get(f"/v1/credit/deposits/{deposit['id']}", headers=person["headers"])
+    assert (after.get_json()["released_fen"], after.get_json()["remaining_fen"]) == (3000, 6900)
+
+
 def test_a_late_freeze_notification_after_reconciliation_and_a_release_changes_nothing(
     app, client, mock_idp, renter, merchant
 ):
