@@ -1,8 +1,8 @@
 """Every capability's job handlers, due-work sources and notification handlers in one place, so
 every worker runs all of them and the API routes every notification."""
 
-from service.credit.deposits import RESUME_OPERATION
 from service.credit.fund_events import RECONCILE_DEPOSIT
+from service.credit.operations import RESUME_OPERATION
 from service.gifting.gifts import SETTLE_UNPAID
 from service.gifting.jobs import TEMPLATE_MESSAGE
 from service.gifting.refunds import REFUND_GIFT, expire_unclaimed_gifts

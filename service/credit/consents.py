@@ -39,9 +39,7 @@ def _purpose(value: str) -> str:
     return value
 
 
-def granted_scopes(
-    grant: Mapping[str, Any], reported: Iterable[str]
-) -> tuple[frozenset[str], str]:
+def granted_scopes(grant: Mapping[str, Any], reported: Iterable[str]) -> tuple[frozenset[str], str]:
     """The scopes the code carried, and who said so.
 
     The platform's token answer does not name them, so Minifin takes what `my.getAuthCode`

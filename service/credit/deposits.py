@@ -6,47 +6,42 @@ notification (or, if that is lost, in the answer to the worker's reconciliation 
 `fund_events.py`). Releases and charges then take from what is held. Each is recorded `pending`
 with a fresh gateway request number before its call and completed after it; a retry (the same
 Idempotency-Key, or the worker) resends the same request number, which the platform answers
-once. Their amounts are reserved first by one conditional UPDATE, so released + charged can
-never exceed the hold, whatever runs concurrently.
+once (see `operations.py`). Their amounts are reserved first by one conditional UPDATE, so
+released + charged can never exceed the hold, whatever runs concurrently.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
-from service.auth.models import User
 from service.components import gateway, settings
 from service.credit import consents
 from service.credit.models import (
     AWAITING_USER,
     CHARGE,
-    FAILED,
     HELD,
     PENDING,
     RELEASE,
     Deposit,
     DepositOperation,
 )
-from service.credit.settlement import complete_operation
+from service.credit.operations import perform
 from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
 from service.extensions import db
 from service.gateway import credit as fund_auth
-from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 from service.identity.audit import Actor
 from service.ids import new_id
-from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.scheduler.outbox import enqueue
 
 log = logging.getLogger(__name__)
 DEPOSIT_PURPOSE = "deposit_waiver"
 RECONCILE_DEPOSIT = "credit.reconcile_deposit"
-RESUME_OPERATION = "credit.resume_deposit_operation"
 
 
 def start_deposit(actor: Actor, values: Mapping[str, Any], idempotency_key: str) -> Deposit:
@@ -125,7 +120,7 @@ def release(actor: Actor, deposit_id: str, amount_fen: int | None, idempotency_k
     operation = _requested(
         actor, deposit_id, RELEASE, amount_fen, idempotency_key, reason=None, settle=False
     )
-    return _perform(operation)
+    return perform(operation)
 
 
 def charge(
@@ -141,7 +136,7 @@ def charge(
         reason=values["reason"],
         settle=values.get("settle", False),
     )
-    return _perform(operation)
+    return perform(operation)
 
 
 def _requested(
@@ -238,89 +233,3 @@ def _has_pending(deposit_id: str) -> bool:
         )
         is not None
     )
-
-
-def _perform(operation_id: int) -> Deposit:
-    """Send a pending operation (again) and record its outcome; nothing is held open meanwhile."""
-    operation = db.session.get(DepositOperation, operation_id)
-    deposit = db.session.get(Deposit, operation.deposit_id)
-    if operation.status != PENDING:
-        return deposit
-    user = db.session.get(User, deposit.user_id)
-    kind, request_no, amount, auth_no = (
-        operation.kind, operation.request_no, operation.amount_fen, deposit.auth_no
-    )  # fmt: skip
-    reason, settles, deposit_id = operation.reason or "", operation.settles, deposit.id
-    buyer_id, buyer_open_id = user.platform_user_id, user.open_id
-    title = deposit.title
-    db.session.rollback()
-    try:
-        if kind == RELEASE:
-            released = fund_auth.unfreeze(
-                gateway(),
-                auth_no=auth_no,
-                out_request_no=request_no,
-                amount_fen=amount,
-                remark=reason or "deposit released",
-            )
-            complete_operation(
-                operation_id,
-                credit_fen=released.split.credit_fen,
-                fund_fen=released.split.fund_fen,
-                gateway_operation_id=released.operation_id or None,
-            )
-        else:
-            payment = fund_auth.pay_from_hold(
-                gateway(),
-                auth_no=auth_no,
-                out_trade_no=request_no,
-                amount_fen=amount,
-                subject=f"{title}: {reason}"[:128],
-                complete=settles,
-                buyer_id=buyer_id,
-                buyer_open_id=buyer_open_id,
-            )
-            complete_operation(operation_id, trade_no=payment.trade_no)
-    except GatewayRejected as exc:
-        _fail(operation_id, exc.sub_code or exc.gateway_code)
-        raise Conflict(
-            f"The platform refused the {kind}: {exc.sub_msg or exc.sub_code}.",
-            code="deposit_operation_refused",
-        ) from exc
-    except (GatewayUnavailable, GatewayBadResponse):
-        # The platform may or may not have acted: the worker resends the same request number.
-        enqueue(RESUME_OPERATION, {"operation_id": operation_id}, dedupe_key=f"op:{request_no}")
-        db.session.commit()
-        raise
-    db.session.commit()
-    db.session.expire_all()  # the counters moved in SQL; read them back
-    return deposit_for(None, deposit_id)
-
-
-def _fail(operation_id: int, failure: str) -> None:
-    """A refused operation gives its reservation back; the ledger keeps the line, failed."""
-    failed = db.session.execute(
-        update(DepositOperation)
-        .where(DepositOperation.id == operation_id, DepositOperation.status == PENDING)
-        .values(status=FAILED, failure=failure[:128], completed_at=utcnow())
-    ).rowcount
-    if failed:
-        operation = db.session.get(DepositOperation, operation_id)
-        db.session.execute(
-            update(Deposit)
-            .where(Deposit.id == operation.deposit_id)
-            .values(reserved_fen=Deposit.reserved_fen - operation.reserved_fen)
-        )
-    db.session.commit()
-    log.warning("deposit operation %s refused by the platform: %s", operation_id, failure)
-
-
-@job_handler(RESUME_OPERATION)
-def resume_operation(job: ClaimedJob) -> None:
-    """Resend an operation whose answer was lost; the same request number cannot act twice."""
-    operation = db.session.get(DepositOperation, job.payload["operation_id"])
-    if operation is None or operation.status != PENDING:
-        db.session.rollback()
-        return
-    with suppress(Conflict):  # refused: recorded as failed, with the reservation given back
-        _perform(operation.id)
