@@ -2,7 +2,7 @@
 every worker runs all of them and the API routes every notification."""
 
 from service.credit.fund_events import RECONCILE_DEPOSIT
-from service.credit.operations import RESUME_OPERATION
+from service.credit.operations import RECORD_CHARGE_SPLIT, RESUME_OPERATION
 from service.gifting.gifts import SETTLE_UNPAID
 from service.gifting.jobs import TEMPLATE_MESSAGE
 from service.gifting.refunds import REFUND_GIFT, expire_unclaimed_gifts
@@ -12,6 +12,7 @@ from service.scheduler.outbox import run_due_jobs
 
 __all__ = [
     "RECONCILE_DEPOSIT",
+    "RECORD_CHARGE_SPLIT",
     "REFUND_GIFT",
     "RESUME_OPERATION",
     "SETTLE_UNPAID",

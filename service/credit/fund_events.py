@@ -17,6 +17,7 @@ from service.components import gateway, settings
 from service.credit.deposits import RECONCILE_DEPOSIT
 from service.credit.models import (
     AWAITING_USER,
+    CHARGE,
     EXPIRED,
     PENDING,
     RELEASE,
@@ -27,7 +28,7 @@ from service.credit.settlement import REST_SUFFIX, complete_operation, fill_in, 
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gateway import credit as fund_auth
-from service.notifications.services import notification_handler
+from service.notifications.services import NotificationTooEarly, notification_handler
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ def on_unfreeze(fields: Mapping[str, str]) -> None:
     ).first()
     if line is None:
         line = _rest_released_by_settling(operation)
+    if line is None and _settling_charge_pending(operation.auth_no):
+        # The rest a COMPLETE charge released, told before the charge's own answer was recorded.
+        raise NotificationTooEarly("The charge that released this is still being recorded.")
     if line is None:
         log.warning("fund_auth_unfreeze Minifin did not ask for: %s", operation.out_request_no)
     elif line.status == PENDING and operation.succeeded:
@@ -81,6 +85,20 @@ def _rest_released_by_settling(operation: fund_auth.FundOperation) -> DepositOpe
             DepositOperation.amount_fen == operation.amount_fen,
         )
     ).first()
+
+
+def _settling_charge_pending(auth_no: str) -> bool:
+    pending = db.session.scalar(
+        select(DepositOperation.id)
+        .join(Deposit, Deposit.id == DepositOperation.deposit_id)
+        .where(
+            Deposit.auth_no == auth_no,
+            DepositOperation.kind == CHARGE,
+            DepositOperation.settles.is_(True),
+            DepositOperation.status == PENDING,
+        )
+    )
+    return pending is not None
 
 
 @job_handler(RECONCILE_DEPOSIT)

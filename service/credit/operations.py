@@ -17,7 +17,7 @@ from sqlalchemy import update
 from service.auth.models import User
 from service.components import gateway
 from service.credit.models import FAILED, PENDING, RELEASE, Deposit, DepositOperation
-from service.credit.settlement import complete_operation
+from service.credit.settlement import complete_operation, fill_in
 from service.dbtypes import utcnow
 from service.errors import Conflict
 from service.extensions import db
@@ -27,6 +27,7 @@ from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 
 log = logging.getLogger(__name__)
 RESUME_OPERATION = "credit.resume_deposit_operation"
+RECORD_CHARGE_SPLIT = "credit.record_charge_split"
 
 
 def perform(operation_id: int) -> Deposit:
@@ -69,7 +70,13 @@ def perform(operation_id: int) -> Deposit:
                 buyer_id=buyer_id,
                 buyer_open_id=buyer_open_id,
             )
-            complete_operation(operation_id, trade_no=payment.trade_no)
+            if complete_operation(operation_id, trade_no=payment.trade_no):
+                # The payment's answer does not split it; the platform's record of it does.
+                enqueue(
+                    RECORD_CHARGE_SPLIT,
+                    {"operation_id": operation_id},
+                    dedupe_key=f"split:{request_no}",
+                )
     except GatewayRejected as exc:
         _fail(operation_id, exc.sub_code or exc.gateway_code)
         raise Conflict(
@@ -113,3 +120,20 @@ def resume_operation(job: ClaimedJob) -> None:
         return
     with suppress(Conflict):  # refused: recorded as failed, with the reservation given back
         perform(operation.id)
+
+
+@job_handler(RECORD_CHARGE_SPLIT)
+def record_charge_split(job: ClaimedJob) -> None:
+    """Add to a charge's ledger line how much of it waived credit paid and how much held money."""
+    line = db.session.get(DepositOperation, job.payload["operation_id"])
+    deposit = db.session.get(Deposit, line.deposit_id)
+    out_order_no, request_no = deposit.out_order_no, line.request_no
+    db.session.rollback()  # no transaction stays open across the gateway call
+    reported = fund_auth.operation_detail(
+        gateway(), out_order_no=out_order_no, out_request_no=request_no
+    )
+    if reported is None:
+        log.info("the platform keeps no operation record of charge %s", request_no)
+        return
+    fill_in(db.session.get(DepositOperation, job.payload["operation_id"]), reported)
+    db.session.commit()

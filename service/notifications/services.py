@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from service.components import gateway
 from service.dbtypes import utcnow
-from service.errors import InvalidRequest
+from service.errors import InvalidRequest, ServiceUnavailable
 from service.extensions import db
 from service.notifications.models import HANDLED, IGNORED, GatewayNotification
 from service.registry import HandlerRegistry
@@ -29,6 +29,16 @@ notification_handler = HANDLERS.register  # `@notification_handler("trade_status
 
 class BadNotificationSignature(InvalidRequest):
     code = "invalid_notification_signature"
+
+
+class NotificationTooEarly(ServiceUnavailable):
+    """A handler's answer to a notification about something not yet recorded on this side.
+
+    Nothing is committed and the gateway hears a failure, so it delivers again later, by when
+    the rest of the story has arrived (the platform retries on its schedule).
+    """
+
+    code = "notification_too_early"
 
 
 def receive_notification(fields: Mapping[str, str]) -> str:
@@ -58,7 +68,11 @@ def receive_notification(fields: Mapping[str, str]) -> str:
     if handler is None:
         log.warning("no handler for notification type %s; recorded and acknowledged", notify_type)
     else:
-        handler(fields)
+        try:
+            handler(fields)
+        except BaseException:
+            db.session.rollback()  # not recorded: the delivery that comes again is applied then
+            raise
     db.session.commit()
     log.info("notification %s: %s", HANDLED if handler else IGNORED, summary)
     return HANDLED if handler else IGNORED

@@ -203,6 +203,26 @@ def test_part_released_then_the_rest_charged_settles_the_deposit(client, mock_id
     assert (order["rest_fen"], order["paid_fen"], order["unfrozen_fen"]) == (0, 450000, 150000)
 
 
+def test_a_charge_line_learns_its_credit_and_fund_split_from_the_platform(
+    app, client, mock_idp, renter, merchant
+):
+    person = renter(LIU_YANG)  # 5 000 of the 6 000 yuan waived by credit
+    deposit = _held(client, mock_idp, person, 600000)
+    url = f"/v1/credit/deposits/{deposit['id']}"
+    client.post(f"{url}/charges", json={"amount_fen": 150000, "reason": "repair"},
+                headers=settle_headers(merchant))  # fmt: skip
+
+    run_outbox_now(app)
+
+    charge = client.get(url, headers=person["headers"]).get_json()["operations"][-1]
+    order = httpx.get(f"{mock_idp.url}/_mock/fund-auth/{deposit['auth_no']}").json()
+    (paid,) = [op for op in order["operations"] if op["operation_type"] == "PAY"]
+    assert charge["operation_id"] == paid["operation_id"]
+    assert (charge["credit_fen"], charge["fund_fen"]) == (
+        paid["credit_amount_fen"], paid["fund_amount_fen"])  # fmt: skip
+    assert charge["credit_fen"] + charge["fund_fen"] == 150000
+
+
 def test_a_settling_charge_releases_the_rest_with_it(client, mock_idp, renter, merchant):
     person = renter()
     deposit = _held(client, mock_idp, person, 9900)
@@ -344,6 +364,35 @@ def test_the_answer_and_the_notification_of_one_release_are_counted_once_in_eith
     assert counted == [True, False]
     after = client.get(f"/v1/credit/deposits/{deposit['id']}", headers=person["headers"])
     assert (after.get_json()["released_fen"], after.get_json()["remaining_fen"]) == (3000, 6900)
+
+
+def test_the_rest_a_settling_charge_released_told_before_the_charge_is_recorded_comes_again(
+    client, mock_idp, mock_control, renter, merchant
+):
+    person = renter()
+    deposit = _held(client, mock_idp, person, 9900)
+    url = f"/v1/credit/deposits/{deposit['id']}/charges"
+    headers = settle_headers(merchant)
+    body = {"amount_fen": 2000, "reason": "2 h rent", "settle": True}
+    mock_control.post(
+        "/_mock/faults", json={"method": "alipay.trade.pay", "kind": "bad_signature", "times": 1}
+    )
+    untrusted = client.post(url, json=body, headers=headers)  # the platform charged and released
+    rest = notifications_of(mock_idp.url, deposit["auth_no"])[-1]
+
+    early = _relay(client, rest)
+    retried = client.post(url, json=body, headers=headers)
+    again = _relay(client, rest)
+
+    assert untrusted.status_code == 502
+    assert early.status_code == 503 and early.get_json()["code"] == "notification_too_early"
+    assert retried.status_code == 201, retried.get_json()
+    assert again.get_data(as_text=True) == "success"
+    final = client.get(f"/v1/credit/deposits/{deposit['id']}", headers=person["headers"])
+    kinds = [(op["kind"], op["amount_fen"]) for op in final.get_json()["operations"]]
+    assert kinds == [("freeze", 9900), ("charge", 2000), ("release", 7900)]
+    released_rest = final.get_json()["operations"][-1]
+    assert released_rest["operation_id"] and released_rest["fund_fen"] is not None
 
 
 def test_a_late_freeze_notification_after_reconciliation_and_a_release_changes_nothing(
