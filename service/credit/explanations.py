@@ -38,8 +38,9 @@ _TEXTS = {
         "with a deposit instead, or open Zhima Credit in Alipay to see why."
     ),
     PENDING: (
-        "We are waiting for Zhima Credit's answer to whether your credit score is at least "
-        "{threshold}; retry with the same Idempotency-Key to see the result."
+        "With your consent for {purpose}, we asked Zhima Credit whether your credit score is at "
+        "least {threshold} and are waiting for its answer; retry with the same Idempotency-Key "
+        "to see the result."
     ),
 }
 
