@@ -1,4 +1,5 @@
-"""Fixtures of the gifting API tests: a template on sale and three logged-in people."""
+"""Fixtures of the API tests: a merchant's notification receiver, a template on sale and three
+logged-in people."""
 
 from __future__ import annotations
 
@@ -6,6 +7,15 @@ import pytest
 
 from tests.conftest import bearer
 from tests.gifting_helpers import COFFEE, client_token
+from tests.mock_idp_helpers import NotificationReceiver
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    """A merchant's notify_url on a loopback port, recording what the mock posts to it."""
+    merchant = NotificationReceiver()
+    yield merchant
+    merchant.stop()
 
 
 @pytest.fixture

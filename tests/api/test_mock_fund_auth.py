@@ -12,7 +12,6 @@ from tests.mock_idp_helpers import (
     FREEZE_METHOD,
     OTHER_APP_ID,
     TEST_APP_ID,
-    NotificationReceiver,
     freeze_biz,
     freeze_order_str,
 )
@@ -31,13 +30,6 @@ NOTIFICATION_FIELDS = (
     "total_pay_amount", "rest_amount", "payer_user_id", "gmt_create", "gmt_trans",
     "trans_currency", "credit_amount", "fund_amount", "rest_credit_amount", "rest_fund_amount",
 )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    merchant = NotificationReceiver()
-    yield merchant
-    merchant.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from tests.live_server import LiveServer
 from tests.mock_idp_helpers import (
     DEMO_USER_ID,
     TEST_APP_ID,
-    NotificationReceiver,
     start_mock,
 )
 
@@ -30,13 +29,6 @@ COMMON_FIELDS = (
     "notify_time", "notify_type", "notify_id", "app_id", "auth_app_id", "charset", "version",
     "sign_type", "sign",
 )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    merchant = NotificationReceiver()
-    yield merchant
-    merchant.stop()
 
 
 @pytest.fixture

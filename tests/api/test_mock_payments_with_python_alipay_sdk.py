@@ -7,17 +7,10 @@ import json
 import pytest
 
 from service.gateway import signing
-from tests.mock_idp_helpers import DEMO_USER_ID, TEST_APP_ID, NotificationReceiver
+from tests.mock_idp_helpers import DEMO_USER_ID, TEST_APP_ID
 
 alipay = pytest.importorskip("alipay", reason="python-alipay-sdk is not installed")
 AliPay = alipay.AliPay
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    merchant = NotificationReceiver()
-    yield merchant
-    merchant.stop()
 
 
 @pytest.fixture
