@@ -413,6 +413,30 @@ def test_a_late_freeze_notification_after_reconciliation_and_a_release_changes_n
     assert [op["kind"] for op in after["operations"]] == ["freeze", "release"]
 
 
+def test_a_settling_charge_waits_for_a_pending_release_to_finish(
+    client, mock_idp, mock_control, renter, merchant
+):
+    person = renter()
+    deposit = _held(client, mock_idp, person, 9900)
+    url = f"/v1/credit/deposits/{deposit['id']}"
+    fault = {"method": "alipay.fund.auth.order.unfreeze", "kind": "error", "code": "20000",
+             "times": 3}  # fmt: skip
+    mock_control.post("/_mock/faults", json=fault)
+    lost = client.post(
+        f"{url}/release", json={"amount_fen": 1000}, headers=settle_headers(merchant)
+    )
+
+    settling = client.post(f"{url}/charges", json={"amount_fen": 2000, "reason": "rent",
+                           "settle": True}, headers=settle_headers(merchant))  # fmt: skip
+
+    assert lost.status_code == 503
+    assert settling.status_code == 409
+    assert settling.get_json()["code"] == "deposit_operations_pending"
+    assert settling.headers["Retry-After"]
+    after = client.get(url, headers=person["headers"]).get_json()
+    assert (after["charged_fen"], after["remaining_fen"]) == (0, 8900)
+
+
 def test_only_a_held_deposit_can_be_released_or_charged(client, renter, merchant):
     person = renter()
     deposit = start_deposit(client, person["token"], 9900).get_json()
