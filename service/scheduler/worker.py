@@ -88,8 +88,14 @@ class Worker:
         self._stop.set()
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self._stop_on_signal)
+        signal.signal(signal.SIGINT, self._stop_on_signal)
+
+    def _stop_on_signal(self, *_signal_args: object) -> None:
+        """Stop from another thread: a handler runs on the main thread, which may be inside
+        `self._stop.wait()` holding the event's own lock, and setting the event from there
+        would wait for that lock for ever."""
+        threading.Thread(target=self.stop, name="worker-stop", daemon=True).start()
 
     def run_once(self) -> int:
         """One pass over every source; returns the number of rows handled."""

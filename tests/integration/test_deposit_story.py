@@ -12,6 +12,7 @@ import os
 import random
 import secrets
 import signal
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -84,7 +85,7 @@ def rental(app_env, any_database_url, mock_idp, demo_users, tmp_path) -> Iterato
             upgrade(directory=MIGRATIONS_DIR)
         worker_env = {
             **os.environ, **app_env, **overrides, "MINIFIN_PUBLIC_URL": live.url,
-            "PYTHONPATH": str(REPO), "MINIFIN_LOG_LEVEL": "INFO",
+            "PYTHONPATH": str(REPO), "MINIFIN_LOG_LEVEL": "INFO", "PYTHONFAULTHANDLER": "1",
         }  # fmt: skip
         worker = _start_worker(worker_env, tmp_path / "worker.log")
         story = Rental(live.url, live.app, mock_idp.url, demo_users)
@@ -93,7 +94,12 @@ def rental(app_env, any_database_url, mock_idp, demo_users, tmp_path) -> Iterato
         finally:
             story.close()
             worker.send_signal(signal.SIGTERM)
-            assert worker.wait(timeout=30) == 0, (tmp_path / "worker.log").read_text()
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.send_signal(signal.SIGABRT)  # faulthandler writes where it is stuck
+                worker.wait(timeout=10)
+            assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
             with live.app.app_context():
                 db.engine.dispose()
 

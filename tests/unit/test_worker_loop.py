@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -83,3 +84,20 @@ def test_an_idle_worker_sleeps_until_the_earliest_due_work_but_no_longer_than_it
 
 def test_each_worker_has_its_own_id():
     assert _worker([]).id != _worker([]).id
+
+
+def test_a_stop_signal_landing_while_the_loop_waits_cannot_deadlock_it():
+    worker = _worker([])
+    handler_returned = threading.Event()
+
+    def signal_inside_wait():
+        # A handler runs on the thread it interrupts; inside Event.wait() that thread holds the
+        # event's condition lock (CPython's `_cond`), which setting the event needs too.
+        with worker._stop._cond:
+            worker._stop_on_signal(signal.SIGTERM, None)
+        handler_returned.set()
+
+    threading.Thread(target=signal_inside_wait, daemon=True).start()
+
+    assert handler_returned.wait(2), "the signal handler waited for a lock its thread holds"
+    assert worker._stop.wait(2)
