@@ -26,6 +26,7 @@ from tests.credit_helpers import (
 from tests.gifting_helpers import client_token, run_outbox_now
 
 ZHANG_WEI, LIU_YANG, ZHAO_LEI = 0, 3, 6  # waiver limits 2 000, 5 000 and 0 yuan
+UNFREEZE = "alipay.fund.auth.order.unfreeze"
 
 
 @pytest.fixture
@@ -50,6 +51,16 @@ def merchant(app, client) -> str:
 def _relay(client, notification: dict):
     """Post the mock's signed notification to Minifin, as the platform would."""
     return client.post("/v1/notifications/alipay", data=notification["fields"])
+
+
+def _fail_next(mock_control, method: str, how: str) -> None:
+    """The platform's next answer to `method` is lost: `unavailable` (20000 for the first try
+    and both retries; nothing done) or `untrusted` (done, but the answer does not verify)."""
+    fault = {
+        "unavailable": {"kind": "error", "code": "20000", "times": 3},
+        "untrusted": {"kind": "bad_signature", "times": 1},
+    }[how]
+    mock_control.post("/_mock/faults", json={"method": method, **fault}).raise_for_status()
 
 
 def _held(client, mock_idp, person: dict, amount_fen: int) -> dict:
@@ -288,15 +299,7 @@ def test_a_release_whose_answer_was_lost_is_resent_with_the_same_request_number(
     deposit = _held(client, mock_idp, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/release"
     headers = settle_headers(merchant)
-    mock_control.post(
-        "/_mock/faults",
-        json={
-            "method": "alipay.fund.auth.order.unfreeze",
-            "kind": "error",
-            "code": "20000",
-            "times": 3,
-        },
-    )
+    _fail_next(mock_control, UNFREEZE, "unavailable")
 
     lost = client.post(url, json={"amount_fen": 3000}, headers=headers)
     pending = client.get(f"/v1/credit/deposits/{deposit['id']}", headers=person["headers"])
@@ -318,10 +321,7 @@ def test_an_unfreeze_notification_before_a_trusted_answer_is_counted_once(
     deposit = _held(client, mock_idp, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/release"
     headers = settle_headers(merchant)
-    mock_control.post(
-        "/_mock/faults",
-        json={"method": "alipay.fund.auth.order.unfreeze", "kind": "bad_signature", "times": 1},
-    )
+    _fail_next(mock_control, UNFREEZE, "untrusted")
 
     untrusted = client.post(url, json={"amount_fen": 3000}, headers=headers)
     unfreeze = notifications_of(mock_idp.url, deposit["auth_no"])[-1]
@@ -346,8 +346,7 @@ def test_the_answer_and_the_notification_of_one_release_are_counted_once_in_eith
 
     person = renter()
     deposit = _held(client, mock_idp, person, 9900)
-    fault = {"method": "alipay.fund.auth.order.unfreeze", "kind": "bad_signature", "times": 1}
-    mock_control.post("/_mock/faults", json=fault)
+    _fail_next(mock_control, UNFREEZE, "untrusted")
     client.post(
         f"/v1/credit/deposits/{deposit['id']}/release",
         json={"amount_fen": 3000},
@@ -374,9 +373,7 @@ def test_the_rest_a_settling_charge_released_told_before_the_charge_is_recorded_
     url = f"/v1/credit/deposits/{deposit['id']}/charges"
     headers = settle_headers(merchant)
     body = {"amount_fen": 2000, "reason": "2 h rent", "settle": True}
-    mock_control.post(
-        "/_mock/faults", json={"method": "alipay.trade.pay", "kind": "bad_signature", "times": 1}
-    )
+    _fail_next(mock_control, "alipay.trade.pay", "untrusted")
     untrusted = client.post(url, json=body, headers=headers)  # the platform charged and released
     rest = notifications_of(mock_idp.url, deposit["auth_no"])[-1]
 
@@ -419,9 +416,7 @@ def test_a_settling_charge_waits_for_a_pending_release_to_finish(
     person = renter()
     deposit = _held(client, mock_idp, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}"
-    fault = {"method": "alipay.fund.auth.order.unfreeze", "kind": "error", "code": "20000",
-             "times": 3}  # fmt: skip
-    mock_control.post("/_mock/faults", json=fault)
+    _fail_next(mock_control, UNFREEZE, "unavailable")
     lost = client.post(
         f"{url}/release", json={"amount_fen": 1000}, headers=settle_headers(merchant)
     )
