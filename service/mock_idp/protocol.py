@@ -233,21 +233,32 @@ def text_parameter(
     return text
 
 
-def amount_parameter(biz: Mapping[str, Any], name: str, *, required: bool = True) -> int | None:
-    """A positive yuan amount (string or JSON number, at most two decimals) as integer fen."""
+def amount_parameter(
+    biz: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = True,
+    positive: bool = True,
+    refuse: Callable[..., GatewayError] = parameter_refusal,
+) -> int | None:
+    """A yuan amount (string or JSON number, at most two decimals) as integer fen.
+
+    `positive=False` leaves a zero or negative amount to the caller, for APIs that answer it
+    with a business code of their own.
+    """
     value = biz.get(name)
     if value is None or value == "":
         if required:
-            raise parameter_refusal(f"缺少必选参数 {name}", missing=True)
+            raise refuse(f"缺少必选参数 {name}", missing=True)
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise parameter_refusal(f"{name} 金额格式错误")
+        raise refuse(f"{name} 金额格式错误")
     try:
         fen = yuan_to_fen(str(value))
     except ValueError:
-        raise parameter_refusal(f"{name} 金额格式错误，应为元，最多两位小数") from None
-    if fen <= 0:
-        raise parameter_refusal(f"{name} 必须大于 0")
+        raise refuse(f"{name} 金额格式错误，应为元，最多两位小数") from None
+    if positive and fen <= 0:
+        raise refuse(f"{name} 必须大于 0")
     return fen
 
 

@@ -48,6 +48,11 @@ class TradeRefused(GatewayError):
         super().__init__("40004", sub_code, sub_msg)
 
 
+def invalid_trade_parameter(message: str, *, missing: bool = False) -> TradeRefused:
+    """How the trade APIs refuse a bad or missing parameter: 40004 `ACQ.INVALID_PARAMETER`."""
+    return TradeRefused("ACQ.INVALID_PARAMETER", "参数无效：" + message)
+
+
 @dataclass(frozen=True)
 class TradeOrder:
     """What `alipay.trade.create` asks for, already checked for shape."""

@@ -32,7 +32,7 @@ from service.mock_idp.protocol import (
     text_parameter,
 )
 from service.mock_idp.trade_wire import FUND_CHANNEL, buyer_ids, buyer_logon_id, seller_id
-from service.mock_idp.trades import TradeRefused
+from service.mock_idp.trades import invalid_trade_parameter
 
 UNFREEZE_METHOD = "alipay.fund.auth.order.unfreeze"
 DETAIL_QUERY_METHOD = "alipay.fund.auth.operation.detail.query"
@@ -92,13 +92,9 @@ def operation_detail_query(call: GatewayCall) -> dict[str, Any]:
     return operation_fields(call.app, order, operation)
 
 
-def _pay_invalid(message: str, *, missing: bool = False) -> TradeRefused:
-    return TradeRefused("ACQ.INVALID_PARAMETER", "参数无效：" + message)
-
-
 def _pay_text(call: GatewayCall, name: str, max_length: int, required: bool = True) -> str | None:
     return text_parameter(
-        call.biz, name, max_length=max_length, required=required, refuse=_pay_invalid
+        call.biz, name, max_length=max_length, required=required, refuse=invalid_trade_parameter
     )
 
 
@@ -111,7 +107,7 @@ def _pay_buyer(call: GatewayCall) -> str | None:
     if open_id:
         found = user_of_open_id(call.store, call.app.app_id, open_id)
         if found is None:
-            raise _pay_invalid("买家不存在（buyer_open_id）")
+            raise invalid_trade_parameter("买家不存在（buyer_open_id）")
         return found
     return None
 
@@ -119,26 +115,25 @@ def _pay_buyer(call: GatewayCall) -> str | None:
 def _pay_request(call: GatewayCall) -> AuthPayRequest:
     auth_no = _pay_text(call, "auth_no", 64, required=False)
     if not auth_no:
-        raise _pay_invalid("mock 只支持对资金授权订单的支付（预授权转支付），auth_no 必填")
+        raise invalid_trade_parameter(
+            "mock 只支持对资金授权订单的支付（预授权转支付），auth_no 必填"
+        )
     out_trade_no = _pay_text(call, "out_trade_no", 64)
     if not _OUT_NO.match(out_trade_no):
-        raise _pay_invalid("out_trade_no 只能包含字母、数字、下划线和连字符，最长 64 位")
+        raise invalid_trade_parameter("out_trade_no 只能包含字母、数字、下划线和连字符，最长 64 位")
     product_code = _pay_text(call, "product_code", 32, required=False) or PAY_PRODUCT_CODES[0]
     if product_code not in PAY_PRODUCT_CODES:
-        raise _pay_invalid(f"product_code 只支持 {'、'.join(PAY_PRODUCT_CODES)}")
+        raise invalid_trade_parameter(f"product_code 只支持 {'、'.join(PAY_PRODUCT_CODES)}")
     mode = _pay_text(call, "auth_confirm_mode", 16, required=False) or NOT_COMPLETE
     if mode not in (COMPLETE, NOT_COMPLETE):
-        raise _pay_invalid("auth_confirm_mode 只支持 COMPLETE 或 NOT_COMPLETE")
+        raise invalid_trade_parameter("auth_confirm_mode 只支持 COMPLETE 或 NOT_COMPLETE")
     seller = _pay_text(call, "seller_id", 28, required=False)
     if seller and seller != seller_id(call.app.app_id):
-        raise _pay_invalid("seller_id 与应用的收款账户不一致")
-    try:
-        total_fen = amount_parameter(call.biz, "total_amount")
-    except GatewayError as error:
-        raise _pay_invalid(error.sub_msg) from None
+        raise invalid_trade_parameter("seller_id 与应用的收款账户不一致")
+    total_fen = amount_parameter(call.biz, "total_amount", refuse=invalid_trade_parameter)
     notify_url = call.params.get("notify_url") or None
     if notify_url is not None and not is_web_url(notify_url):
-        raise _pay_invalid("notify_url 必须是完整的 http(s) 地址")
+        raise invalid_trade_parameter("notify_url 必须是完整的 http(s) 地址")
     return AuthPayRequest(
         app_id=call.app.app_id,
         auth_no=auth_no,

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from service.gateway.money import yuan_to_fen
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.grants import user_of_open_id
-from service.mock_idp.protocol import GatewayCall, GatewayMethod, text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayMethod, amount_parameter, text_parameter
 from service.mock_idp.refunds import RefundRequest, refund_trade
 from service.mock_idp.trade_wire import query_fields, refund_response_fields
 from service.mock_idp.trades import (
@@ -23,31 +22,17 @@ from service.mock_idp.trades import (
     close_trade,
     create_trade,
     find_trade,
+    invalid_trade_parameter,
 )
 
 MAX_TOTAL_FEN = 100_000_000 * 100
 _OUT_TRADE_NO = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 
-def _invalid(message: str, *, missing: bool = False) -> TradeRefused:
-    return TradeRefused("ACQ.INVALID_PARAMETER", "参数无效：" + message)
-
-
 def _text(call: GatewayCall, name: str, max_length: int, required: bool = True) -> str | None:
-    return text_parameter(call.biz, name, max_length=max_length, required=required, refuse=_invalid)
-
-
-def _amount_fen(call: GatewayCall, name: str) -> int:
-    """A yuan amount with at most two decimals, sent as a string or a JSON number."""
-    value = call.biz.get(name)
-    if value is None or value == "":
-        raise _invalid(f"缺少必选参数 {name}")
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _invalid(f"{name} 金额格式错误")
-    try:
-        return yuan_to_fen(str(value))
-    except ValueError:
-        raise _invalid(f"{name} 金额格式错误，应为元，最多两位小数") from None
+    return text_parameter(
+        call.biz, name, max_length=max_length, required=required, refuse=invalid_trade_parameter
+    )
 
 
 def _buyer(call: GatewayCall) -> str:
@@ -56,20 +41,20 @@ def _buyer(call: GatewayCall) -> str:
     open_id = _text(call, "buyer_open_id", 128, required=False)
     if user_id:
         if call.store.get_user(user_id) is None:
-            raise _invalid("买家不存在（buyer_id）")
+            raise invalid_trade_parameter("买家不存在（buyer_id）")
         return user_id
     if open_id:
         found = user_of_open_id(call.store, call.app.app_id, open_id)
         if found is None:
-            raise _invalid("买家不存在（buyer_open_id）")
+            raise invalid_trade_parameter("买家不存在（buyer_open_id）")
         return found
-    raise _invalid("买家不能为空：请传 buyer_id 或 buyer_open_id")
+    raise invalid_trade_parameter("买家不能为空：请传 buyer_id 或 buyer_open_id")
 
 
 def _page_url(call: GatewayCall, name: str) -> str | None:
     url = call.params.get(name) or None
     if url is not None and not is_web_url(url):
-        raise _invalid(f"{name} 必须是完整的 http(s) 地址")
+        raise invalid_trade_parameter(f"{name} 必须是完整的 http(s) 地址")
     return url
 
 
@@ -77,14 +62,16 @@ def trade_create(call: GatewayCall) -> dict[str, Any]:
     """A WAIT_BUYER_PAY trade for `my.tradePay`; `out_trade_no` makes a retry return the same."""
     out_trade_no = _text(call, "out_trade_no", 64)
     if not _OUT_TRADE_NO.match(out_trade_no):
-        raise _invalid("out_trade_no 只能包含字母、数字、下划线，最长 64 位")
-    total_fen = _amount_fen(call, "total_amount")
+        raise invalid_trade_parameter("out_trade_no 只能包含字母、数字、下划线，最长 64 位")
+    total_fen = amount_parameter(
+        call.biz, "total_amount", positive=False, refuse=invalid_trade_parameter
+    )
     if not 0 < total_fen <= MAX_TOTAL_FEN:
         raise TradeRefused("ACQ.TOTAL_FEE_EXCEED", "订单总金额不在允许范围内 [0.01, 100000000]")
     subject = _text(call, "subject", 256)
     product_code = _text(call, "product_code", 64, required=False) or JSAPI_PAY
     if product_code != JSAPI_PAY:
-        raise _invalid(f"product_code 只支持 {JSAPI_PAY}")
+        raise invalid_trade_parameter(f"product_code 只支持 {JSAPI_PAY}")
     order = TradeOrder(
         app_id=call.app.app_id,
         out_trade_no=out_trade_no,
@@ -127,9 +114,7 @@ def trade_close(call: GatewayCall) -> dict[str, Any]:
 def trade_refund(call: GatewayCall) -> dict[str, Any]:
     """Refund part or all of a paid trade, once per `out_request_no`."""
     trade = _trade_of_call(call)
-    refund_fen = _amount_fen(call, "refund_amount")
-    if refund_fen <= 0:
-        raise _invalid("refund_amount 必须大于 0")
+    refund_fen = amount_parameter(call.biz, "refund_amount", refuse=invalid_trade_parameter)
     request = RefundRequest(
         refund_fen=refund_fen,
         out_request_no=_text(call, "out_request_no", 64, required=False),
