@@ -112,6 +112,16 @@ def any_database_url(request, tmp_path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def mock(mock_idp):
+    """The session's mock through the control helpers of tests/mock_idp_helpers.MockIdp."""
+    from tests.mock_idp_helpers import MockIdp
+
+    helpers = MockIdp(mock_idp)
+    yield helpers
+    helpers.close()
+
+
+@pytest.fixture(scope="session")
 def platform_public_key(mock_idp) -> str:
     return httpx.get(f"{mock_idp.url}/_mock/platform-key").json()["public_key_pem"]
 

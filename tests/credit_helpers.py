@@ -61,24 +61,6 @@ def body_of(response) -> dict:
     return response.get_json() if hasattr(response, "get_json") else response.json()
 
 
-def confirm(mock_url: str, order_str: str, platform_user_id: str, *, notify: bool = True) -> dict:
-    """What the user's confirmation in the platform's cashier does (`my.tradePay(orderStr)`)."""
-    response = httpx.post(
-        f"{mock_url}/_mock/fund-auth/confirm",
-        json={"order_str": order_str, "user_id": platform_user_id, "notify": notify},
-        timeout=15,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def notifications_of(mock_url: str, auth_no: str) -> list[dict]:
-    """The notifications the mock queued about one authorisation, oldest first."""
-    response = httpx.get(f"{mock_url}/_mock/notifications", params={"auth_no": auth_no})
-    response.raise_for_status()
-    return response.json()["notifications"]
-
-
 def settle_headers(token: str) -> dict:
     """A settling merchant client's headers for one release or charge."""
     return {**bearer(token), "Idempotency-Key": secrets.token_hex(8)}

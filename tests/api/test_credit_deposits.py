@@ -11,15 +11,12 @@ import json
 import secrets
 from urllib.parse import parse_qsl
 
-import httpx
 import pytest
 
 from service.gateway import signing
 from tests.conftest import bearer
 from tests.credit_helpers import (
-    confirm,
     consent,
-    notifications_of,
     settle_headers,
     start_deposit,
 )
@@ -30,14 +27,14 @@ UNFREEZE = "alipay.fund.auth.order.unfreeze"
 
 
 @pytest.fixture
-def renter(login, client, mock_idp, demo_users):
+def renter(login, client, mock, demo_users):
     """A logged-in user with a deposit_waiver consent; index picks the demo user."""
 
     def _renter(index: int = ZHANG_WEI) -> dict:
         tokens = login(index)
         headers = bearer(tokens["access_token"])
         platform_id = demo_users[index]["user_id"]
-        consent(client, tokens["access_token"], mock_idp.url, platform_id, "deposit_waiver")
+        consent(client, tokens["access_token"], mock.url, platform_id, "deposit_waiver")
         return {"headers": headers, "token": tokens["access_token"], "platform_id": platform_id}
 
     return _renter
@@ -63,11 +60,11 @@ def _fail_next(mock_control, method: str, how: str) -> None:
     mock_control.post("/_mock/faults", json={"method": method, **fault}).raise_for_status()
 
 
-def _held(client, mock_idp, person: dict, amount_fen: int) -> dict:
+def _held(client, mock, person: dict, amount_fen: int) -> dict:
     """A deposit the user confirmed, held once Minifin heard the freeze notification."""
     deposit = start_deposit(client, person["token"], amount_fen).get_json()
-    frozen = confirm(mock_idp.url, deposit["order_str"], person["platform_id"])
-    (freeze,) = notifications_of(mock_idp.url, frozen["auth_no"])
+    frozen = mock.frozen(deposit["order_str"], user_id=person["platform_id"])
+    (freeze,) = mock.notifications(auth_no=frozen["auth_no"])
     assert _relay(client, freeze).get_data(as_text=True) == "success"
     return client.get(f"/v1/credit/deposits/{deposit['id']}", headers=person["headers"]).get_json()
 
@@ -100,11 +97,11 @@ def test_a_deposit_answers_an_order_string_signed_for_my_trade_pay(app, client, 
     ids=["full waiver", "partial waiver", "no waiver"],
 )
 def test_the_freeze_notification_holds_the_deposit_with_what_credit_waived(
-    client, mock_idp, renter, who, amount_fen, credit_fen, fund_fen
+    client, mock, renter, who, amount_fen, credit_fen, fund_fen
 ):
     person = renter(who)
 
-    deposit = _held(client, mock_idp, person, amount_fen)
+    deposit = _held(client, mock, person, amount_fen)
 
     assert deposit["status"] == "held" and deposit["order_str"] is None
     assert (deposit["credit_amount_fen"], deposit["fund_amount_fen"]) == (credit_fen, fund_fen)
@@ -115,11 +112,11 @@ def test_the_freeze_notification_holds_the_deposit_with_what_credit_waived(
     assert (freeze["credit_fen"], freeze["fund_fen"]) == (credit_fen, fund_fen)
 
 
-def test_a_replayed_or_redelivered_freeze_notification_changes_nothing(client, mock_idp, renter):
+def test_a_replayed_or_redelivered_freeze_notification_changes_nothing(client, mock, renter):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
-    (freeze,) = notifications_of(mock_idp.url, deposit["auth_no"])
-    platform_key = mock_idp.app.extensions["mock_idp_platform_key"]
+    deposit = _held(client, mock, person, 9900)
+    (freeze,) = mock.notifications(auth_no=deposit["auth_no"])
+    platform_key = mock.live.app.extensions["mock_idp_platform_key"]
     fields = {k: v for k, v in freeze["fields"].items() if k not in ("sign", "sign_type")}
     resent = signing.sign_notification({**fields, "notify_id": secrets.token_hex(16)}, platform_key)
 
@@ -132,12 +129,12 @@ def test_a_replayed_or_redelivered_freeze_notification_changes_nothing(client, m
 
 
 def test_a_freeze_notification_with_a_bad_signature_is_rejected_and_changes_nothing(
-    client, mock_idp, renter
+    client, mock, renter
 ):
     person = renter()
     deposit = start_deposit(client, person["token"], 9900).get_json()
-    frozen = confirm(mock_idp.url, deposit["order_str"], person["platform_id"])
-    (freeze,) = notifications_of(mock_idp.url, frozen["auth_no"])
+    frozen = mock.frozen(deposit["order_str"], user_id=person["platform_id"])
+    (freeze,) = mock.notifications(auth_no=frozen["auth_no"])
 
     forged = client.post(
         "/v1/notifications/alipay", data={**freeze["fields"], "credit_amount": "0.01"}
@@ -149,10 +146,10 @@ def test_a_freeze_notification_with_a_bad_signature_is_rejected_and_changes_noth
     assert after.get_json()["status"] == "awaiting_user"
 
 
-def test_a_lost_freeze_notification_is_recovered_by_reconciliation(app, client, mock_idp, renter):
+def test_a_lost_freeze_notification_is_recovered_by_reconciliation(app, client, mock, renter):
     person = renter(LIU_YANG)
     deposit = start_deposit(client, person["token"], 600000).get_json()
-    confirm(mock_idp.url, deposit["order_str"], person["platform_id"], notify=False)
+    mock.frozen(deposit["order_str"], user_id=person["platform_id"], notify=False)
 
     run_outbox_now(app)
 
@@ -179,10 +176,10 @@ def test_a_deposit_never_confirmed_expires(app, client, renter):
     assert after["status"] == "expired" and after["order_str"] is None
 
 
-def test_part_released_then_the_rest_charged_settles_the_deposit(client, mock_idp, renter,
+def test_part_released_then_the_rest_charged_settles_the_deposit(client, mock, renter,
                                                                  merchant):  # fmt: skip
     person = renter(LIU_YANG)
-    deposit = _held(client, mock_idp, person, 600000)
+    deposit = _held(client, mock, person, 600000)
     url = f"/v1/credit/deposits/{deposit['id']}"
 
     released = client.post(f"{url}/release", json={"amount_fen": 150000},
@@ -210,15 +207,15 @@ def test_part_released_then_the_rest_charged_settles_the_deposit(client, mock_id
     assert release["credit_fen"] + release["fund_fen"] == 150000 and release["operation_id"]
     assert (charge["kind"], charge["amount_fen"], charge["reason"]) == ("charge", 450000, "lost")
     assert charge["trade_no"] and charge["status"] == "succeeded"
-    order = httpx.get(f"{mock_idp.url}/_mock/fund-auth/{deposit['auth_no']}").json()
+    order = mock.fund_auth(deposit["auth_no"])
     assert (order["rest_fen"], order["paid_fen"], order["unfrozen_fen"]) == (0, 450000, 150000)
 
 
 def test_a_charge_line_learns_its_credit_and_fund_split_from_the_platform(
-    app, client, mock_idp, renter, merchant
+    app, client, mock, renter, merchant
 ):
     person = renter(LIU_YANG)  # 5 000 of the 6 000 yuan waived by credit
-    deposit = _held(client, mock_idp, person, 600000)
+    deposit = _held(client, mock, person, 600000)
     url = f"/v1/credit/deposits/{deposit['id']}"
     client.post(f"{url}/charges", json={"amount_fen": 150000, "reason": "repair"},
                 headers=settle_headers(merchant))  # fmt: skip
@@ -226,7 +223,7 @@ def test_a_charge_line_learns_its_credit_and_fund_split_from_the_platform(
     run_outbox_now(app)
 
     charge = client.get(url, headers=person["headers"]).get_json()["operations"][-1]
-    order = httpx.get(f"{mock_idp.url}/_mock/fund-auth/{deposit['auth_no']}").json()
+    order = mock.fund_auth(deposit["auth_no"])
     (paid,) = [op for op in order["operations"] if op["operation_type"] == "PAY"]
     assert charge["operation_id"] == paid["operation_id"]
     assert (charge["credit_fen"], charge["fund_fen"]) == (
@@ -234,9 +231,9 @@ def test_a_charge_line_learns_its_credit_and_fund_split_from_the_platform(
     assert charge["credit_fen"] + charge["fund_fen"] == 150000
 
 
-def test_a_settling_charge_releases_the_rest_with_it(client, mock_idp, renter, merchant):
+def test_a_settling_charge_releases_the_rest_with_it(client, mock, renter, merchant):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}"
 
     charged = client.post(f"{url}/charges", json={"amount_fen": 2000, "reason": "2 h rent",
@@ -247,15 +244,15 @@ def test_a_settling_charge_releases_the_rest_with_it(client, mock_idp, renter, m
     assert (final["status"], final["charged_fen"], final["released_fen"]) == ("settled", 2000, 7900)
     kinds = [(op["kind"], op["amount_fen"]) for op in final["operations"]]
     assert kinds == [("freeze", 9900), ("charge", 2000), ("release", 7900)]
-    for notification in notifications_of(mock_idp.url, deposit["auth_no"])[1:]:
+    for notification in mock.notifications(auth_no=deposit["auth_no"])[1:]:
         assert _relay(client, notification).get_data(as_text=True) == "success"
     rest = client.get(url, headers=person["headers"]).get_json()["operations"][-1]
     assert rest["operation_id"] and rest["credit_fen"] + rest["fund_fen"] == 7900
 
 
-def test_amounts_beyond_what_remains_held_are_refused(client, mock_idp, renter, merchant):
+def test_amounts_beyond_what_remains_held_are_refused(client, mock, renter, merchant):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}"
 
     too_much = client.post(f"{url}/release", json={"amount_fen": 9901},
@@ -272,9 +269,9 @@ def test_amounts_beyond_what_remains_held_are_refused(client, mock_idp, renter, 
     assert (after["released_fen"], after["charged_fen"]) == (5000, 0)
 
 
-def test_a_release_retried_with_its_key_releases_once(client, mock_idp, renter, merchant):
+def test_a_release_retried_with_its_key_releases_once(client, mock, renter, merchant):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/release"
     headers = settle_headers(merchant)
 
@@ -287,16 +284,16 @@ def test_a_release_retried_with_its_key_releases_once(client, mock_idp, renter, 
     assert again.get_json() == first.get_json()
     assert other_body.status_code == 422
     assert other_body.get_json()["code"] == "idempotency_key_reused"
-    order = httpx.get(f"{mock_idp.url}/_mock/fund-auth/{deposit['auth_no']}").json()
+    order = mock.fund_auth(deposit["auth_no"])
     unfreezes = [op for op in order["operations"] if op["operation_type"] == "UNFREEZE"]
     assert [op["amount_fen"] for op in unfreezes] == [3000]
 
 
 def test_a_release_whose_answer_was_lost_is_resent_with_the_same_request_number(
-    client, mock_idp, mock_control, renter, merchant
+    client, mock, mock_control, renter, merchant
 ):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/release"
     headers = settle_headers(merchant)
     _fail_next(mock_control, UNFREEZE, "unavailable")
@@ -315,16 +312,16 @@ def test_a_release_whose_answer_was_lost_is_resent_with_the_same_request_number(
 
 
 def test_an_unfreeze_notification_before_a_trusted_answer_is_counted_once(
-    client, mock_idp, mock_control, renter, merchant
+    client, mock, mock_control, renter, merchant
 ):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/release"
     headers = settle_headers(merchant)
     _fail_next(mock_control, UNFREEZE, "untrusted")
 
     untrusted = client.post(url, json={"amount_fen": 3000}, headers=headers)
-    unfreeze = notifications_of(mock_idp.url, deposit["auth_no"])[-1]
+    unfreeze = mock.notifications(auth_no=deposit["auth_no"])[-1]
     relayed = _relay(client, unfreeze)
     retried = client.post(url, json={"amount_fen": 3000}, headers=headers)
 
@@ -338,14 +335,14 @@ def test_an_unfreeze_notification_before_a_trusted_answer_is_counted_once(
 
 
 def test_the_answer_and_the_notification_of_one_release_are_counted_once_in_either_order(
-    app, client, mock_idp, mock_control, renter, merchant
+    app, client, mock, mock_control, renter, merchant
 ):
     from service.credit.models import DepositOperation
     from service.credit.settlement import complete_operation
     from service.extensions import db
 
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     _fail_next(mock_control, UNFREEZE, "untrusted")
     client.post(
         f"/v1/credit/deposits/{deposit['id']}/release",
@@ -366,16 +363,16 @@ def test_the_answer_and_the_notification_of_one_release_are_counted_once_in_eith
 
 
 def test_the_rest_a_settling_charge_released_told_before_the_charge_is_recorded_comes_again(
-    client, mock_idp, mock_control, renter, merchant
+    client, mock, mock_control, renter, merchant
 ):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/charges"
     headers = settle_headers(merchant)
     body = {"amount_fen": 2000, "reason": "2 h rent", "settle": True}
     _fail_next(mock_control, "alipay.trade.pay", "untrusted")
     untrusted = client.post(url, json=body, headers=headers)  # the platform charged and released
-    rest = notifications_of(mock_idp.url, deposit["auth_no"])[-1]
+    rest = mock.notifications(auth_no=deposit["auth_no"])[-1]
 
     early = _relay(client, rest)
     retried = client.post(url, json=body, headers=headers)
@@ -393,15 +390,15 @@ def test_the_rest_a_settling_charge_released_told_before_the_charge_is_recorded_
 
 
 def test_a_late_freeze_notification_after_reconciliation_and_a_release_changes_nothing(
-    app, client, mock_idp, renter, merchant
+    app, client, mock, renter, merchant
 ):
     person = renter()
     deposit = start_deposit(client, person["token"], 9900).get_json()
-    frozen = confirm(mock_idp.url, deposit["order_str"], person["platform_id"])
+    frozen = mock.frozen(deposit["order_str"], user_id=person["platform_id"])
     run_outbox_now(app)  # reconciliation finds it held before the notification arrives
     url = f"/v1/credit/deposits/{deposit['id']}"
     client.post(f"{url}/release", json={"amount_fen": 9900}, headers=settle_headers(merchant))
-    freeze = notifications_of(mock_idp.url, frozen["auth_no"])[0]
+    freeze = mock.notifications(auth_no=frozen["auth_no"])[0]
 
     assert _relay(client, freeze).get_data(as_text=True) == "success"
 
@@ -411,10 +408,10 @@ def test_a_late_freeze_notification_after_reconciliation_and_a_release_changes_n
 
 
 def test_a_settling_charge_waits_for_a_pending_release_to_finish(
-    client, mock_idp, mock_control, renter, merchant
+    client, mock, mock_control, renter, merchant
 ):
     person = renter()
-    deposit = _held(client, mock_idp, person, 9900)
+    deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}"
     _fail_next(mock_control, UNFREEZE, "unavailable")
     lost = client.post(
@@ -481,9 +478,9 @@ def test_a_bad_deposit_request_is_a_422_with_field_errors_and_no_row(client, ren
     assert client.get("/v1/credit/deposits", headers=person["headers"]).get_json() == []
 
 
-def test_a_deposit_needs_a_deposit_waiver_consent(client, login, mock_idp, demo_users):
+def test_a_deposit_needs_a_deposit_waiver_consent(client, login, mock, demo_users):
     token = login(0)["access_token"]
-    consent(client, token, mock_idp.url, demo_users[0]["user_id"], "credit_check")
+    consent(client, token, mock.url, demo_users[0]["user_id"], "credit_check")
 
     response = start_deposit(client, token, 9900)
 

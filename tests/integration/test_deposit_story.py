@@ -24,9 +24,10 @@ from service import MIGRATIONS_DIR
 from service.auth.clients import create_client
 from service.extensions import db
 from tests.conftest import auth_code, bearer
-from tests.credit_helpers import confirm, consent, start_deposit
+from tests.credit_helpers import consent, start_deposit
 from tests.integration.test_gift_story import REPO, _start_worker, wait_for
 from tests.live_server import served_minifin
+from tests.mock_idp_helpers import MockIdp
 
 ZHANG_WEI, LIU_YANG, ZHAO_LEI = 0, 3, 6  # waiver limits 2 000, 5 000 and 0 yuan
 
@@ -34,10 +35,10 @@ ZHANG_WEI, LIU_YANG, ZHAO_LEI = 0, 3, 6  # waiver limits 2 000, 5 000 and 0 yuan
 class Rental:
     """Minifin over HTTP, the mock, a merchant's settling client and the renters."""
 
-    def __init__(self, url: str, app, mock_url: str, demo_users: list[dict]):
+    def __init__(self, url: str, app, mock: MockIdp, demo_users: list[dict]):
         self.api = httpx.Client(base_url=url, timeout=30)
         self.app = app
-        self.mock_url = mock_url
+        self.mock = mock
         self.demo_users = demo_users
         with app.app_context():
             client, secret = create_client("rental desk", ["deposits:settle"])
@@ -48,10 +49,10 @@ class Rental:
 
     def renter(self, index: int) -> dict:
         platform_id = self.demo_users[index]["user_id"]
-        code = auth_code(self.mock_url, platform_id)
+        code = auth_code(self.mock.url, platform_id)
         tokens = self.api.post("/v1/sessions", json={"auth_code": code}).json()
         token = tokens["access_token"]
-        consent(self.api, token, self.mock_url, platform_id, "deposit_waiver")
+        consent(self.api, token, self.mock.url, platform_id, "deposit_waiver")
         return {"headers": bearer(token), "token": token, "platform_id": platform_id}
 
     def deposit(self, person: dict, deposit_id: str) -> dict:
@@ -61,7 +62,7 @@ class Rental:
         """Start a deposit, confirm it at the mock's cashier, wait until Minifin holds it."""
         started = start_deposit(self.api, person["token"], amount_fen)
         assert started.status_code == 201, started.text
-        confirm(self.mock_url, started.json()["order_str"], person["platform_id"], notify=notify)
+        self.mock.frozen(started.json()["order_str"], user_id=person["platform_id"], notify=notify)
         return wait_for(lambda: (d := self.deposit(person, started.json()["id"]))["status"]
                         == "held" and d)  # fmt: skip
 
@@ -71,14 +72,14 @@ class Rental:
                              headers=headers)  # fmt: skip
 
     def order(self, auth_no: str) -> dict:
-        return httpx.get(f"{self.mock_url}/_mock/fund-auth/{auth_no}").json()
+        return self.mock.fund_auth(auth_no)
 
     def close(self) -> None:
         self.api.close()
 
 
 @pytest.fixture
-def rental(app_env, any_database_url, mock_idp, demo_users, tmp_path) -> Iterator[Rental]:
+def rental(app_env, any_database_url, mock, demo_users, tmp_path) -> Iterator[Rental]:
     overrides = {"MINIFIN_DATABASE_URL": any_database_url, "MINIFIN_DEPOSIT_RECONCILE_SECONDS": "1"}
     with served_minifin(app_env, **overrides) as live:
         with live.app.app_context():
@@ -88,7 +89,7 @@ def rental(app_env, any_database_url, mock_idp, demo_users, tmp_path) -> Iterato
             "PYTHONPATH": str(REPO), "MINIFIN_LOG_LEVEL": "INFO", "PYTHONFAULTHANDLER": "1",
         }  # fmt: skip
         worker = _start_worker(worker_env, tmp_path / "worker.log")
-        story = Rental(live.url, live.app, mock_idp.url, demo_users)
+        story = Rental(live.url, live.app, mock, demo_users)
         try:
             yield story
         finally:
@@ -179,6 +180,6 @@ def test_a_retried_charge_reuses_its_trade_number_and_charges_once(rental):
     final = rental.deposit(person, deposit["id"])
     (charge,) = [op for op in final["operations"] if op["kind"] == "charge"]
     assert final["charged_fen"] == 1500
-    trade = httpx.get(f"{rental.mock_url}/_mock/trades/{charge['trade_no']}").json()
+    trade = rental.mock.trade(charge["trade_no"])
     assert trade["out_trade_no"] == charge["request_no"]
     assert rental.order(deposit["auth_no"])["rest_fen"] == 9900 - 1500
