@@ -16,7 +16,7 @@ from service.auth.phones import phone_index
 from service.auth.scopes import USER_SCOPE
 from service.components import components
 from service.dbtypes import utcnow
-from service.errors import InvalidRequest, Unauthorized
+from service.errors import InvalidRequest, NotFound, Unauthorized
 from service.extensions import db
 from service.gateway.errors import GatewayBadResponse, GatewayRejected
 from service.ids import new_id
@@ -257,6 +257,14 @@ _LIVE_SESSION_USER = (
     .join(LoginSession, LoginSession.user_id == User.id)
     .where(LoginSession.id == bindparam("sid"), User.id == bindparam("sub"))
 )
+
+
+def existing_user(user_id: str) -> User:
+    """The user a merchant client names, or the 404 every such route answers."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return user
 
 
 def authenticated_user(claims: dict[str, Any]) -> Row:

@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from service.auth.models import User
+from service.auth.services import existing_user
 from service.components import blind_index, gateway, settings
 from service.credit import consents
 from service.credit.explanations import ADMITTED, NOT_ADMITTED, NOT_EVALUABLE, explain
 from service.credit.models import PENDING, CreditCheck
 from service.dbtypes import utcnow
-from service.errors import Conflict, Forbidden, NotFound
+from service.errors import Conflict, Forbidden
 from service.extensions import db
 from service.gateway import credit as zhima
 from service.gateway.errors import GatewayRejected
@@ -32,13 +32,6 @@ from service.identity.audit import Actor
 from service.identity.identities import has_verified_identity, verified_name_and_number
 
 log = logging.getLogger(__name__)
-
-
-def _existing_user(user_id: str) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.", code="user_not_found")
-    return user
 
 
 def _transaction_id(check_id: str) -> str:
@@ -49,7 +42,7 @@ def run_check(
     actor: Actor, user_id: str, values: Mapping[str, Any], idempotency_key: str
 ) -> CreditCheck:
     """Check the user's credit against a threshold for a purpose they consented to."""
-    _existing_user(user_id)
+    existing_user(user_id)
     purpose = values["purpose"]
     check = db.session.scalars(
         select(CreditCheck).where(
@@ -145,7 +138,7 @@ def shown(check: CreditCheck) -> CreditCheck:
 
 def checks_of(user_id: str) -> list[CreditCheck]:
     """A user's checks, newest first, each with who asked, for what, and the outcome."""
-    _existing_user(user_id)
+    existing_user(user_id)
     rows = db.session.scalars(
         select(CreditCheck)
         .where(CreditCheck.user_id == user_id)
@@ -173,7 +166,7 @@ def disclose_raw_score(
             "This deployment is not configured to read raw credit scores.",
             code="raw_score_not_enabled",
         )
-    _existing_user(user_id)
+    existing_user(user_id)
     consent = consents.consent_for_use(user_id, purpose)
     auth_token = consents.platform_token(consent)
     if auth_token is None:

@@ -13,10 +13,9 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, update
 
-from service.auth.models import User
+from service.auth.services import existing_user
 from service.components import field_cipher
 from service.dbtypes import utcnow
-from service.errors import NotFound
 from service.extensions import db
 from service.identity import audit
 from service.identity.audit import Actor
@@ -70,8 +69,7 @@ def identity_of(user_id: str) -> IdentityView:
 
 def identity_for_client(actor: Actor, user_id: str) -> IdentityView:
     """A user's identity as a merchant client with `identity:read` sees it; the read is audited."""
-    if db.session.get(User, user_id) is None:
-        raise NotFound("No such user.", code="user_not_found")
+    existing_user(user_id)
     view = _view(db.session.get(Identity, user_id))
     audit.record(user_id, "identity.read", actor, verified=view.verified)
     db.session.commit()
