@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service.mock_idp.protocol import GatewayError
+from service.mock_idp.protocol import BusinessRefusal
 from service.mock_idp.store import MockStore, register_table
 
 RESERVE, NEVER = "reserve", "never"
@@ -45,11 +45,8 @@ register_table(
 )
 
 
-class CertificationRefused(GatewayError):
+class CertificationRefused(BusinessRefusal):
     """A certification's business failure, answered as 40004 with the platform's sub_code."""
-
-    def __init__(self, sub_code: str, sub_msg: str):
-        super().__init__("40004", sub_code, sub_msg)
 
 
 def illegal_argument(message: str, *, missing: bool = False) -> CertificationRefused:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.mock_idp.protocol import BEIJING, GatewayError
+from service.mock_idp.protocol import BEIJING, BusinessRefusal
 from service.mock_idp.store import MockStore, register_table
 
 FREEZE, UNFREEZE, PAY = "FREEZE", "UNFREEZE", "PAY"
@@ -45,11 +45,8 @@ register_table(
 )
 
 
-class FundAuthRefused(GatewayError):
+class FundAuthRefused(BusinessRefusal):
     """A fund authorisation's business failure: 40004 with the platform's sub_code."""
-
-    def __init__(self, sub_code: str, sub_msg: str):
-        super().__init__("40004", sub_code, sub_msg)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,16 @@ class GatewayMethod:
     errors_under_error_response: bool = False
 
 
+class BusinessRefusal(GatewayError):
+    """A method's business failure: 40004 with the platform's sub_code for that product.
+
+    Each product subclasses it, so that pages and control routes catch only their own.
+    """
+
+    def __init__(self, sub_code: str, sub_msg: str):
+        super().__init__("40004", sub_code, sub_msg)
+
+
 def merge_parameters(*sources: Mapping[str, str]) -> dict[str, str]:
     """Query string and form body as one parameter set; later sources win on a clash."""
     merged: dict[str, str] = {}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.demo_users import balance_text
 from service.mock_idp.notifications import new_notify_id, queue_notification
-from service.mock_idp.protocol import BEIJING, GatewayError
+from service.mock_idp.protocol import BEIJING, BusinessRefusal
 from service.mock_idp.store import MockStore, register_table
 from service.mock_idp.trade_wire import trade_status_sync_fields
 
@@ -41,11 +41,8 @@ register_table(
 )
 
 
-class TradeRefused(GatewayError):
+class TradeRefused(BusinessRefusal):
     """A trade's business failure, answered as 40004 with an `ACQ.*` sub_code."""
-
-    def __init__(self, sub_code: str, sub_msg: str):
-        super().__init__("40004", sub_code, sub_msg)
 
 
 def invalid_trade_parameter(message: str, *, missing: bool = False) -> TradeRefused:
