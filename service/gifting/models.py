@@ -146,9 +146,14 @@ SPENT = "spent"
 
 
 class VoucherLedgerEntry(db.Model):
-    """Append-only: every change to a voucher's balance, with the balance after it."""
+    """Append-only: every change to a voucher's balance, with the balance after it.
+
+    A redemption keeps the till's Idempotency-Key, unique per merchant client: the database
+    itself refuses a second debit for one key, however long after the first it comes.
+    """
 
     __tablename__ = "voucher_ledger"
+    __table_args__ = (UniqueConstraint("client_id", "idempotency_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     voucher_id: Mapped[str] = mapped_column(ForeignKey("vouchers.id"), index=True)
@@ -158,3 +163,4 @@ class VoucherLedgerEntry(db.Model):
     balance_after_fen: Mapped[int]
     store_id: Mapped[str | None] = mapped_column(String(64))
     client_id: Mapped[str | None] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))

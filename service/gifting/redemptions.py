@@ -3,6 +3,11 @@
 Each redemption is one conditional UPDATE that only succeeds while the voucher can pay, so
 concurrent tills cannot redeem an item twice or overdraw a card; the ledger row that records it
 commits in the same transaction.
+
+The ledger row also keeps the till's Idempotency-Key, unique per merchant client. The
+idempotency record in front of the route is only a cache of answers (taken over after five
+minutes of a stalled first attempt, deleted after 24 hours), so the key on the redemption itself
+is what makes a retry, however late, answer the earlier redemption instead of debiting again.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
 
 from service.components import blind_index
 from service.dbtypes import utcnow
@@ -52,8 +58,49 @@ def _voucher_of_code(text: str) -> Voucher:
     return voucher
 
 
-def redeem(code_text: str, amount_fen: int | None, store_id: str, client_id: str) -> Redemption:
-    """Take `amount_fen` from a stored-value voucher, or use an item voucher up."""
+def _earlier_redemption(client_id: str, idempotency_key: str) -> VoucherLedgerEntry | None:
+    return db.session.scalars(
+        select(VoucherLedgerEntry).where(
+            VoucherLedgerEntry.client_id == client_id,
+            VoucherLedgerEntry.idempotency_key == idempotency_key,
+        )
+    ).first()
+
+
+def _answer_of(earlier: VoucherLedgerEntry, code_text: str, amount_fen: int | None,
+               store_id: str) -> Redemption:  # fmt: skip
+    """The earlier redemption of this key, if this request asks for exactly it; else a 422.
+
+    The same request means the same voucher (by its code), the same store and the same amount
+    (an item voucher's amount may be left out, as it is always the whole).
+    """
+    voucher = db.session.get(Voucher, earlier.voucher_id)
+    code = codes.normalise(code_text)
+    same = (
+        codes.is_well_formed(code)
+        and blind_index().digest("voucher_code", code) == voucher.code_index
+        and store_id == earlier.store_id
+        and (amount_fen == earlier.amount_fen or (amount_fen is None and voucher.kind == ITEM))
+    )
+    if not same:
+        db.session.rollback()
+        raise Unprocessable(
+            "This Idempotency-Key was used for another redemption.",
+            code="idempotency_key_reused",
+        )
+    answer = Redemption(voucher.id, earlier.amount_fen, earlier.balance_after_fen,
+                        earlier.store_id, earlier.at)  # fmt: skip
+    db.session.rollback()
+    return answer
+
+
+def redeem(
+    code_text: str, amount_fen: int | None, store_id: str, client_id: str, idempotency_key: str
+) -> Redemption:
+    """Take `amount_fen` from a stored-value voucher, or use an item voucher up, once per key."""
+    earlier = _earlier_redemption(client_id, idempotency_key)
+    if earlier is not None:
+        return _answer_of(earlier, code_text, amount_fen, store_id)
     voucher = _voucher_of_code(code_text)
     now = utcnow()
     if voucher.status == ISSUED:
@@ -90,7 +137,15 @@ def redeem(code_text: str, amount_fen: int | None, store_id: str, client_id: str
     db.session.add(VoucherLedgerEntry(
         voucher_id=voucher.id, at=now, type="redeem", amount_fen=amount_fen,
         balance_after_fen=balance_after, store_id=store_id, client_id=client_id,
+        idempotency_key=idempotency_key,
     ))  # fmt: skip
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # a retry with this key committed first: its debit is the one
+        db.session.rollback()
+        earlier = _earlier_redemption(client_id, idempotency_key)
+        if earlier is None:
+            raise
+        return _answer_of(earlier, code_text, amount_fen, store_id)
     log.info("voucher %s redeemed %d fen at store %s", voucher.id, amount_fen, store_id)
     return Redemption(voucher.id, amount_fen, balance_after, store_id, now)

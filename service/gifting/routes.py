@@ -177,4 +177,7 @@ def get_voucher(voucher_id):
 @problems(vouchers_blp, 400, 401, 403, 404, 409, 410, 413, 415, 422)
 def redeem_voucher(body, code):
     """Redeem a voucher by its code at a store (merchant client with `vouchers:redeem`)."""
-    return redemptions.redeem(code, body.get("amount_fen"), body["store_id"], g.client.id)
+    return redemptions.redeem(
+        code, body.get("amount_fen"), body["store_id"], g.client.id,
+        request.headers["Idempotency-Key"],
+    )  # fmt: skip
