@@ -49,6 +49,7 @@ from service.identity.outcomes import (
     identity_owner,
     reason_code,
 )
+from service.identity.user_lock import lock_user
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 from service.security.masking import mask_id_number, mask_name
 
@@ -138,6 +139,7 @@ def start_verification(
             code="idempotency_key_reused",
         )
     if verification is None:
+        lock_user(user.id)  # the count and the insert below are one step for this user
         _refuse_if_bound_elsewhere(user, id_number_hash)
         now = utcnow()
         _refuse_over_limit(user.id, now)
