@@ -21,6 +21,7 @@ from service.identity import audit
 from service.identity.audit import Actor
 from service.identity.idcard import china_today, parse_id_number
 from service.identity.models import CANCELED, PENDING, Identity, IdentityEvent, IdentityVerification
+from service.identity.user_lock import lock_user
 from service.security.masking import mask_id_number, mask_name
 from service.sql import flush_erased_values
 
@@ -79,17 +80,22 @@ def identity_for_client(actor: Actor, user_id: str) -> IdentityView:
 def erase_identity(actor: Actor) -> IdentityView:
     """Erase the caller's identity data now: sealed values, blind index and masked forms.
 
-    Pending attempts are canceled (their sealed values go too); finished ones keep only their
-    status and times. The audit trail records the erasure and keeps no personal data.
+    Pending attempts are canceled first (their sealed values go too, and each cancellation is
+    audited); finished ones keep only their status and times. All of it happens under the
+    user's lock (user_lock.py), so a pass being recorded at this moment is either committed
+    before (and erased here) or comes after (and finds its attempt canceled). The audit trail
+    records the erasure and keeps no personal data.
     """
     user_id, now = actor.id, utcnow()
-    erased = db.session.execute(delete(Identity).where(Identity.user_id == user_id)).rowcount
-    db.session.execute(
+    lock_user(user_id)
+    canceled = db.session.scalars(
         update(IdentityVerification)
         .where(IdentityVerification.user_id == user_id, IdentityVerification.status == PENDING)
         .values(status=CANCELED, finished_at=now)
+        .returning(IdentityVerification.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    erased = db.session.execute(delete(Identity).where(Identity.user_id == user_id)).rowcount
     db.session.execute(
         update(IdentityVerification)
         .where(IdentityVerification.user_id == user_id)
@@ -97,6 +103,9 @@ def erase_identity(actor: Actor) -> IdentityView:
                 id_number_masked=None)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
+    for verification_id in sorted(canceled):
+        audit.record(user_id, "verification.canceled", actor, verification_id=verification_id,
+                     reason="identity_erased")  # fmt: skip
     audit.record(user_id, "identity.erased", actor, had_identity=bool(erased))
     db.session.commit()
     flush_erased_values()

@@ -2,7 +2,10 @@
 
 Several paths reach an outcome (a user's read, the worker at the end of the window, a cancel,
 an erasure), possibly at the same moment, so the move out of `pending` is one conditional
-UPDATE and only its winner binds the identity and writes the audit event.
+UPDATE and only its winner binds the identity and writes the audit event. It is made under the
+user's lock (user_lock.py), which an erasure takes too: a pass recorded first is then erased
+with everything else, and a pass that arrives after an erasure finds its attempt canceled and
+binds nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from service.extensions import db
 from service.identity import audit
 from service.identity.audit import Actor
 from service.identity.models import FAILED, PASSED, PENDING, Identity, IdentityVerification
+from service.identity.user_lock import lock_user
 
 log = logging.getLogger(__name__)
 # Reasons Minifin itself gives (the gateway's own failure codes are passed through).
@@ -47,6 +51,11 @@ def finish(
     A pass binds the identity to the user, unless another account got it meanwhile.
     """
     user_id, verification_id = verification.user_id, verification.id
+    lock_user(user_id)
+    db.session.refresh(verification)  # what the lock's previous holder (an erasure?) left
+    if verification.status != PENDING:
+        db.session.rollback()
+        return False
     sealed = (verification.name_sealed, verification.id_number_sealed, verification.id_number_hash)
     app_id = None
     if status == PASSED:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from service.auth.models import User
 from service.components import blind_index, field_cipher, gateway, settings
@@ -168,21 +168,43 @@ def start_verification(
         db.session.commit()
     if verification.status == PENDING and verification.certify_id is None:
         _initialize(verification, name, id_number)
+        db.session.refresh(verification)  # an erasure may have canceled it meanwhile
     return _shown(verification)
 
 
 def _initialize(verification: IdentityVerification, name: str, id_number: str) -> None:
-    """Register the attempt at the gateway (safe to repeat: same `outer_order_no`)."""
+    """Register the attempt at the gateway (safe to repeat: same `outer_order_no`).
+
+    The name and number leave only for an attempt that is still pending when read again right
+    before the call: an erasure (or a cancel) may have ended it since it was recorded, and then
+    nothing is sent. An erasure that commits while the call is in flight cannot recall what was
+    sent; the attempt stays canceled and no certify_id is recorded for it.
+    """
+    verification_id, return_url = verification.id, verification.return_url
+    db.session.refresh(verification)
+    still_open = verification.status == PENDING and verification.certify_id is None
+    db.session.rollback()  # no transaction stays open across the gateway call
+    if not still_open:
+        log.info("verification %s ended before it was sent to the platform", verification_id)
+        return
     certify_id = certification.initialize_certification(
         gateway(),
-        outer_order_no=_outer_order_no(verification.id),
+        outer_order_no=_outer_order_no(verification_id),
         cert_name=name,
         cert_no=id_number,
-        return_url=verification.return_url,
+        return_url=return_url,
     )
-    verification.certify_id = certify_id
+    recorded = db.session.execute(
+        update(IdentityVerification)
+        .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
+        .values(certify_id=certify_id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
-    log.info("verification %s initialized", verification.id)
+    if recorded:
+        log.info("verification %s initialized", verification_id)
+    else:
+        log.warning("verification %s ended while the platform was initializing it", verification_id)
 
 
 def _resume_initialize(verification: IdentityVerification) -> None:
@@ -190,7 +212,6 @@ def _resume_initialize(verification: IdentityVerification) -> None:
     cipher = field_cipher()
     name = cipher.open(verification.name_sealed, owner=verification.user_id)
     id_number = cipher.open(verification.id_number_sealed, owner=verification.user_id)
-    db.session.rollback()  # no transaction stays open across the gateway call
     _initialize(verification, name, id_number)
 
 
