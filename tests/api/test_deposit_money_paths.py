@@ -9,37 +9,15 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 from service.components import gateway
 from service.credit.models import DepositOperation
 from service.extensions import db
 from service.gateway import credit as fund_auth
-from tests.api.test_credit_deposits import LIU_YANG, ZHANG_WEI, ZHAO_LEI, _held, _relay
-from tests.conftest import bearer
-from tests.credit_helpers import consent, settle_headers, start_deposit
-from tests.gifting_helpers import client_token, run_outbox_now
+from tests.api.test_credit_deposits import LIU_YANG, ZHAO_LEI, _held, _relay
+from tests.credit_helpers import settle_headers, start_deposit
+from tests.gifting_helpers import run_outbox_now
 
 PAY, UNFREEZE = "alipay.trade.pay", "alipay.fund.auth.order.unfreeze"
-
-
-@pytest.fixture
-def renter(login, client, mock, demo_users):
-    """A logged-in user with a deposit_waiver consent; index picks the demo user."""
-
-    def _renter(index: int = ZHANG_WEI) -> dict:
-        tokens = login(index)
-        platform_id = demo_users[index]["user_id"]
-        consent(client, tokens["access_token"], mock.url, platform_id, "deposit_waiver")
-        return {"headers": bearer(tokens["access_token"]), "token": tokens["access_token"],
-                "platform_id": platform_id}  # fmt: skip
-
-    return _renter
-
-
-@pytest.fixture
-def merchant(app, client) -> str:
-    return client_token(app, client, "deposits:settle")
 
 
 def _deposit(client, person, deposit_id):
@@ -51,18 +29,18 @@ def _fault(mock_control, **fault) -> None:
 
 
 def test_a_charge_whose_answer_was_lost_and_resent_as_trade_has_success_is_recorded_succeeded(
-    client, mock, mock_control, renter, merchant
+    client, mock, mock_control, deposit_renter, deposit_settler
 ):
-    person = renter()
+    person = deposit_renter()
     deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/charges"
-    headers, body = settle_headers(merchant), {"amount_fen": 3000, "reason": "damage"}
+    headers, body = settle_headers(deposit_settler), {"amount_fen": 3000, "reason": "damage"}
     _fault(mock_control, method=PAY, kind="error", code="40004", sub_code="ACQ.SYSTEM_ERROR",
            after=True, times=1)  # fmt: skip
 
     lost = client.post(url, json=body, headers=headers)  # the platform charged; answer lost
     resent = client.post(url, json=body, headers=headers)  # answered ACQ.TRADE_HAS_SUCCESS
-    again = client.post(url, json=body, headers=settle_headers(merchant))  # a second charge
+    again = client.post(url, json=body, headers=settle_headers(deposit_settler))  # a second charge
 
     assert lost.status_code == 503, lost.get_json()
     assert resent.status_code == 201, resent.get_json()
@@ -75,16 +53,16 @@ def test_a_charge_whose_answer_was_lost_and_resent_as_trade_has_success_is_recor
 
 
 def test_a_charge_answered_system_error_stays_pending_until_reconciled_by_query(
-    app, client, mock, mock_control, renter, merchant
+    app, client, mock, mock_control, deposit_renter, deposit_settler
 ):
-    person = renter()
+    person = deposit_renter()
     deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}/charges"
     _fault(mock_control, method=PAY, kind="error", code="40004", sub_code="ACQ.SYSTEM_ERROR",
            after=True, times=1)  # fmt: skip
 
     lost = client.post(url, json={"amount_fen": 2000, "reason": "late"},
-                       headers=settle_headers(merchant))  # fmt: skip
+                       headers=settle_headers(deposit_settler))  # fmt: skip
     pending = _deposit(client, person, deposit["id"])
     run_outbox_now(app)  # the worker asks the platform before anything is freed
 
@@ -96,9 +74,9 @@ def test_a_charge_answered_system_error_stays_pending_until_reconciled_by_query(
 
 
 def test_a_charge_of_all_that_remains_while_a_release_is_in_flight_never_sends_complete(
-    app, client, mock, mock_control, renter, merchant
+    app, client, mock, mock_control, deposit_renter, deposit_settler
 ):
-    person = renter()
+    person = deposit_renter()
     deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}"
     _fault(mock_control, method=UNFREEZE, kind="latency", seconds=2, times=1)
@@ -106,13 +84,13 @@ def test_a_charge_of_all_that_remains_while_a_release_is_in_flight_never_sends_c
 
     def release() -> None:
         answers["release"] = client.post(f"{url}/release", json={"amount_fen": 1000},
-                                         headers=settle_headers(merchant))  # fmt: skip
+                                         headers=settle_headers(deposit_settler))  # fmt: skip
 
     releasing = threading.Thread(target=release)
     releasing.start()
     _wait_for_pending_line(app, deposit["id"])  # the release is recorded and at the platform
     charged = client.post(f"{url}/charges", json={"amount_fen": 8900, "reason": "lost"},
-                          headers=settle_headers(merchant))  # fmt: skip
+                          headers=settle_headers(deposit_settler))  # fmt: skip
     releasing.join(timeout=30)
 
     assert charged.status_code == 201, charged.get_json()
@@ -141,16 +119,16 @@ def _wait_for_pending_line(app, deposit_id: str) -> None:
 
 
 def _release_directly(app, auth_no: str, amount_fen: int, request_no: str) -> None:
-    """The merchant's back office releases on the platform itself, past Minifin."""
+    """The deposit_settler's back office releases on the platform itself, past Minifin."""
     with app.app_context():
         fund_auth.unfreeze(gateway(), auth_no=auth_no, out_request_no=request_no,
                            amount_fen=amount_fen, remark="back office")  # fmt: skip
 
 
 def test_a_release_notice_minifin_did_not_ask_for_is_recorded_against_its_deposit(
-    app, client, mock, renter
+    app, client, mock, deposit_renter
 ):
-    person = renter()
+    person = deposit_renter()
     deposit = _held(client, mock, person, 9900)
     _release_directly(app, deposit["auth_no"], 3000, "backoffice0001")
     notice = mock.notifications(auth_no=deposit["auth_no"])[-1]
@@ -165,14 +143,14 @@ def test_a_release_notice_minifin_did_not_ask_for_is_recorded_against_its_deposi
 
 
 def test_a_pending_release_meeting_an_order_the_platform_ended_is_reconciled_not_left_held(
-    app, client, mock, mock_control, renter, merchant
+    app, client, mock, mock_control, deposit_renter, deposit_settler
 ):
-    person = renter()
+    person = deposit_renter()
     deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}"
     _fault(mock_control, method=UNFREEZE, kind="error", code="20000", times=3)
     lost = client.post(f"{url}/release", json={"amount_fen": 1000},
-                       headers=settle_headers(merchant))  # fmt: skip
+                       headers=settle_headers(deposit_settler))  # fmt: skip
     _release_directly(app, deposit["auth_no"], 9900, "backoffice0002")  # the order is closed
     notice = mock.notifications(auth_no=deposit["auth_no"])[-1]
 
@@ -192,9 +170,9 @@ def test_a_pending_release_meeting_an_order_the_platform_ended_is_reconciled_not
 
 
 def test_a_hold_someone_else_confirmed_is_released_at_once_with_the_reason(
-    app, client, mock, renter, demo_users
+    app, client, mock, deposit_renter, demo_users
 ):
-    person = renter()
+    person = deposit_renter()
     deposit = start_deposit(client, person["token"], 9900).get_json()
     stranger = demo_users[ZHAO_LEI]["user_id"]
     frozen = mock.frozen(deposit["order_str"], user_id=stranger)
@@ -213,9 +191,9 @@ def test_a_hold_someone_else_confirmed_is_released_at_once_with_the_reason(
 
 
 def test_a_freeze_arriving_after_the_deposit_expired_is_released_at_once(
-    app, client, mock, renter
+    app, client, mock, deposit_renter
 ):
-    person = renter(LIU_YANG)
+    person = deposit_renter(LIU_YANG)
     deposit = start_deposit(client, person["token"], 600000).get_json()
     from service.credit.models import Deposit
 
