@@ -16,7 +16,7 @@ from service.gateway.outcomes import ANY, DONE, UNKNOWN
 SAMPLE_SUB_CODES = {"10003": "ACQ.WAIT_USER_PAY", "20000": "isp.unknow-error"}
 TRADE_AND_FUND_METHODS = (outcomes.TRADE_CREATE, outcomes.TRADE_PAY, outcomes.TRADE_REFUND,
                           outcomes.TRADE_CLOSE, outcomes.UNFREEZE, outcomes.DETAIL_QUERY,
-                          outcomes.TRADE_QUERY)  # fmt: skip
+                          outcomes.TRADE_QUERY, outcomes.REFUND_QUERY)  # fmt: skip
 
 
 def _rows():
