@@ -183,7 +183,7 @@ def test_a_hold_someone_else_confirmed_is_released_at_once_with_the_reason(
 
     assert relayed.get_data(as_text=True) == "success"
     final = _deposit(client, person, deposit["id"])
-    assert (final["status"], final["problem"], final["released_fen"]) == (
+    assert (final["status"], final.get("problem"), final["released_fen"]) == (
         "settled", "foreign_payer", 9900)  # fmt: skip
     assert final["operations"][-1]["requested_by"] == "minifin"
     order = mock.fund_auth(frozen["auth_no"])
@@ -210,6 +210,27 @@ def test_a_freeze_arriving_after_the_deposit_expired_is_released_at_once(
     run_outbox_now(app)
 
     final = _deposit(client, person, deposit["id"])
-    assert (final["status"], final["problem"], final["released_fen"]) == (
+    assert (final["status"], final.get("problem"), final["released_fen"]) == (
         "settled", "late_freeze", 600000)  # fmt: skip
     assert mock.fund_auth(frozen["auth_no"])["rest_fen"] == 0
+
+
+def test_a_success_notice_for_a_release_recorded_failed_completes_it_after_all(
+    client, mock, mock_control, deposit_renter, deposit_settler
+):
+    person = deposit_renter()
+    deposit = _held(client, mock, person, 9900)
+    _fault(mock_control, method=UNFREEZE, kind="error", code="40004",
+           sub_code="REQUEST_AMOUNT_EXCEED", after=True, times=1)  # the platform did release
+    refused = client.post(f"/v1/credit/deposits/{deposit['id']}/release",
+                          json={"amount_fen": 3000}, headers=settle_headers(deposit_settler))
+    unfreeze = mock.notifications(auth_no=deposit["auth_no"])[-1]
+
+    relayed = _relay(client, unfreeze)
+
+    assert refused.status_code == 409
+    assert relayed.get_data(as_text=True) == "success"
+    final = _deposit(client, person, deposit["id"])
+    assert (final["released_fen"], final["remaining_fen"]) == (3000, 6900)
+    assert final["operations"][-1]["status"] == "succeeded"
+    assert mock.fund_auth(deposit["auth_no"])["unfrozen_fen"] == 3000

@@ -35,7 +35,7 @@ def test_a_freeze_of_another_amount_parks_the_deposit_for_review(
 
     assert answer.get_data(as_text=True) == "success"  # heard, and parked: never retried forever
     after = _deposit(client, person, deposit["id"])
-    assert (after["status"], after["problem"]) == ("needs_review", "amount_mismatch")
+    assert (after["status"], after.get("problem")) == ("needs_review", "amount_mismatch")
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'minifin_deposits_needing_review{problem="amount_mismatch"} 1.0' in metrics
     for key, value in app_env.items():
@@ -60,6 +60,6 @@ def test_an_unfreeze_whose_split_does_not_add_up_parks_the_deposit_for_review(
 
     assert answer.get_data(as_text=True) == "success"
     after = _deposit(client, person, deposit["id"])
-    assert (after["status"], after["problem"]) == ("needs_review", "amount_mismatch")
+    assert (after["status"], after.get("problem")) == ("needs_review", "amount_mismatch")
     release = after["operations"][-1]
     assert release["status"] == "pending"  # nothing counted from an answer that does not add up
