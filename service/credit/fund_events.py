@@ -31,7 +31,7 @@ from service.credit.models import (
     Deposit,
     DepositOperation,
 )
-from service.credit.platform_totals import apply_platform_totals, has_pending
+from service.credit.platform_totals import has_pending, record_unasked_release
 from service.credit.review import park
 from service.credit.settlement import REST_SUFFIX, complete_operation, fill_in, revive_operation
 from service.dbtypes import utcnow
@@ -91,7 +91,7 @@ def on_unfreeze(fields: Mapping[str, str]) -> None:
 
 
 def _unasked_release(operation: fund_auth.FundOperation) -> None:
-    """A release by a request number Minifin never used: the platform's totals say how much."""
+    """A release by a request number Minifin never used: matched to its deposit by auth_no."""
     deposit = db.session.scalars(
         select(Deposit).where(Deposit.auth_no == operation.auth_no)
     ).first()
@@ -101,15 +101,7 @@ def _unasked_release(operation: fund_auth.FundOperation) -> None:
     if has_pending(deposit.id):
         # A pending line may be what this includes; it is being reconciled, so hear this later.
         raise NotificationTooEarly("A release or charge of this deposit is still being settled.")
-    unfrozen = operation.total_unfreeze_fen
-    paid = operation.total_pay_fen
-    apply_platform_totals(
-        deposit.id,
-        unfrozen_fen=deposit.released_fen + operation.amount_fen if unfrozen is None else unfrozen,
-        paid_fen=deposit.charged_fen if paid is None else paid,
-        request_no=operation.out_request_no or None,
-        operation_id=operation.operation_id or None,
-    )
+    record_unasked_release(deposit, operation)
 
 
 def _rest_released_by_settling(operation: fund_auth.FundOperation) -> DepositOperation | None:

@@ -24,6 +24,7 @@ from service.components import gateway
 from service.credit.holds import RESUME_OPERATION
 from service.credit.models import (
     AMOUNT_MISMATCH,
+    CHARGE,
     FAILED,
     PENDING,
     RELEASE,
@@ -38,6 +39,7 @@ from service.dbtypes import utcnow
 from service.errors import Conflict
 from service.extensions import db
 from service.gateway import credit as fund_auth
+from service.gateway import payments
 from service.gateway.errors import (
     GatewayBadResponse,
     GatewayOutcomeUnknown,
@@ -186,18 +188,25 @@ def resume_operation(job: ClaimedJob) -> None:
         db.session.rollback()
         return
     deposit = db.session.get(Deposit, operation.deposit_id)
-    line_id, amount, deposit_id = operation.id, operation.amount_fen, deposit.id
+    line_id, amount, deposit_id, kind = (
+        operation.id, operation.amount_fen, deposit.id, operation.kind
+    )  # fmt: skip
     out_order_no, request_no = deposit.out_order_no, operation.request_no
     db.session.rollback()  # no transaction stays open across the gateway call
     reported = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=request_no
     )  # an unknown answer raises: the job is retried later, and nothing is freed
     if reported is not None and reported.succeeded:
+        trade_no = None
+        if kind == CHARGE:  # the operation record names no trade: the trade's own record does
+            trade = payments.query_trade(gateway(), out_trade_no=request_no)
+            trade_no = trade.trade_no if trade is not None and trade.paid else None
         complete_operation(
             line_id,
             credit_fen=reported.split.credit_fen,
             fund_fen=reported.split.fund_fen,
             gateway_operation_id=reported.operation_id or None,
+            trade_no=trade_no,
         )
         _check_reported(deposit_id, amount, reported)
         db.session.commit()

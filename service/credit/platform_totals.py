@@ -1,13 +1,18 @@
-"""Bringing a deposit's ledger to what the platform says it released and was paid, in total.
+"""Releases the platform made that Minifin did not ask for, and the ledger against its totals.
 
-The platform can release money Minifin did not ask for by its own request number: a merchant's
-back office unfreezing directly, an authorisation that ended, the rest a `COMPLETE` released.
-Its notice (and every detail query) carries the order's running totals, `total_unfreeze_amount`
-and `total_pay_amount`, so the ledger is compared with those totals, not with Minifin's own
-arithmetic: a release the ledger lacks is added once (a second report of it finds nothing
-missing), and a payment the ledger lacks, or totals below the ledger, park the deposit for
-review. Totals are applied only when no line of the deposit is pending, since a pending line may
-be the very thing the totals include.
+The platform can release money by a request number Minifin never used: a merchant's back office
+unfreezing directly, an authorisation that ended, the rest a `COMPLETE` released. Two facts
+bring such releases into the ledger, and neither can count one twice:
+
+- its notice (`record_unasked_release`): recorded under the platform's own request number (so
+  a redelivery finds its line); a hold whose ledger already accounts for every fen cannot have
+  released more, so such a notice only names the line that covered it;
+- the order's current totals, read by query when a pending line met an ended order
+  (`apply_platform_totals`): what the ledger lacks is added as one line, and totals the ledger
+  cannot place (paid differs, or less released than recorded) park the deposit for review.
+
+Neither is applied while a line of the deposit is pending, since that line may be the very
+release the platform reports.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy import select, update
 from service.credit.models import (
     PENDING,
     RELEASE,
+    SPLIT_MISMATCH,
     SUCCEEDED,
     UNEXPECTED_PAYMENT,
     UNEXPECTED_RELEASE,
@@ -29,6 +35,7 @@ from service.credit.review import park
 from service.credit.settlement import settle_if_done
 from service.dbtypes import utcnow
 from service.extensions import db
+from service.gateway.credit import FundOperation
 
 log = logging.getLogger(__name__)
 PLATFORM = "platform"  # requested_by of a release the platform made on its own
@@ -51,10 +58,9 @@ def apply_platform_totals(
     *,
     unfrozen_fen: int,
     paid_fen: int,
-    request_no: str | None = None,
     operation_id: str | None = None,
 ) -> bool:
-    """Record what the platform released beyond the ledger; False while lines are pending."""
+    """Bring the ledger to the order's current totals; False while lines are pending."""
     if has_pending(deposit_id):
         return False
     deposit = db.session.get(Deposit, deposit_id)
@@ -69,29 +75,76 @@ def apply_platform_totals(
              f"platform released {unfrozen_fen} fen, ledger {deposit.released_fen}")  # fmt: skip
         return True
     if missing == 0:
-        _name_known_release(deposit_id, request_no, operation_id)
         return True
+    if not _add_platform_release(
+        deposit_id, missing, request_no=f"{deposit_id}_platform_{deposit.released_fen}",
+        operation_id=operation_id,
+    ):  # fmt: skip
+        park(deposit_id, UNEXPECTED_RELEASE,
+             f"platform released {missing} fen more than remains held")  # fmt: skip
+    return True
+
+
+def record_unasked_release(deposit: Deposit, operation: FundOperation) -> None:
+    """Record a release notice under its own request number (the caller checked no line has it).
+
+    A notice's totals are as they stood when it was sent, so they only ever prove the ledger
+    short (a payment it lacks), never long: a late notice is no evidence against later lines.
+    """
+    deposit_id, amount = deposit.id, operation.amount_fen
+    db.session.refresh(deposit)
+    if deposit.released_fen + deposit.charged_fen >= deposit.amount_fen:
+        _name_known_release(deposit_id, operation.out_request_no, operation.operation_id or None)
+        return
+    if not operation.split_adds_up:
+        park(deposit_id, SPLIT_MISMATCH,
+             f"unfreeze {operation.out_request_no}: credit {operation.split.credit_fen} + fund "
+             f"{operation.split.fund_fen} != {amount} fen")  # fmt: skip
+        return
+    paid = operation.total_pay_fen
+    if paid is not None and paid > deposit.charged_fen:
+        park(deposit_id, UNEXPECTED_PAYMENT, f"platform paid {paid}, ledger {deposit.charged_fen}")
+        return
+    if not _add_platform_release(
+        deposit_id, amount, request_no=operation.out_request_no,
+        operation_id=operation.operation_id or None,
+        credit_fen=operation.split.credit_fen, fund_fen=operation.split.fund_fen,
+    ):  # fmt: skip
+        detail = f"unfreeze {operation.out_request_no} of {amount} fen exceeds what is held"
+        park(deposit_id, UNEXPECTED_RELEASE, detail)
+
+
+def _add_platform_release(
+    deposit_id: str,
+    amount: int,
+    *,
+    request_no: str,
+    operation_id: str | None,
+    credit_fen: int | None = None,
+    fund_fen: int | None = None,
+) -> bool:
+    """Count a release the platform made (reserved, released, a ledger line); False if too big."""
     taken = db.session.execute(
         update(Deposit)
-        .where(Deposit.id == deposit_id, Deposit.reserved_fen + missing <= Deposit.amount_fen)
+        .where(Deposit.id == deposit_id, Deposit.reserved_fen + amount <= Deposit.amount_fen)
         .values(
-            reserved_fen=Deposit.reserved_fen + missing,
-            released_fen=Deposit.released_fen + missing,
+            reserved_fen=Deposit.reserved_fen + amount,
+            released_fen=Deposit.released_fen + amount,
         )
     ).rowcount
     if not taken:
-        park(deposit_id, UNEXPECTED_RELEASE,
-             f"platform released {missing} fen more than remains held")  # fmt: skip
-        return True
+        return False
     now = utcnow()
     db.session.add(
         DepositOperation(
             deposit_id=deposit_id,
             kind=RELEASE,
             status=SUCCEEDED,
-            amount_fen=missing,
-            reserved_fen=missing,
-            request_no=request_no or f"{deposit_id}_platform_{deposit.released_fen}",
+            amount_fen=amount,
+            reserved_fen=amount,
+            credit_fen=credit_fen,
+            fund_fen=fund_fen,
+            request_no=request_no,
             requested_by=PLATFORM,
             reason="released by the platform",
             operation_id=operation_id,
@@ -100,7 +153,7 @@ def apply_platform_totals(
         )
     )
     settle_if_done(deposit_id)
-    log.warning("deposit %s: the platform released %s fen on its own", deposit_id, missing)
+    log.warning("deposit %s: the platform released %s fen on its own", deposit_id, amount)
     return True
 
 

@@ -69,7 +69,8 @@ def test_a_charge_answered_system_error_stays_pending_until_reconciled_by_query(
     assert lost.status_code == 503
     assert pending["operations"][-1]["status"] == "pending" and pending["remaining_fen"] == 7900
     final = _deposit(client, person, deposit["id"])
-    assert final["operations"][-1]["status"] == "succeeded"
+    charge = final["operations"][-1]
+    assert charge["status"] == "succeeded" and charge["trade_no"] and charge["operation_id"]
     assert final["charged_fen"] == mock.fund_auth(deposit["auth_no"])["paid_fen"] == 2000
 
 
@@ -140,6 +141,24 @@ def test_a_release_notice_minifin_did_not_ask_for_is_recorded_against_its_deposi
     assert (after["released_fen"], after["remaining_fen"]) == (3000, 6900)
     (line,) = [op for op in after["operations"] if op["kind"] == "release"]
     assert (line["request_no"], line["requested_by"]) == ("backoffice0001", "platform")
+
+
+def test_release_notices_minifin_did_not_ask_for_count_each_once_in_any_order(
+    app, client, mock, deposit_renter
+):
+    person = deposit_renter()
+    deposit = _held(client, mock, person, 9900)
+    _release_directly(app, deposit["auth_no"], 1000, "backofficeA")
+    _release_directly(app, deposit["auth_no"], 2000, "backofficeB")
+    first, second = mock.notifications(auth_no=deposit["auth_no"])[-2:]
+
+    answers = [_relay(client, notice).get_data(as_text=True) for notice in (second, first, second)]
+
+    assert answers == ["success"] * 3
+    after = _deposit(client, person, deposit["id"])
+    lines = [(op["request_no"], op["amount_fen"]) for op in after["operations"][1:]]
+    assert lines == [("backofficeB", 2000), ("backofficeA", 1000)]
+    assert (after["released_fen"], after["remaining_fen"]) == (3000, 6900)
 
 
 def test_a_pending_release_meeting_an_order_the_platform_ended_is_reconciled_not_left_held(
