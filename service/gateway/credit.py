@@ -3,7 +3,10 @@
 Amounts go in and come out as integer fen; yuan strings exist only on the wire. Every call is
 keyed by a number the gateway deduplicates on (`transaction_id` for Zhima, `out_request_no` for
 a freeze or unfreeze, `out_trade_no` for a payment), so each is safe to repeat after a timeout:
-the platform answers the repeat with the first result instead of acting twice.
+the platform never acts twice. It does not always answer a repeat with the first result,
+though (a repeated payment is `ACQ.TRADE_HAS_SUCCESS`), so the money calls read their answers
+through the table in `outcomes.py`: done (then return what was done), refused
+(`GatewayRejected`), or unknown (a `GatewayUnavailable`: keep the line pending, ask by query).
 """
 
 from __future__ import annotations

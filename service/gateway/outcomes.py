@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.gateway.errors import GatewayOutcomeUnknown, GatewayRejected
+
 DONE, REFUSED, UNKNOWN = "done", "refused", "unknown"
 ANY = "*"
 SUCCESS = "10000"
@@ -189,8 +191,6 @@ class Outcome:
         Refused → `GatewayRejected`; unknown → the transport's own error when there was one
         (timeout, bad signature), else `GatewayOutcomeUnknown` (a 503: try again later).
         """
-        from service.gateway.errors import GatewayOutcomeUnknown, GatewayRejected
-
         if self.done:
             return self.answer
         if self.refused:
