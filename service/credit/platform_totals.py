@@ -94,6 +94,11 @@ def record_unasked_release(deposit: Deposit, operation: FundOperation) -> None:
     deposit_id, amount = deposit.id, operation.amount_fen
     db.session.refresh(deposit)
     if deposit.released_fen + deposit.charged_fen >= deposit.amount_fen:
+        unfrozen = operation.total_unfreeze_fen
+        if unfrozen is not None and unfrozen > deposit.released_fen:  # more than a full ledger
+            park(deposit_id, UNEXPECTED_RELEASE,
+                 f"platform released {unfrozen}, ledger {deposit.released_fen}")  # fmt: skip
+            return
         _name_known_release(deposit_id, operation.out_request_no, operation.operation_id or None)
         return
     if not operation.split_adds_up:

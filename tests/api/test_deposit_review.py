@@ -63,3 +63,21 @@ def test_an_unfreeze_whose_split_does_not_add_up_parks_the_deposit_for_review(
     assert (after["status"], after.get("problem")) == ("needs_review", "amount_mismatch")
     release = after["operations"][-1]
     assert release["status"] == "pending"  # nothing counted from an answer that does not add up
+
+
+def test_a_release_notice_for_a_settled_deposit_beyond_its_ledger_parks_it(
+    client, mock, deposit_renter, deposit_settler
+):
+    person = deposit_renter()
+    deposit = _held(client, mock, person, 9900)
+    client.post(f"/v1/credit/deposits/{deposit['id']}/release", json={},
+                headers=settle_headers(deposit_settler))  # fmt: skip
+    unfreeze = mock.notifications(auth_no=deposit["auth_no"])[-1]
+
+    answer = _relay(client, {"fields": _forged(mock, unfreeze, out_request_no="unknown01",
+                                               total_unfreeze_amount="100.00")})  # fmt: skip
+
+    assert answer.get_data(as_text=True) == "success"
+    after = _deposit(client, person, deposit["id"])
+    assert (after["status"], after.get("problem")) == ("settled", "unexpected_release")
+    assert after["released_fen"] == 9900
