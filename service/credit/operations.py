@@ -221,6 +221,7 @@ def record_charge_split(job: ClaimedJob) -> None:
     line = db.session.get(DepositOperation, job.payload["operation_id"])
     deposit = db.session.get(Deposit, line.deposit_id)
     out_order_no, request_no = deposit.out_order_no, line.request_no
+    deposit_id, amount = deposit.id, line.amount_fen
     db.session.rollback()  # no transaction stays open across the gateway call
     reported = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=request_no
@@ -228,5 +229,7 @@ def record_charge_split(job: ClaimedJob) -> None:
     if reported is None:
         log.info("the platform keeps no operation record of charge %s", request_no)
         return
-    fill_in(db.session.get(DepositOperation, job.payload["operation_id"]), reported)
+    if reported.amount_fen == amount and reported.split_adds_up:
+        fill_in(db.session.get(DepositOperation, job.payload["operation_id"]), reported)
+    _check_reported(deposit_id, amount, reported)
     db.session.commit()

@@ -6,10 +6,14 @@ commits, and then the answer is lost: an error answered in place of the success 
 sub_code, e.g. `ACQ.SYSTEM_ERROR` or `20000`), or latency beyond the client's timeout. Signature
 faults always spoil the answer of a call that acted. A resend then meets the method's own
 repeat answer (a repeated `alipay.trade.pay` is `ACQ.TRADE_HAS_SUCCESS`, as on the platform).
+A `fields` fault lets the method act and then changes fields of its (signed) success answer,
+e.g. a split whose `credit_amount + fund_amount` is not the amount, so a client's checks of
+what the platform reports can be tried.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Collection
@@ -19,7 +23,7 @@ from typing import Any
 from service.mock_idp.protocol import GatewayError
 from service.mock_idp.store import MockStore
 
-KINDS = ("error", "latency", "bad_signature", "unsigned")
+KINDS = ("error", "latency", "bad_signature", "unsigned", "fields")
 ANY_METHOD = "*"
 MAX_LATENCY_SECONDS = 120
 _CODE_PATTERN = re.compile(r"^[1-4]\d{4}$")  # 10003 (processing) too; 10000 is no fault
@@ -42,6 +46,7 @@ class Fault:
     seconds: float | None = None
     times_left: int | None = None
     after: bool = False
+    fields: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fault as the control API shows it."""
@@ -75,6 +80,14 @@ def validated_fault(data: Any, known_methods: Collection[str]) -> dict[str, Any]
         fault["code"] = code
         fault["sub_code"] = str(data.get("sub_code") or default_sub_code)
         fault["sub_msg"] = str(data.get("sub_msg") or "模拟的网关故障（mock fault）")
+    if kind == "fields":
+        fields = data.get("fields")
+        if not isinstance(fields, dict) or not fields or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in fields.items()
+        ):
+            raise FaultInvalid("fields must be a non-empty object of string values")
+        fault["fields"] = fields
+        fault["after"] = True
     if kind == "latency":
         seconds = data.get("seconds", 1)
         if not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_LATENCY_SECONDS:
@@ -88,10 +101,11 @@ def add_fault(store: MockStore, fault: dict[str, Any]) -> Fault:
     with store.transaction() as db:
         cursor = db.execute(
             "INSERT INTO faults (method, kind, code, sub_code, sub_msg, seconds, times_left,"
-            " created_at, after_acting) VALUES (:method, :kind, :code, :sub_code, :sub_msg,"
-            " :seconds, :times_left, :created_at, :after_acting)",
+            " created_at, after_acting, fields) VALUES (:method, :kind, :code, :sub_code,"
+            " :sub_msg, :seconds, :times_left, :created_at, :after_acting, :fields_json)",
             {"code": None, "sub_code": None, "sub_msg": None, "seconds": None, **fault,
-             "created_at": time.time(), "after_acting": int(fault.get("after", False))},
+             "created_at": time.time(), "after_acting": int(fault.get("after", False)),
+             "fields_json": json.dumps(fault["fields"]) if fault.get("fields") else None},
         )  # fmt: skip
     return Fault(id=cursor.lastrowid, **fault)
 
@@ -132,6 +146,7 @@ def _fault_from_row(row) -> Fault:
         seconds=row["seconds"],
         times_left=row["times_left"],
         after=bool(row["after_acting"]),
+        fields=json.loads(row["fields"]) if row["fields"] else None,
     )
 
 
@@ -157,12 +172,16 @@ def apply_before(faults: list[Fault]) -> tuple[str | None, list[Fault]]:
     return signature, [fault for fault in faults if fault.after]
 
 
-def apply_after(faults: list[Fault]) -> None:
-    """The method acted; now lose its answer: wait (past the client's timeout), or answer an
-    error in its place."""
+def apply_after(faults: list[Fault], inner: dict[str, Any]) -> dict[str, Any]:
+    """The method acted; now change its answer's fields, or lose the answer: wait (past the
+    client's timeout), or answer an error in its place."""
+    for fault in faults:
+        if fault.kind == "fields":
+            inner = {**inner, **(fault.fields or {})}
     for fault in faults:
         if fault.kind == "latency":
             time.sleep(fault.seconds or 0)
     for fault in faults:
         if fault.kind == "error":
             raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
+    return inner

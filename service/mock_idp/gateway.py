@@ -121,8 +121,7 @@ def _checked_call(
     effects: FaultEffects,
 ) -> GatewayAnswer:
     call = _verified_call(params, store, app, method and method.name, host_url, effects)
-    inner = success_inner(method.handler(call))
-    apply_after(effects.after)  # "done, but the answer was lost"
+    inner = apply_after(effects.after, success_inner(method.handler(call)))  # done, then lost
     return GatewayAnswer(response_key(method.name), inner, True)
 
 

@@ -12,6 +12,7 @@ from service.gateway import signing
 from tests.api.test_credit_deposits import _held, _relay
 from tests.api.test_deposit_money_paths import _deposit
 from tests.credit_helpers import settle_headers, start_deposit
+from tests.gifting_helpers import run_outbox_now
 
 
 def _forged(mock, notification: dict, **changes) -> dict:
@@ -81,3 +82,37 @@ def test_a_release_notice_for_a_settled_deposit_beyond_its_ledger_parks_it(
     after = _deposit(client, person, deposit["id"])
     assert (after["status"], after.get("problem")) == ("settled", "unexpected_release")
     assert after["released_fen"] == 9900
+
+
+def test_a_charge_whose_platform_record_splits_it_wrongly_parks_the_deposit(
+    app, client, mock, mock_control, deposit_renter, deposit_settler
+):
+    person = deposit_renter()
+    deposit = _held(client, mock, person, 9900)
+    client.post(f"/v1/credit/deposits/{deposit['id']}/charges",
+                json={"amount_fen": 2000, "reason": "rent"},
+                headers=settle_headers(deposit_settler))  # fmt: skip
+    split = {"credit_amount": "20.00", "fund_amount": "20.00"}  # 40.00 for a 20.00 charge
+    fault = {"method": "alipay.fund.auth.operation.detail.query", "kind": "fields", "times": 1}
+    mock_control.post("/_mock/faults", json={**fault, "fields": split}).raise_for_status()
+
+    run_outbox_now(app)  # the worker reads the charge's split from the platform's record
+
+    after = _deposit(client, person, deposit["id"])
+    assert (after["status"], after.get("problem")) == ("needs_review", "split_mismatch")
+
+
+def test_a_release_answered_with_another_amount_parks_the_deposit(
+    client, mock, mock_control, deposit_renter, deposit_settler
+):
+    person = deposit_renter()
+    deposit = _held(client, mock, person, 9900)
+    mock_control.post("/_mock/faults", json={
+        "method": "alipay.fund.auth.order.unfreeze", "kind": "fields", "times": 1,
+        "fields": {"amount": "20.00", "credit_amount": "20.00"}}).raise_for_status()  # fmt: skip
+
+    client.post(f"/v1/credit/deposits/{deposit['id']}/release", json={"amount_fen": 3000},
+                headers=settle_headers(deposit_settler))  # fmt: skip
+
+    after = _deposit(client, person, deposit["id"])
+    assert (after["status"], after.get("problem")) == ("needs_review", "amount_mismatch")

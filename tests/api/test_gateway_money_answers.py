@@ -94,3 +94,25 @@ def test_a_success_is_done_with_its_answer(gw, demo_users):
     outcome = gw.money_call(outcomes.TRADE_CREATE, biz)
 
     assert outcome.status == DONE and outcome.answer["trade_no"]
+
+
+def test_a_fields_fault_changes_the_signed_answer_of_a_call_that_acted(gw, fault, demo_users):
+    from service.gateway import payments
+
+    fault(method=outcomes.TRADE_CREATE, kind="fields", fields={"trade_no": "0" * 28}, times=1)
+    biz = {"out_trade_no": "gft_fields_fault", "total_amount": "2.00", "subject": "Tea",
+           "product_code": "JSAPI_PAY", "buyer_id": demo_users[1]["user_id"]}  # fmt: skip
+
+    answered = gw.money_call(outcomes.TRADE_CREATE, biz)  # signed: the client trusts it
+    state = payments.query_trade(gw, out_trade_no="gft_fields_fault")
+
+    assert answered.done and answered.answer["trade_no"] == "0" * 28
+    assert state is not None and state.trade_no != "0" * 28
+
+
+def test_a_fields_fault_needs_string_fields(mock_control):
+    for fields in ({}, {"amount": 1}, "amount"):
+        response = mock_control.post(
+            "/_mock/faults", json={"method": "*", "kind": "fields", "fields": fields}
+        )
+        assert response.status_code == 400, fields
