@@ -8,13 +8,16 @@ faults always spoil the answer of a call that acted. A resend then meets the met
 repeat answer (a repeated `alipay.trade.pay` is `ACQ.TRADE_HAS_SUCCESS`, as on the platform).
 A `fields` fault lets the method act and then changes fields of its (signed) success answer,
 e.g. a split whose `credit_amount + fund_amount` is not the amount, so a client's checks of
-what the platform reports can be tried.
+what the platform reports can be tried. A `pause` fault holds the call before it acts until
+`POST /_mock/faults/<id>/resume` (or `seconds` pass), so a test can put another call exactly
+between a request's arrival and its effect; its gate lives in the mock's process.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
@@ -23,7 +26,7 @@ from typing import Any
 from service.mock_idp.protocol import GatewayError
 from service.mock_idp.store import MockStore
 
-KINDS = ("error", "latency", "bad_signature", "unsigned", "fields")
+KINDS = ("error", "latency", "bad_signature", "unsigned", "fields", "pause")
 ANY_METHOD = "*"
 MAX_LATENCY_SECONDS = 120
 _CODE_PATTERN = re.compile(r"^[1-4]\d{4}$")  # 10003 (processing) too; 10000 is no fault
@@ -88,8 +91,8 @@ def validated_fault(data: Any, known_methods: Collection[str]) -> dict[str, Any]
             raise FaultInvalid("fields must be a non-empty object of string values")
         fault["fields"] = fields
         fault["after"] = True
-    if kind == "latency":
-        seconds = data.get("seconds", 1)
+    if kind in ("latency", "pause"):
+        seconds = data.get("seconds", 1 if kind == "latency" else 10)
         if not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_LATENCY_SECONDS:
             raise FaultInvalid(f"seconds must be a number from 0 to {MAX_LATENCY_SECONDS}")
         fault["seconds"] = float(seconds)
@@ -160,6 +163,8 @@ def apply_before(faults: list[Fault]) -> tuple[str | None, list[Fault]]:
     for fault in before:
         if fault.kind == "latency":
             time.sleep(fault.seconds or 0)
+        elif fault.kind == "pause":
+            _gate(fault.id).wait(fault.seconds)
     signature = None
     for fault in faults:
         if fault.kind == "bad_signature":
@@ -185,3 +190,17 @@ def apply_after(faults: list[Fault], inner: dict[str, Any]) -> dict[str, Any]:
         if fault.kind == "error":
             raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
     return inner
+
+
+_gates: dict[int, threading.Event] = {}
+_gates_lock = threading.Lock()
+
+
+def _gate(fault_id: int) -> threading.Event:
+    with _gates_lock:
+        return _gates.setdefault(fault_id, threading.Event())
+
+
+def resume(fault_id: int) -> None:
+    """Let the call a `pause` fault holds go on (or, if it has not come yet, not wait at all)."""
+    _gate(fault_id).set()

@@ -80,7 +80,8 @@ def test_a_charge_of_all_that_remains_while_a_release_is_in_flight_never_sends_c
     person = deposit_renter()
     deposit = _held(client, mock, person, 9900)
     url = f"/v1/credit/deposits/{deposit['id']}"
-    _fault(mock_control, method=UNFREEZE, kind="latency", seconds=2, times=1)
+    pause = mock_control.post("/_mock/faults", json={"method": UNFREEZE, "kind": "pause",
+                              "seconds": 20, "times": 1}).json()  # fmt: skip
     answers = {}
 
     def release() -> None:
@@ -89,11 +90,14 @@ def test_a_charge_of_all_that_remains_while_a_release_is_in_flight_never_sends_c
 
     releasing = threading.Thread(target=release)
     releasing.start()
-    _wait_for_pending_line(app, deposit["id"])  # the release is recorded and at the platform
+    _wait_for_pending_line(app, deposit["id"])  # recorded, sent, held at the platform's door
     charged = client.post(f"{url}/charges", json={"amount_fen": 8900, "reason": "lost"},
                           headers=settle_headers(deposit_settler))  # fmt: skip
+    release_was_waiting = "release" not in answers  # the platform had not acted on it yet
+    mock_control.post(f"/_mock/faults/{pause['id']}/resume").raise_for_status()
     releasing.join(timeout=30)
 
+    assert release_was_waiting
     assert charged.status_code == 201, charged.get_json()
     assert answers["release"].status_code == 200, answers["release"].get_json()
     final = _deposit(client, person, deposit["id"])
