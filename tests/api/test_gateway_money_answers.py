@@ -116,3 +116,30 @@ def test_a_fields_fault_needs_string_fields(mock_control):
             "/_mock/faults", json={"method": "*", "kind": "fields", "fields": fields}
         )
         assert response.status_code == 400, fields
+
+
+def test_an_answer_slower_than_the_client_waits_is_unknown_though_the_call_acted(
+    app_env, gw, fault, demo_users
+):
+    from pathlib import Path
+
+    from service.gateway import payments
+    from service.gateway.client import GatewayClient
+
+    instance = Path(app_env["MINIFIN_INSTANCE_DIR"])
+    impatient = GatewayClient(
+        app_env["MINIFIN_GATEWAY_URL"], app_env["MINIFIN_APP_ID"],
+        (instance / "app-private-key.pem").read_text(),
+        (instance / "platform-public-key.pem").read_text(), timeout=0.5, retries=0,
+    )  # fmt: skip
+    fault(method=outcomes.TRADE_CREATE, kind="latency", seconds=1.5, after=True, times=1)
+    biz = {"out_trade_no": "gft_slow_answer", "total_amount": "3.00", "subject": "Tea",
+           "product_code": "JSAPI_PAY", "buyer_id": demo_users[1]["user_id"]}  # fmt: skip
+
+    try:
+        lost = impatient.money_call(outcomes.TRADE_CREATE, biz)
+    finally:
+        impatient.close()
+
+    assert lost.unknown
+    assert payments.query_trade(gw, out_trade_no="gft_slow_answer") is not None
