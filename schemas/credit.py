@@ -14,7 +14,7 @@ ONE_MILLION_YUAN_FEN = 100_000_000
 LOWEST_SCORE, HIGHEST_SCORE = 350, 950
 CONSENT_STATUSES = ["active", "withdrawn", "replaced", "expired"]
 CHECK_OUTCOMES = ["pending", "admitted", "not_admitted", "not_evaluable"]
-DEPOSIT_STATUSES = ["awaiting_user", "held", "settled", "expired"]
+DEPOSIT_STATUSES = ["awaiting_user", "held", "settled", "expired", "needs_review"]
 _PURPOSE = {
     "validate": validate.Length(min=1, max=40),
     "metadata": {"description": "One of the configured purposes.", "example": "deposit_waiver"},
@@ -191,4 +191,13 @@ class DepositSchema(BaseSchema):
     expires_at = fields.AwareDateTime(dump_only=True)
     held_at = fields.AwareDateTime(dump_only=True, allow_none=True)
     settled_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    problem = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Why Minifin released the hold itself (foreign_payer, late_freeze) or"
+            " parked the deposit for review (amount_mismatch, split_mismatch,"
+            " unexpected_release, unexpected_payment)."
+        },
+    )
     operations = fields.List(fields.Nested(DepositOperationSchema), dump_only=True)

@@ -6,6 +6,7 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from service.credit.review import DepositReviewCollector
 from service.gifting.sending_metrics import GiftSendingCollector
 from service.scheduler.metrics import OutboxCollector
 
@@ -13,6 +14,7 @@ blp = Blueprint("metrics", __name__)
 _registry = CollectorRegistry(auto_describe=False)
 _registry.register(OutboxCollector())
 _registry.register(GiftSendingCollector())
+_registry.register(DepositReviewCollector())
 
 
 @blp.get("/metrics")

@@ -31,6 +31,7 @@ from service.credit.models import (
     DepositOperation,
 )
 from service.credit.operations import perform
+from service.credit.platform_totals import has_pending
 from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
 from service.extensions import db
@@ -178,13 +179,18 @@ def _requested(
     if amount <= 0 or amount > remaining:
         raise _exceeds(remaining)
     settles = amount == remaining or settle
-    if kind == CHARGE and settles and amount < remaining and _has_pending(deposit.id):
-        # COMPLETE releases the rest at once, which an unfinished release may still be taking.
-        raise Conflict(
-            "Another release or charge is still pending; settle once it has finished.",
-            code="deposit_operations_pending",
-            headers={"Retry-After": "5"},
-        )
+    if kind == CHARGE and settles and has_pending(deposit.id):
+        # COMPLETE releases whatever the platform still holds at once, including what a pending
+        # release or charge is about to take: never send it while one is pending. A charge of
+        # exactly what remains needs no COMPLETE (it is sent NOT_COMPLETE, and the deposit
+        # settles when the pending line does); one that would release a rest must wait.
+        if amount < remaining:
+            raise Conflict(
+                "Another release or charge is still pending; settle once it has finished.",
+                code="deposit_operations_pending",
+                headers={"Retry-After": "5"},
+            )
+        settles = False
     reserved = remaining if settles else amount
     taken = db.session.execute(
         update(Deposit)
@@ -221,15 +227,4 @@ def _exceeds(remaining: int) -> Conflict:
         f"The amount exceeds what remains held ({remaining} fen).",
         code="amount_exceeds_remaining",
         errors={"amount_fen": [f"At most {remaining}."]},
-    )
-
-
-def _has_pending(deposit_id: str) -> bool:
-    return (
-        db.session.scalar(
-            select(DepositOperation.id).where(
-                DepositOperation.deposit_id == deposit_id, DepositOperation.status == PENDING
-            )
-        )
-        is not None
     )

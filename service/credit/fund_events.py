@@ -3,6 +3,10 @@ worker's reconciliation when a freeze notification never came.
 
 Notifications are verified and de-duplicated by `service.notifications`, which commits after the
 handler; the handlers here only record facts (through `settlement`), in whatever order they come.
+A freeze is accepted only through `holds.accept_freeze` (amount, split, payer, still usable); an
+unfreeze must match its line's amount and add up; one Minifin did not ask for is matched to its
+deposit by `auth_no` and recorded from the platform's totals, never dropped; and a success for a
+line recorded failed completes it after all.
 """
 
 from __future__ import annotations
@@ -15,16 +19,21 @@ from sqlalchemy import select, update
 
 from service.components import gateway, settings
 from service.credit.deposits import RECONCILE_DEPOSIT
+from service.credit.holds import accept_freeze
 from service.credit.models import (
+    AMOUNT_MISMATCH,
     AWAITING_USER,
     CHARGE,
     EXPIRED,
+    FAILED,
     PENDING,
     RELEASE,
     Deposit,
     DepositOperation,
 )
-from service.credit.settlement import REST_SUFFIX, complete_operation, fill_in, record_hold
+from service.credit.platform_totals import has_pending, record_unasked_release
+from service.credit.review import park
+from service.credit.settlement import REST_SUFFIX, complete_operation, fill_in, revive_operation
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gateway import credit as fund_auth
@@ -44,7 +53,7 @@ def on_freeze(fields: Mapping[str, str]) -> None:
     if deposit is None:
         log.warning("fund_auth_freeze for an unknown deposit %s", operation.out_order_no)
     elif operation.succeeded:
-        record_hold(deposit, operation)
+        accept_freeze(deposit, operation)
 
 
 @notification_handler("fund_auth_unfreeze")
@@ -60,16 +69,39 @@ def on_unfreeze(fields: Mapping[str, str]) -> None:
         # The rest a COMPLETE charge released, told before the charge's own answer was recorded.
         raise NotificationTooEarly("The charge that released this is still being recorded.")
     if line is None:
-        log.warning("fund_auth_unfreeze Minifin did not ask for: %s", operation.out_request_no)
-    elif line.status == PENDING and operation.succeeded:
-        complete_operation(
-            line.id,
-            credit_fen=operation.split.credit_fen,
-            fund_fen=operation.split.fund_fen,
-            gateway_operation_id=operation.operation_id or None,
-        )
+        _unasked_release(operation)
+    elif operation.amount_fen != line.amount_fen or not operation.split_adds_up:
+        park(line.deposit_id, AMOUNT_MISMATCH,
+             f"unfreeze {operation.out_request_no}: {operation.amount_fen} fen (credit "
+             f"{operation.split.credit_fen} + fund {operation.split.fund_fen}) for a line of "
+             f"{line.amount_fen}")  # fmt: skip
+    elif line.status in (PENDING, FAILED) and operation.succeeded:
+        reported = {
+            "credit_fen": operation.split.credit_fen,
+            "fund_fen": operation.split.fund_fen,
+            "gateway_operation_id": operation.operation_id or None,
+        }
+        if line.status == PENDING:
+            complete_operation(line.id, **reported)
+        elif not revive_operation(line.id, **reported):
+            park(line.deposit_id, AMOUNT_MISMATCH,
+                 f"unfreeze {operation.out_request_no} succeeded after it was failed")  # fmt: skip
     else:
         fill_in(line, operation)
+
+
+def _unasked_release(operation: fund_auth.FundOperation) -> None:
+    """A release by a request number Minifin never used: matched to its deposit by auth_no."""
+    deposit = db.session.scalars(
+        select(Deposit).where(Deposit.auth_no == operation.auth_no)
+    ).first()
+    if deposit is None:
+        log.warning("fund_auth_unfreeze for an unknown hold %s", operation.out_request_no)
+        return
+    if has_pending(deposit.id):
+        # A pending line may be what this includes; it is being reconciled, so hear this later.
+        raise NotificationTooEarly("A release or charge of this deposit is still being settled.")
+    record_unasked_release(deposit, operation)
 
 
 def _rest_released_by_settling(operation: fund_auth.FundOperation) -> DepositOperation | None:
@@ -116,7 +148,7 @@ def reconcile_deposit(job: ClaimedJob) -> None:
     )
     deposit = db.session.get(Deposit, deposit_id)
     if operation is not None and operation.succeeded:
-        if record_hold(deposit, operation):
+        if accept_freeze(deposit, operation):
             log.info("deposit %s held, learnt by reconciliation", deposit_id)
     elif utcnow() >= expires_at:
         db.session.execute(

@@ -20,6 +20,11 @@ from service.ids import new_id
 
 ACTIVE, WITHDRAWN, REPLACED = "active", "withdrawn", "replaced"
 AWAITING_USER, HELD, SETTLED, EXPIRED = "awaiting_user", "held", "settled", "expired"
+NEEDS_REVIEW = "needs_review"  # the platform reported amounts that do not add up: an operator looks
+# Why Minifin released a hold on its own, or parked a deposit for review (`Deposit.problem`).
+FOREIGN_PAYER, LATE_FREEZE = "foreign_payer", "late_freeze"
+AMOUNT_MISMATCH, SPLIT_MISMATCH = "amount_mismatch", "split_mismatch"
+UNEXPECTED_RELEASE, UNEXPECTED_PAYMENT = "unexpected_release", "unexpected_payment"
 FREEZE, RELEASE, CHARGE = "freeze", "release", "charge"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
@@ -119,6 +124,7 @@ class Deposit(db.Model):
         CheckConstraint("reserved_fen <= amount_fen", name="deposit_reserved_within_hold"),
         CheckConstraint("released_fen + charged_fen <= reserved_fen", name="deposit_settled"),
         Index("ix_credit_deposits_user_created", "user_id", "created_at"),
+        Index("ix_credit_deposits_status_created", "status", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("dep"))
@@ -144,6 +150,10 @@ class Deposit(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why Minifin released the hold itself (foreign_payer, late_freeze) or why the deposit
+    # needs review (amount_mismatch, split_mismatch, unexpected_release, unexpected_payment).
+    problem: Mapped[str | None] = mapped_column(String(64))
+    problem_detail: Mapped[str | None] = mapped_column(String(256))
     operations: Mapped[list[DepositOperation]] = relationship(
         order_by="DepositOperation.id", lazy="selectin", viewonly=True
     )

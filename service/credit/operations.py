@@ -1,10 +1,15 @@
 """Performing a deposit's release or charge at the gateway, and resending one whose answer was lost.
 
 An operation is recorded `pending` (with its amount reserved) before it is sent; here it is sent,
-outside any transaction, and its outcome recorded: succeeded (through `settlement`, which counts
-it once whatever else reports it), or failed with the reservation given back. When the answer is
-lost (timeout, 20000, an answer that does not verify) the line stays pending and the worker
-resends it with the same request number, which the platform answers once.
+outside any transaction, and its outcome recorded as the gateway's answer table reads it
+(`service.gateway.outcomes`): done → succeeded (through `settlement`, which counts it once
+whatever else reports it; an "already done" repeat counts too); refused → failed with the
+reservation given back; unknown (timeout, 20000, `SYSTEM_ERROR`, an answer that does not
+verify, `ORDER_ALREADY_FINISH`) → still pending. The worker then reconciles a pending line by
+query before anything is freed: the platform's operation record completes it; only when the
+platform has no such operation is the request sent again (with the same request number, which
+it answers once), and only an ended order that never had the operation fails it, after which
+the ledger is brought to the platform's totals (`platform_totals.py`).
 """
 
 from __future__ import annotations
@@ -16,22 +21,45 @@ from sqlalchemy import update
 
 from service.auth.models import User
 from service.components import gateway
-from service.credit.models import FAILED, PENDING, RELEASE, Deposit, DepositOperation
+from service.credit.holds import RESUME_OPERATION
+from service.credit.models import (
+    AMOUNT_MISMATCH,
+    CHARGE,
+    FAILED,
+    PENDING,
+    RELEASE,
+    SPLIT_MISMATCH,
+    Deposit,
+    DepositOperation,
+)
+from service.credit.platform_totals import apply_platform_totals
+from service.credit.review import park
 from service.credit.settlement import complete_operation, fill_in
 from service.dbtypes import utcnow
 from service.errors import Conflict
 from service.extensions import db
 from service.gateway import credit as fund_auth
-from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
+from service.gateway import payments
+from service.gateway.errors import (
+    GatewayBadResponse,
+    GatewayOutcomeUnknown,
+    GatewayRejected,
+    GatewayUnavailable,
+)
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 
 log = logging.getLogger(__name__)
-RESUME_OPERATION = "credit.resume_deposit_operation"
+# Answers that say the order can take no more operations: unknown on their own (an earlier
+# COMPLETE may have done this one's work), final once a query found no such operation.
+ORDER_ENDED = frozenset({"ORDER_ALREADY_FINISH", "ORDER_ALREADY_CLOSED"})
 RECORD_CHARGE_SPLIT = "credit.record_charge_split"
 
 
-def perform(operation_id: int) -> Deposit:
-    """Send a pending operation (again) and record its outcome; nothing is held open meanwhile."""
+def perform(operation_id: int, *, confirmed_absent: bool = False) -> Deposit:
+    """Send a pending operation (again) and record its outcome; nothing is held open meanwhile.
+
+    `confirmed_absent`: a query just found that the platform has no such operation.
+    """
     operation = db.session.get(DepositOperation, operation_id)
     deposit = db.session.get(Deposit, operation.deposit_id)
     if operation.status != PENDING:
@@ -59,6 +87,7 @@ def perform(operation_id: int) -> Deposit:
                 fund_fen=released.split.fund_fen,
                 gateway_operation_id=released.operation_id or None,
             )
+            _check_reported(deposit_id, amount, released)
         else:
             payment = fund_auth.pay_from_hold(
                 gateway(),
@@ -77,6 +106,16 @@ def perform(operation_id: int) -> Deposit:
                     {"operation_id": operation_id},
                     dedupe_key=f"split:{request_no}",
                 )
+            if payment.amount_fen != amount:
+                park(deposit_id, AMOUNT_MISMATCH,
+                     f"charge {request_no}: paid {payment.amount_fen} of {amount} fen")  # fmt: skip
+    except GatewayOutcomeUnknown as exc:
+        if not (confirmed_absent and exc.sub_code in ORDER_ENDED):
+            _keep_pending(operation_id, request_no)
+            raise
+        # The order ended without this operation, which now never can happen.
+        _fail(operation_id, exc.sub_code)
+        _apply_totals_of(deposit_id)
     except GatewayRejected as exc:
         _fail(operation_id, exc.sub_code or exc.gateway_code)
         raise Conflict(
@@ -84,13 +123,43 @@ def perform(operation_id: int) -> Deposit:
             code="deposit_operation_refused",
         ) from exc
     except (GatewayUnavailable, GatewayBadResponse):
-        # The platform may or may not have acted: the worker resends the same request number.
-        enqueue(RESUME_OPERATION, {"operation_id": operation_id}, dedupe_key=f"op:{request_no}")
-        db.session.commit()
+        _keep_pending(operation_id, request_no)
         raise
     db.session.commit()
     db.session.expire_all()  # the counters moved in SQL; read them back
     return db.session.get(Deposit, deposit_id)
+
+
+def _keep_pending(operation_id: int, request_no: str) -> None:
+    """The platform may or may not have acted: the worker reconciles the line by query."""
+    db.session.rollback()
+    enqueue(RESUME_OPERATION, {"operation_id": operation_id}, dedupe_key=f"op:{request_no}")
+    db.session.commit()
+
+
+def _check_reported(deposit_id: str, amount: int, reported: fund_auth.FundOperation) -> None:
+    """What the platform reports must be what was asked, and its split must add up."""
+    if reported.amount_fen != amount:
+        park(deposit_id, AMOUNT_MISMATCH,
+             f"{reported.out_request_no}: {reported.amount_fen} of {amount} fen")  # fmt: skip
+    elif not reported.split_adds_up:
+        park(deposit_id, SPLIT_MISMATCH,
+             f"{reported.out_request_no}: credit {reported.split.credit_fen} + fund "
+             f"{reported.split.fund_fen} != {reported.amount_fen} fen")  # fmt: skip
+
+
+def _apply_totals_of(deposit_id: str) -> None:
+    """Bring the ledger to the order's totals, read from the platform's record of the freeze."""
+    deposit = db.session.get(Deposit, deposit_id)
+    out_order_no, freeze_request_no = deposit.out_order_no, deposit.out_request_no
+    db.session.rollback()
+    freeze = fund_auth.operation_detail(
+        gateway(), out_order_no=out_order_no, out_request_no=freeze_request_no
+    )
+    if freeze is not None and freeze.total_unfreeze_fen is not None:
+        apply_platform_totals(
+            deposit_id, unfrozen_fen=freeze.total_unfreeze_fen, paid_fen=freeze.total_pay_fen or 0
+        )
 
 
 def _fail(operation_id: int, failure: str) -> None:
@@ -113,13 +182,37 @@ def _fail(operation_id: int, failure: str) -> None:
 
 @job_handler(RESUME_OPERATION)
 def resume_operation(job: ClaimedJob) -> None:
-    """Resend an operation whose answer was lost; the same request number cannot act twice."""
+    """Reconcile a pending operation by query; resend it only if the platform never had it."""
     operation = db.session.get(DepositOperation, job.payload["operation_id"])
     if operation is None or operation.status != PENDING:
         db.session.rollback()
         return
+    deposit = db.session.get(Deposit, operation.deposit_id)
+    line_id, amount, deposit_id, kind = (
+        operation.id, operation.amount_fen, deposit.id, operation.kind
+    )  # fmt: skip
+    out_order_no, request_no = deposit.out_order_no, operation.request_no
+    db.session.rollback()  # no transaction stays open across the gateway call
+    reported = fund_auth.operation_detail(
+        gateway(), out_order_no=out_order_no, out_request_no=request_no
+    )  # an unknown answer raises: the job is retried later, and nothing is freed
+    if reported is not None and reported.succeeded:
+        trade_no = None
+        if kind == CHARGE:  # the operation record names no trade: the trade's own record does
+            trade = payments.query_trade(gateway(), out_trade_no=request_no)
+            trade_no = trade.trade_no if trade is not None and trade.paid else None
+        complete_operation(
+            line_id,
+            credit_fen=reported.split.credit_fen,
+            fund_fen=reported.split.fund_fen,
+            gateway_operation_id=reported.operation_id or None,
+            trade_no=trade_no,
+        )
+        _check_reported(deposit_id, amount, reported)
+        db.session.commit()
+        return
     with suppress(Conflict):  # refused: recorded as failed, with the reservation given back
-        perform(operation.id)
+        perform(line_id, confirmed_absent=reported is None)
 
 
 @job_handler(RECORD_CHARGE_SPLIT)
@@ -128,6 +221,7 @@ def record_charge_split(job: ClaimedJob) -> None:
     line = db.session.get(DepositOperation, job.payload["operation_id"])
     deposit = db.session.get(Deposit, line.deposit_id)
     out_order_no, request_no = deposit.out_order_no, line.request_no
+    deposit_id, amount = deposit.id, line.amount_fen
     db.session.rollback()  # no transaction stays open across the gateway call
     reported = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=request_no
@@ -135,5 +229,7 @@ def record_charge_split(job: ClaimedJob) -> None:
     if reported is None:
         log.info("the platform keeps no operation record of charge %s", request_no)
         return
-    fill_in(db.session.get(DepositOperation, job.payload["operation_id"]), reported)
+    if reported.amount_fen == amount and reported.split_adds_up:
+        fill_in(db.session.get(DepositOperation, job.payload["operation_id"]), reported)
+    _check_reported(deposit_id, amount, reported)
     db.session.commit()

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from service.credit.models import (
     AWAITING_USER,
     EXPIRED,
+    FAILED,
     FREEZE,
     HELD,
     PENDING,
@@ -36,11 +37,9 @@ def record_hold(deposit: Deposit, operation: FundOperation) -> bool:
     """The user confirmed and the platform froze (or waived) the deposit; False if known already.
 
     A confirmation that arrives after the deposit expired on Minifin's side is still recorded:
-    the platform holds the money, so the merchant must be able to release it.
+    the platform holds the money, so it must be released (see `holds.py`, which checks the
+    amount, the split and the payer before it calls this).
     """
-    if operation.amount_fen != deposit.amount_fen:
-        log.error("deposit %s: the platform froze another amount; left for review", deposit.id)
-        return False
     now = utcnow()
     held = db.session.execute(
         update(Deposit)
@@ -129,16 +128,46 @@ def complete_operation(
             charged_fen=Deposit.charged_fen + charged,
         )
     )
+    settle_if_done(operation.deposit_id)
+    return True
+
+
+def settle_if_done(deposit_id: str) -> None:
+    """A held deposit whose releases and charges add up to its amount is settled."""
     db.session.execute(
         update(Deposit)
         .where(
-            Deposit.id == operation.deposit_id,
+            Deposit.id == deposit_id,
             Deposit.status == HELD,
             Deposit.released_fen + Deposit.charged_fen == Deposit.amount_fen,
         )
-        .values(status=SETTLED, settled_at=now)
+        .values(status=SETTLED, settled_at=utcnow())
     )
-    return True
+
+
+def revive_operation(operation_id: int, **reported) -> bool:
+    """A line recorded failed that the platform says succeeded after all: count it now.
+
+    Its reservation is taken again first (by the same conditional UPDATE that keeps the ledger
+    within the hold); False when it no longer fits, which the caller parks for review.
+    """
+    line = db.session.get(DepositOperation, operation_id)
+    taken = db.session.execute(
+        update(Deposit)
+        .where(
+            Deposit.id == line.deposit_id,
+            Deposit.reserved_fen + line.reserved_fen <= Deposit.amount_fen,
+        )
+        .values(reserved_fen=Deposit.reserved_fen + line.reserved_fen)
+    ).rowcount
+    if not taken:
+        return False
+    db.session.execute(
+        update(DepositOperation)
+        .where(DepositOperation.id == operation_id, DepositOperation.status == FAILED)
+        .values(status=PENDING, failure=None)
+    )
+    return complete_operation(operation_id, **reported)
 
 
 def fill_in(line: DepositOperation, operation: FundOperation) -> None:

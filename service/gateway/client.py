@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from service.gateway import signing
+from service.gateway import outcomes, signing
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,29 @@ class GatewayClient:
                     raise
                 time.sleep(min(2.0, 0.2 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
         raise AssertionError("unreachable")
+
+    def money_call(
+        self, method: str, biz_content: Mapping[str, Any] | None = None, **extra: Any
+    ) -> outcomes.Outcome:
+        """A call that moves (or reports) money, read through the answer table; never raises.
+
+        Every such call is keyed by a number the platform deduplicates on, so it is retried
+        like any safe call; what it came to is done, refused or unknown (see `outcomes`).
+        """
+        try:
+            answer = self.call(method, biz_content, safe_to_retry=True, **extra)
+        except GatewayRejected as exc:
+            rule = outcomes.rule_for(method, exc.gateway_code, exc.sub_code)
+            return outcomes.Outcome(
+                method, rule.outcome, exc.gateway_code, exc.sub_code, exc.sub_msg, rule.source,
+                rule.already_done, error=exc,
+            )  # fmt: skip
+        except (GatewayUnavailable, GatewayBadResponse) as exc:
+            rule = outcomes.NO_ANSWER
+            return outcomes.Outcome(method, rule.outcome, source=rule.source, error=exc)
+        return outcomes.Outcome(
+            method, outcomes.DONE, outcomes.SUCCESS, source=outcomes.REF_3, answer=answer
+        )
 
     def _call_once(
         self, method: str, biz_content: Mapping[str, Any] | None, extra: Mapping[str, Any]

@@ -3,7 +3,10 @@
 Amounts go in and come out as integer fen; yuan strings exist only on the wire. Every call is
 keyed by a number the gateway deduplicates on (`transaction_id` for Zhima, `out_request_no` for
 a freeze or unfreeze, `out_trade_no` for a payment), so each is safe to repeat after a timeout:
-the platform answers the repeat with the first result instead of acting twice.
+the platform never acts twice. It does not always answer a repeat with the first result,
+though (a repeated payment is `ACQ.TRADE_HAS_SUCCESS`), so the money calls read their answers
+through the table in `outcomes.py`: done (then return what was done), refused
+(`GatewayRejected`), or unknown (a `GatewayUnavailable`: keep the line pending, ask by query).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.gateway.client import GatewayClient
-from service.gateway.errors import GatewayBadResponse, GatewayRejected
+from service.gateway.errors import GatewayBadResponse, GatewayOutcomeUnknown
 from service.gateway.money import fen_to_yuan, yuan_to_fen
+from service.gateway.outcomes import TRADE_PAY, TRADE_QUERY
 from service.gateway.signing import compact_json
 
 BRIEF_PRODUCT_CODE = "w1010100000000002733"
@@ -52,10 +56,19 @@ class FundOperation:
     amount_fen: int
     split: FundSplit
     rest_fen: int | None = None
+    payer_user_id: str = ""
+    payer_open_id: str = ""
+    total_unfreeze_fen: int | None = None
+    total_pay_fen: int | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.status == "SUCCESS"
+
+    @property
+    def split_adds_up(self) -> bool:
+        """Whether `credit + fund == amount`, which every split the platform reports must."""
+        return self.split.credit_fen + self.split.fund_fen == self.amount_fen
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,10 @@ class Payment:
 def _fen(fields: Mapping[str, Any], name: str) -> int:
     value = fields.get(name)
     return yuan_to_fen(str(value)) if value not in (None, "") else 0
+
+
+def _optional_fen(fields: Mapping[str, Any], name: str) -> int | None:
+    return _fen(fields, name) if fields.get(name) not in (None, "") else None
 
 
 def split_of(fields: Mapping[str, Any], amount_fen: int) -> FundSplit:
@@ -96,6 +113,10 @@ def operation_from(
             amount_fen=amount_fen,
             split=split_of(fields, amount_fen),
             rest_fen=_fen(fields, "rest_amount") if fields.get("rest_amount") else None,
+            payer_user_id=str(fields.get("payer_user_id", "")),
+            payer_open_id=str(fields.get("payer_open_id", "")),
+            total_unfreeze_fen=_optional_fen(fields, "total_unfreeze_amount"),
+            total_pay_fen=_optional_fen(fields, "total_pay_amount"),
         )
     except (KeyError, ValueError) as exc:
         raise GatewayBadResponse("The platform's fund operation lacked its amounts.") from exc
@@ -181,7 +202,7 @@ def unfreeze(
         "amount": fen_to_yuan(amount_fen),
         "remark": remark,
     }
-    answer = gateway.call(UNFREEZE, biz, safe_to_retry=True)
+    answer = gateway.money_call(UNFREEZE, biz).raise_unless_done()
     return operation_from(answer, defaults={**biz, "operation_type": "UNFREEZE"})
 
 
@@ -196,7 +217,12 @@ def pay_from_hold(
     buyer_id: str | None,
     buyer_open_id: str | None,
 ) -> Payment:
-    """Charge part of a hold; `complete` also unfreezes whatever is left of it."""
+    """Charge part of a hold; `complete` also unfreezes whatever is left of it.
+
+    A repeat of a charge whose first answer was lost is answered `ACQ.TRADE_HAS_SUCCESS`: that
+    is a success (the money was taken then), and the trade it made is read by `trade.query`.
+    Refusals raise `GatewayRejected`; an unknown outcome raises a `GatewayUnavailable`.
+    """
     biz = {
         "out_trade_no": out_trade_no,
         "total_amount": fen_to_yuan(amount_fen),
@@ -206,7 +232,10 @@ def pay_from_hold(
         "auth_confirm_mode": COMPLETE if complete else NOT_COMPLETE,
         **({"buyer_id": buyer_id} if buyer_id else {"buyer_open_id": buyer_open_id}),
     }
-    answer = gateway.call("alipay.trade.pay", biz, safe_to_retry=True)
+    outcome = gateway.money_call(TRADE_PAY, biz)
+    if outcome.done and outcome.already_done:
+        return _earlier_payment(gateway, out_trade_no)
+    answer = outcome.raise_unless_done()
     return Payment(
         trade_no=str(answer.get("trade_no", "")),
         amount_fen=_fen(answer, "total_amount") or amount_fen,
@@ -214,18 +243,26 @@ def pay_from_hold(
     )
 
 
+def _earlier_payment(gateway: GatewayClient, out_trade_no: str) -> Payment:
+    """The trade an earlier attempt of this charge made, as the platform records it."""
+    outcome = gateway.money_call(TRADE_QUERY, {"out_trade_no": out_trade_no})
+    answer = outcome.raise_unless_done()
+    if answer.get("trade_status") not in ("TRADE_SUCCESS", "TRADE_FINISHED"):
+        raise GatewayOutcomeUnknown(TRADE_QUERY, outcome.code, str(answer.get("trade_status")))
+    return Payment(
+        trade_no=str(answer.get("trade_no", "")),
+        amount_fen=_fen(answer, "total_amount"),
+        paid_against_credit=False,
+    )
+
+
 def operation_detail(
     gateway: GatewayClient, *, out_order_no: str, out_request_no: str
 ) -> FundOperation | None:
     """One operation of an authorisation, or None when the platform has no such operation."""
-    try:
-        answer = gateway.call(
-            DETAIL_QUERY,
-            {"out_order_no": out_order_no, "out_request_no": out_request_no},
-            safe_to_retry=True,
-        )
-    except GatewayRejected as exc:
-        if exc.sub_code in NOT_FOUND_SUB_CODES:
-            return None
-        raise
-    return operation_from(answer)
+    outcome = gateway.money_call(
+        DETAIL_QUERY, {"out_order_no": out_order_no, "out_request_no": out_request_no}
+    )
+    if outcome.refused and outcome.sub_code in NOT_FOUND_SUB_CODES:
+        return None
+    return operation_from(outcome.raise_unless_done())

@@ -33,3 +33,21 @@ class GatewayRejected(BadGateway):
         self.msg = msg
         self.sub_code = sub_code
         self.sub_msg = sub_msg
+
+
+class GatewayOutcomeUnknown(GatewayUnavailable):
+    """The platform answered, but its answer leaves open whether it acted (e.g. `SYSTEM_ERROR`).
+
+    A 503 like any lost answer: the caller keeps what it recorded pending and asks by query.
+    """
+
+    code = "gateway_outcome_unknown"
+
+    def __init__(self, method: str, gateway_code: str, sub_code: str):
+        super().__init__(
+            f"The platform's answer to {method} ({sub_code or gateway_code}) leaves the outcome"
+            " open; it is being reconciled."
+        )
+        self.method = method
+        self.gateway_code = gateway_code
+        self.sub_code = sub_code

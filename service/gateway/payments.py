@@ -139,3 +139,37 @@ def send_template_message(
         },
         safe_to_retry=True,
     )
+
+
+REFUND_QUERY = "alipay.trade.fastpay.refund.query"
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    """A refund the platform made, as `alipay.trade.fastpay.refund.query` reports it."""
+
+    out_request_no: str
+    refund_fen: int
+
+
+def query_refund(
+    gateway: GatewayClient, *, out_trade_no: str, out_request_no: str
+) -> RefundRecord | None:
+    """The refund keyed `out_request_no`, or None when the platform made no such refund.
+
+    What reconciles a refund whose answer was unknown: found, it happened (once); None, it did
+    not, and sending it again with the same `out_request_no` is safe. `10000` alone is no proof:
+    only an answer carrying `refund_amount` (and, when present, `refund_status`
+    `REFUND_SUCCESS`) is. An unknown outcome raises (`GatewayUnavailable` and its kind).
+    """
+    outcome = gateway.money_call(
+        REFUND_QUERY, {"out_trade_no": out_trade_no, "out_request_no": out_request_no}
+    )
+    if outcome.refused and outcome.sub_code == TRADE_NOT_EXIST:
+        return None
+    answer = outcome.raise_unless_done()
+    if answer.get("refund_amount") in (None, "") or answer.get("refund_status") not in (
+        None, "", "REFUND_SUCCESS",
+    ):  # fmt: skip
+        return None
+    return RefundRecord(out_request_no, yuan_to_fen(str(answer["refund_amount"])))

@@ -162,6 +162,13 @@ def add_fault() -> tuple[Response, int]:
     return jsonify(faults.add_fault(current_store(), fault).to_json()), 201
 
 
+@control_blueprint.post("/faults/<int:fault_id>/resume")
+def resume_fault(fault_id: int) -> Response:
+    """Let the call a `pause` fault is holding act now."""
+    faults.resume(fault_id)
+    return jsonify(resumed=fault_id)
+
+
 @control_blueprint.get("/faults")
 def list_faults() -> Response:
     """The faults still active."""

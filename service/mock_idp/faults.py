@@ -1,19 +1,35 @@
-"""Scripted gateway faults (errors, latency, bad or missing signatures), per method, N times."""
+"""Scripted gateway faults (errors, latency, bad or missing signatures), per method, N times.
+
+A fault acts *instead of* the method (the default: an injected error means nothing happened,
+latency delays the call) or, with `"after": true`, *after* it: the method does its work and
+commits, and then the answer is lost: an error answered in place of the success (any code and
+sub_code, e.g. `ACQ.SYSTEM_ERROR` or `20000`), or latency beyond the client's timeout. Signature
+faults always spoil the answer of a call that acted. A resend then meets the method's own
+repeat answer (a repeated `alipay.trade.pay` is `ACQ.TRADE_HAS_SUCCESS`, as on the platform).
+A `fields` fault lets the method act and then changes fields of its (signed) success answer,
+e.g. a split whose `credit_amount + fund_amount` is not the amount, so a client's checks of
+what the platform reports can be tried. A `pause` fault holds the call before it acts until
+`POST /_mock/faults/<id>/resume` (or `seconds` pass), so a test can put another call exactly
+between a request's arrival and its effect; its gate lives in the mock's process.
+"""
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from service.mock_idp.protocol import GatewayError
 from service.mock_idp.store import MockStore
 
-KINDS = ("error", "latency", "bad_signature", "unsigned")
+KINDS = ("error", "latency", "bad_signature", "unsigned", "fields", "pause")
 ANY_METHOD = "*"
 MAX_LATENCY_SECONDS = 120
-_CODE_PATTERN = re.compile(r"^[2-4]\d{4}$")
+_CODE_PATTERN = re.compile(r"^[1-4]\d{4}$")  # 10003 (processing) too; 10000 is no fault
 
 
 class FaultInvalid(ValueError):
@@ -32,6 +48,8 @@ class Fault:
     sub_msg: str | None = None
     seconds: float | None = None
     times_left: int | None = None
+    after: bool = False
+    fields: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fault as the control API shows it."""
@@ -50,19 +68,31 @@ def validated_fault(data: Any, known_methods: Collection[str]) -> dict[str, Any]
     times = data.get("times")
     if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
         raise FaultInvalid("times must be a positive integer (or absent: until cleared)")
-    fault = {"method": method, "kind": kind, "times_left": times}
+    after = data.get("after", False)
+    if not isinstance(after, bool):
+        raise FaultInvalid("after must be true (act, then lose the answer) or false")
+    fault = {"method": method, "kind": kind, "times_left": times, "after": after}
     if kind == "error":
         code = str(data.get("code", "20000"))
-        if not _CODE_PATTERN.match(code):
+        if not _CODE_PATTERN.match(code) or code == "10000":
             raise FaultInvalid(
-                "code must be a five-digit gateway error code such as 20000 or 40004"
+                "code must be a five-digit gateway answer other than 10000, such as 10003,"
+                " 20000 or 40004"
             )
         default_sub_code = "isp.unknow-error" if code == "20000" else "isv.mock-fault"
         fault["code"] = code
         fault["sub_code"] = str(data.get("sub_code") or default_sub_code)
         fault["sub_msg"] = str(data.get("sub_msg") or "模拟的网关故障（mock fault）")
-    if kind == "latency":
-        seconds = data.get("seconds", 1)
+    if kind == "fields":
+        fields = data.get("fields")
+        if not isinstance(fields, dict) or not fields or not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in fields.items()
+        ):
+            raise FaultInvalid("fields must be a non-empty object of string values")
+        fault["fields"] = fields
+        fault["after"] = True
+    if kind in ("latency", "pause"):
+        seconds = data.get("seconds", 1 if kind == "latency" else 10)
         if not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_LATENCY_SECONDS:
             raise FaultInvalid(f"seconds must be a number from 0 to {MAX_LATENCY_SECONDS}")
         fault["seconds"] = float(seconds)
@@ -74,10 +104,11 @@ def add_fault(store: MockStore, fault: dict[str, Any]) -> Fault:
     with store.transaction() as db:
         cursor = db.execute(
             "INSERT INTO faults (method, kind, code, sub_code, sub_msg, seconds, times_left,"
-            " created_at) VALUES (:method, :kind, :code, :sub_code, :sub_msg, :seconds,"
-            " :times_left, :created_at)",
+            " created_at, after_acting, fields) VALUES (:method, :kind, :code, :sub_code,"
+            " :sub_msg, :seconds, :times_left, :created_at, :after_acting, :fields_json)",
             {"code": None, "sub_code": None, "sub_msg": None, "seconds": None, **fault,
-             "created_at": time.time()},
+             "created_at": time.time(), "after_acting": int(fault.get("after", False)),
+             "fields_json": json.dumps(fault["fields"]) if fault.get("fields") else None},
         )  # fmt: skip
     return Fault(id=cursor.lastrowid, **fault)
 
@@ -117,4 +148,59 @@ def _fault_from_row(row) -> Fault:
         sub_msg=row["sub_msg"],
         seconds=row["seconds"],
         times_left=row["times_left"],
+        after=bool(row["after_acting"]),
+        fields=json.loads(row["fields"]) if row["fields"] else None,
     )
+
+
+def apply_before(faults: list[Fault]) -> tuple[str | None, list[Fault]]:
+    """Run what acts instead of the method; returns the signature effect and the `after` faults.
+
+    Latency first, then the signature effect (`corrupt` or `none`), then an injected error,
+    which answers instead of the method (nothing happens).
+    """
+    before = [fault for fault in faults if not fault.after]
+    for fault in before:
+        if fault.kind == "latency":
+            time.sleep(fault.seconds or 0)
+        elif fault.kind == "pause":
+            _gate(fault.id).wait(fault.seconds)
+    signature = None
+    for fault in faults:
+        if fault.kind == "bad_signature":
+            signature = "corrupt"
+        elif fault.kind == "unsigned":
+            signature = "none"
+    for fault in before:
+        if fault.kind == "error":
+            raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
+    return signature, [fault for fault in faults if fault.after]
+
+
+def apply_after(faults: list[Fault], inner: dict[str, Any]) -> dict[str, Any]:
+    """The method acted; now change its answer's fields, or lose the answer: wait (past the
+    client's timeout), or answer an error in its place."""
+    for fault in faults:
+        if fault.kind == "fields":
+            inner = {**inner, **(fault.fields or {})}
+    for fault in faults:
+        if fault.kind == "latency":
+            time.sleep(fault.seconds or 0)
+    for fault in faults:
+        if fault.kind == "error":
+            raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
+    return inner
+
+
+_gates: dict[int, threading.Event] = {}
+_gates_lock = threading.Lock()
+
+
+def _gate(fault_id: int) -> threading.Event:
+    with _gates_lock:
+        return _gates.setdefault(fault_id, threading.Event())
+
+
+def resume(fault_id: int) -> None:
+    """Let the call a `pause` fault holds go on (or, if it has not come yet, not wait at all)."""
+    _gate(fault_id).set()

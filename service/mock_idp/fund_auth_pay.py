@@ -4,7 +4,9 @@ Held money pays first; the rest comes out of the waived credit, which the platfo
 from the payer's balance whatever it holds (it may go below zero: the person owes it). The
 payment is an ordinary paid trade, so `alipay.trade.query` and `alipay.trade.refund` see it.
 `COMPLETE` then releases whatever is still held and ends the order. `out_trade_no` is the key:
-the same payment again answers the first trade; other content under it is refused.
+the same payment again is answered as the platform answers it, `ACQ.TRADE_HAS_SUCCESS` ("the
+trade has been paid": the merchant learns which by `trade.query`), never the first success
+again; other content under it is `ACQ.CONTEXT_INCONSISTENT`. Nothing moves twice either way.
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ def complete_request_no(operation: AuthOperation) -> str:
 
 
 def _repeat_of(db: sqlite3.Connection, trade: Trade, request: AuthPayRequest) -> AuthPayment:
+    """Refuse a repeat as the platform does: paid already, or other content under the key."""
     row = db.execute(
         "SELECT * FROM fund_auth_operations WHERE trade_no = ? AND operation_type = ?",
         (trade.trade_no, PAY),
@@ -139,4 +142,4 @@ def _repeat_of(db: sqlite3.Connection, trade: Trade, request: AuthPayRequest) ->
         raise TradeRefused(
             "ACQ.CONTEXT_INCONSISTENT", "交易信息被篡改：同一 out_trade_no 的内容不同"
         )
-    return AuthPayment(trade, AuthOperation(**dict(row)))
+    raise TradeRefused("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from service.gateway.signing import response_key
 from service.mock_idp.authorize_page import error_page
-from service.mock_idp.faults import Fault, take_faults
+from service.mock_idp.faults import Fault, apply_after, apply_before, take_faults
 from service.mock_idp.methods import METHODS, PAGE_METHODS, PageHandler
 from service.mock_idp.protocol import (
     ERROR_RESPONSE_KEY,
@@ -109,6 +109,7 @@ class FaultEffects:
     """How injected faults change the answer's signature (`valid`, `corrupt` or `none`)."""
 
     signature: str = "valid"
+    after: list[Fault] = field(default_factory=list)
 
 
 def _checked_call(
@@ -120,7 +121,8 @@ def _checked_call(
     effects: FaultEffects,
 ) -> GatewayAnswer:
     call = _verified_call(params, store, app, method and method.name, host_url, effects)
-    return GatewayAnswer(response_key(method.name), success_inner(method.handler(call)), True)
+    inner = apply_after(effects.after, success_inner(method.handler(call)))  # done, then lost
+    return GatewayAnswer(response_key(method.name), inner, True)
 
 
 def _verified_call(
@@ -173,18 +175,9 @@ def answer_page(params: dict[str, str], store: MockStore, page: PageHandler) -> 
 
 
 def _apply_faults(faults: list[Fault], effects: FaultEffects) -> None:
-    """Latency first, then the signature effect, then an injected error (skipping the method)."""
-    for fault in faults:
-        if fault.kind == "latency":
-            time.sleep(fault.seconds or 0)
-    for fault in faults:
-        if fault.kind == "bad_signature":
-            effects.signature = "corrupt"
-        elif fault.kind == "unsigned":
-            effects.signature = "none"
-    for fault in faults:
-        if fault.kind == "error":
-            raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
+    """Faults that act instead of the method now; those marked `after` once it has acted."""
+    signature, effects.after = apply_before(faults)
+    effects.signature = signature or effects.signature
 
 
 def _error_key(method: GatewayMethod | None, error: GatewayError) -> str:

@@ -37,6 +37,8 @@ TABLES: dict[str, tuple[str, ...]] = {}
 # Columns added after a table first shipped: (table, column, definition), added to older files.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("apps", "raw_score", "INTEGER NOT NULL DEFAULT 0"),
+    ("faults", "after_acting", "INTEGER NOT NULL DEFAULT 0"),
+    ("faults", "fields", "TEXT"),
 )
 
 
@@ -76,7 +78,7 @@ register_table(
     """CREATE TABLE IF NOT EXISTS faults (
         id INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT NOT NULL, kind TEXT NOT NULL,
         code TEXT, sub_code TEXT, sub_msg TEXT, seconds REAL, times_left INTEGER,
-        created_at REAL NOT NULL)""",
+        created_at REAL NOT NULL, after_acting INTEGER NOT NULL DEFAULT 0, fields TEXT)""",
 )
 register_table(
     "calls",

@@ -583,14 +583,15 @@ def test_a_complete_pay_unfreezes_the_rest_and_finishes_the_order(mock, client, 
     )
 
 
-def test_a_repeated_pay_answers_the_same_trade_and_charges_once(mock, client, order_str):
+def test_a_repeated_pay_is_answered_trade_has_success_as_on_the_platform_and_charges_once(
+    mock, client, order_str
+):
     auth_no = mock.frozen(order_str())["auth_no"]
-    first = pay(client, auth_no, "1500.00")
+    pay(client, auth_no, "1500.00")
 
     again = pay(client, auth_no, "1500.00")
 
-    assert_signed_success(again, client)
-    assert again.inner["trade_no"] == first.inner["trade_no"]
+    assert_signed_error(again, client, PAY, "40004", "ACQ.TRADE_HAS_SUCCESS")
     assert balance(mock) == DEMO_BALANCE_FEN - 150_000
     assert mock.fund_auth(auth_no)["total_pay_amount"] == "1500.00"
 

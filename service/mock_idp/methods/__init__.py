@@ -8,7 +8,16 @@ from flask import Response
 
 from service.mock_idp import certify_page, freeze_page
 from service.mock_idp.freeze_order import FREEZE_METHOD
-from service.mock_idp.methods import certify, fund_auth, messages, oauth, trades, user_info, zhima
+from service.mock_idp.methods import (
+    certify,
+    fund_auth,
+    messages,
+    oauth,
+    refund_query,
+    trades,
+    user_info,
+    zhima,
+)
 from service.mock_idp.protocol import GatewayCall, GatewayMethod
 
 # A page API's handler: the browser opened a signed gateway.do URL and gets a page, not JSON.
@@ -33,6 +42,7 @@ METHODS: dict[str, GatewayMethod] = _registry(
     certify.METHODS,
     zhima.METHODS,
     fund_auth.METHODS,
+    refund_query.METHODS,
 )
 # A page method that is also in METHODS (the freeze) shows its page to a browser only.
 PAGE_METHODS: dict[str, PageHandler] = {
