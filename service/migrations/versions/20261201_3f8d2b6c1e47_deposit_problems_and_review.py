@@ -1,7 +1,7 @@
 """deposit problems and review
 
 Revision ID: 3f8d2b6c1e47
-Revises: c6c42906a87f
+Revises: 0dea7fd770b6
 Create Date: 2026-12-01 21:20:00.000000
 
 A deposit records why Minifin released it on its own (the freeze was paid by someone else, or
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "3f8d2b6c1e47"
-down_revision = "c6c42906a87f"
+down_revision = "0dea7fd770b6"
 branch_labels = None
 depends_on = None
 
