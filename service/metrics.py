@@ -6,13 +6,17 @@ from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
+from service.gifting.operator_queue import GiftOperatorQueueCollector
 from service.gifting.sending_metrics import GiftSendingCollector
+from service.notifications.metrics import RefusedNotificationsCollector
 from service.scheduler.metrics import OutboxCollector
 
 blp = Blueprint("metrics", __name__)
 _registry = CollectorRegistry(auto_describe=False)
 _registry.register(OutboxCollector())
 _registry.register(GiftSendingCollector())
+_registry.register(GiftOperatorQueueCollector())
+_registry.register(RefusedNotificationsCollector())
 
 
 @blp.get("/metrics")
