@@ -12,17 +12,13 @@ import secrets
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.demo_users import balance_text
-from service.mock_idp.notifications import new_notify_id, queue_notification
 from service.mock_idp.protocol import BEIJING, BusinessRefusal
 from service.mock_idp.store import MockStore, register_table
-from service.mock_idp.trade_wire import trade_status_sync_fields
-
-if TYPE_CHECKING:
-    from service.mock_idp.refunds import Refund
+from service.mock_idp.trade_notices import notify_trade_status
 
 WAIT_BUYER_PAY = "WAIT_BUYER_PAY"
 TRADE_SUCCESS = "TRADE_SUCCESS"
@@ -324,38 +320,6 @@ def move_balance(
         (json.dumps(profile, ensure_ascii=False), user_id),
     )
     return balance
-
-
-def notify_trade_status(
-    store: MockStore,
-    db: sqlite3.Connection,
-    platform_key: Any,
-    trade: Trade,
-    now: float,
-    refund: Refund | None = None,
-    changes: dict[str, str | None] | None = None,
-) -> str | None:
-    """Queue `trade_status_sync` for a trade created with a notify_url (none without one).
-
-    `changes` (control API only) replaces fields before signing, None dropping one: what a
-    platform answer the merchant must refuse looks like, genuinely signed.
-    """
-    if not trade.notify_url:
-        return None
-    app, user = store.get_app(trade.app_id), store.get_user(trade.buyer_user_id)
-    if app is None or user is None:
-        return None
-    fields = trade_status_sync_fields(
-        app, trade, user, notify_id=new_notify_id(), now=now, refund=refund
-    )
-    for name, value in (changes or {}).items():
-        if value is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = value
-    return queue_notification(
-        store, db, fields=fields, notify_url=trade.notify_url, platform_key=platform_key, now=now
-    )
 
 
 def _trade(row: sqlite3.Row) -> Trade:
