@@ -32,6 +32,7 @@ from service.gateway import payments
 from service.gifting.claims import reveal_claim_link
 from service.gifting.models import (
     CLOSED,
+    NEEDS_REVIEW,
     PENDING_PAYMENT,
     SCHEDULED,
     Gift,
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 __all__ = ["SETTLE_UNPAID", "buy_gift", "gift_for", "gifts_of", "reschedule_gift"]
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 REFUND_SPARE = timedelta(days=1)  # time left in the refund period for the refund's retries
+# Unpaid, closed, or paid in a way an operator must look at: not shown to the recipient.
+_NOT_YET_A_GIFT = (PENDING_PAYMENT, CLOSED, NEEDS_REVIEW)
 CLOCK_SKEW = timedelta(seconds=60)
 RESCHEDULE_NOTICE = timedelta(minutes=1)
 
@@ -212,7 +215,7 @@ def _addressed_to(user_id: str) -> ColumnElement[bool]:
     """Gifts for this user: by user id once paid, by their verified mobile once sent, or claimed
     by them (a link gift has no recipient until then)."""
     by_id = or_(
-        and_(Gift.recipient_user_id == user_id, Gift.status.notin_([PENDING_PAYMENT, CLOSED])),
+        and_(Gift.recipient_user_id == user_id, Gift.status.notin_(_NOT_YET_A_GIFT)),
         Gift.claimed_by == user_id,
     )
     phone_hash = db.session.scalar(select(User.phone_hash).where(User.id == user_id))

@@ -196,6 +196,7 @@ def test_a_payment_of_another_amount_or_currency_parks_the_gift_for_review(
     assert parked["events"][-1]["type"] == "needs_review"
     assert parked["events"][-1]["detail"]["reason"] == reason
     assert _record(app, form["notify_id"]).refusal == reason
+    assert client.get(f"/v1/gifts/{gift['id']}", headers=people["friend"]).status_code == 404
     run_outbox_now(app)  # the settle job leaves a gift in review alone
     assert _gift(client, people, gift["id"])["status"] == "needs_review"
     metrics = client.get("/metrics").get_data(as_text=True)
