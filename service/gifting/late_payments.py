@@ -1,13 +1,14 @@
 """Payments that land where they cannot be used are given back, once, and the sender is told.
 
 A checked payment (our app and seller, the gift's own trade, the sender as buyer, the gift's
-amount) for a gift that is no longer payable (closed for non-payment, canceled, or already paid
-and moved on) is *paid-late*: the transaction that learns of it records a `paid_late` event and
-queues a refund job keyed by the paying `trade_no`, so a notification delivered twice, or both a
-notification and the settle job's query, queue one job. The job refunds that trade in full with
-its own `out_request_no` (`late-<trade_no>`), which the platform deduplicates, so a worker that
-crashes after the call and runs again refunds nothing more. The refund's transaction queues the
-sender's notice, as every gift refund does.
+amount) for a gift that is no longer payable (closed for non-payment while the payment was on its
+way, or in any later state that this trade did not pay for) is *paid-late*: the transaction
+that learns of it records a `paid_late` event and queues a refund job keyed by the paying
+`trade_no`, so a notification delivered twice, or both a notification and the settle job's
+query, queue one job. The job refunds that trade in full with its own `out_request_no`
+(`late-<trade_no>`), which the platform deduplicates, so a worker that crashes after the call
+and runs again refunds nothing more. The refund's transaction queues the sender's notice, as
+every gift refund does.
 """
 
 from __future__ import annotations

@@ -6,8 +6,11 @@ seller account) still has to be this gift's payment: its `trade_no` is the one
 are the gift's. Another trade or another buyer is refused (recorded and counted, the gift left
 alone); the right trade with another amount or currency parks the gift in `needs_review`
 (`minifin gifts review`, `minifin_gifts_needs_review`), because money arrived that nobody may
-use or refund by rule. A good payment for a gift that can no longer use it (closed, canceled,
-already sent) is paid-late and refunded on its own request number (see `late_payments.py`).
+use or refund by rule. A good payment for a gift that can no longer use it (closed unpaid while
+the payment was on its way, or moved on without this trade having paid it) is paid-late and
+refunded on its own request number (see `late_payments.py`). A second trade for a gift is not
+something the platform makes (one trade per app and `out_trade_no`): it is refused as
+`trade_no_mismatch`, for an operator to see in the refused count, never refunded blindly.
 
 The settle job, due when the payment window ends, asks `alipay.trade.query` in case the
 notification was lost, with the same amount and trade checks, and closes what was never paid.
