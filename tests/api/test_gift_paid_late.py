@@ -71,8 +71,9 @@ def test_a_retry_for_a_gift_closed_unpaid_is_gift_closed_and_opens_no_trade(
 def test_a_trade_opened_while_its_gift_is_being_closed_is_closed_again_at_once(
     app, client, template, people, mock
 ):
-    """trade.create is held at the mock (a latency fault) while the settle job closes the gift."""
-    mock.add_fault(method=TRADE_CREATE, kind="latency", seconds=2, times=1)
+    """trade.create is held at the mock (a latency fault, under the 3 s gateway timeout of the
+    test profile) while the settle job closes the gift."""
+    mock.add_fault(method=TRADE_CREATE, kind="latency", seconds=2.5, times=1)
     answers: list = []
     buying = threading.Thread(
         target=lambda: answers.append(buy(client, people, order(template, people)))
@@ -81,7 +82,7 @@ def test_a_trade_opened_while_its_gift_is_being_closed_is_closed_again_at_once(
     gift_id = _wait_for_the_gift(app)
     run_outbox_now(app)  # the query finds no trade yet: the gift is closed
     assert _gift(client, people, gift_id)["status"] == "closed"
-    buying.join(timeout=10)
+    buying.join(timeout=20)
 
     (answer,) = answers
     assert answer.status_code == 409 and answer.get_json()["code"] == "gift_closed"
