@@ -253,3 +253,20 @@ def test_the_dispatch_checks_apply_before_any_handler(app, mock_idp):
     with app.app_context():
         assert receive_notification(form) == "refused"
     assert _record(app, "n-dispatch-1").refusal == "app_mismatch"
+
+
+def test_a_configured_seller_id_is_the_one_checked(app_env, app, client, people, template, mock):
+    from service import create_app
+
+    configured = create_app({**app_env, "MINIFIN_SELLER_ID": "2088000000000001"})
+    gift = _bought(client, people, template)
+    mock.pay(gift["trade_no"]).raise_for_status()
+    form = _paid_notification(mock, gift["trade_no"])  # signed with the mock's own seller_id
+
+    try:
+        assert _deliver(configured.test_client(), form) == "success"
+    finally:
+        configured.extensions["minifin"].gateway.close()
+
+    assert _record(app, form["notify_id"]).refusal == "seller_mismatch"
+    assert _gift(client, people, gift["id"])["status"] == "pending_payment"
