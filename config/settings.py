@@ -49,6 +49,8 @@ class Settings:
     job_backoff_max: float
     worker_poll_interval: float
     gift_payment_minutes: int
+    refund_period_days: int
+    seller_id: str
     identity_verification_minutes: int
     identity_attempts_per_day: int
     credit_purposes: tuple[str, ...]

@@ -27,6 +27,8 @@ def validate(settings: Settings) -> None:
 
     if not settings.app_private_key:
         raise ConfigError("MINIFIN_APP_PRIVATE_KEY: required in production (or _FILE)")
+    if not settings.seller_id:
+        raise ConfigError("MINIFIN_SELLER_ID: required in production (the merchant's 2088… id)")
     if is_dev_key(settings.app_private_key):
         raise ConfigError("MINIFIN_APP_PRIVATE_KEY: is a development key made by `minifin dev`")
     if not settings.platform_public_key:

@@ -81,6 +81,14 @@ class SettingsSchema(Schema):
     gift_payment_minutes = fields.Integer(
         data_key=_var("gift_payment_minutes"), validate=validate.Range(1, 1440)
     )
+    refund_period_days = fields.Integer(
+        data_key=_var("refund_period_days"), validate=validate.Range(2, 3650)
+    )
+    seller_id = fields.String(
+        data_key=_var("seller_id"),
+        load_default="",
+        validate=validate.Regexp(r"^(2088\d{12})?$", error="must be the 2088… merchant account"),
+    )
     identity_verification_minutes = fields.Integer(
         data_key=_var("identity_verification_minutes"), validate=validate.Range(1, 1440)
     )

@@ -7,7 +7,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from service.credit.review import DepositReviewCollector
+from service.gifting.operator_queue import GiftOperatorQueueCollector
 from service.gifting.sending_metrics import GiftSendingCollector
+from service.notifications.metrics import RefusedNotificationsCollector
 from service.scheduler.metrics import OutboxCollector
 
 blp = Blueprint("metrics", __name__)
@@ -15,6 +17,8 @@ _registry = CollectorRegistry(auto_describe=False)
 _registry.register(OutboxCollector())
 _registry.register(GiftSendingCollector())
 _registry.register(DepositReviewCollector())
+_registry.register(GiftOperatorQueueCollector())
+_registry.register(RefusedNotificationsCollector())
 
 
 @blp.get("/metrics")

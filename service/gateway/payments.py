@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
-from service.gateway.client import GatewayClient
+from service.gateway.client import GatewayClient, gateway_timestamp
 from service.gateway.errors import GatewayRejected
 from service.gateway.money import fen_to_yuan, yuan_to_fen
 from service.gateway.signing import compact_json
@@ -51,14 +52,21 @@ def create_trade(
     buyer_id: str | None = None,
     buyer_open_id: str | None = None,
     notify_url: str | None = None,
+    expires_at: datetime | None = None,
 ) -> str:
-    """Open a JSAPI trade for the buyer to pay with `my.tradePay`; returns its `trade_no`."""
+    """Open a JSAPI trade for the buyer to pay with `my.tradePay`; returns its `trade_no`.
+
+    `expires_at` is the end of Minifin's payment window, sent as `time_expire` (an absolute
+    Beijing time, so a retry sends the same value): the platform closes the trade then, and no
+    payment can land after Minifin has given up on it.
+    """
     biz = {
         "out_trade_no": out_trade_no,
         "total_amount": fen_to_yuan(amount_fen),
         "subject": subject,
         "product_code": "JSAPI_PAY",
         **({"buyer_id": buyer_id} if buyer_id else {"buyer_open_id": buyer_open_id}),
+        **({"time_expire": gateway_timestamp(expires_at)} if expires_at else {}),
     }
     answer = gateway.call("alipay.trade.create", biz, notify_url=notify_url, safe_to_retry=True)
     return str(answer["trade_no"])
@@ -90,16 +98,19 @@ def close_trade(gateway: GatewayClient, *, out_trade_no: str) -> None:
 def refund_trade(
     gateway: GatewayClient,
     *,
-    out_trade_no: str,
     amount_fen: int,
     out_request_no: str,
     reason: str,
+    out_trade_no: str | None = None,
+    trade_no: str | None = None,
 ) -> RefundResult:
-    """Refund (part of) a paid trade; the same `out_request_no` never refunds twice."""
+    """Refund (part of) a paid trade, named by either number; the same `out_request_no` never
+    refunds twice."""
+    trade = {"trade_no": trade_no} if trade_no else {"out_trade_no": out_trade_no}
     answer = gateway.call(
         "alipay.trade.refund",
         {
-            "out_trade_no": out_trade_no,
+            **trade,
             "refund_amount": fen_to_yuan(amount_fen),
             "out_request_no": out_request_no,
             "refund_reason": reason,

@@ -1,10 +1,16 @@
-"""Buying a gift: the order, its trade at the gateway, and learning that it was paid (or not).
+"""Buying a gift: the order and its trade at the gateway; rescheduling; who sees which gift.
 
 A gift is recorded before the gateway is asked for a trade (so no transaction waits on the
 network), keyed by the sender's Idempotency-Key so a retry after a failure resumes the same gift.
-The trade's `out_trade_no` is the gift id. Payment arrives as a `trade_status_sync` notification;
-a settle job, due when the payment window ends, asks the gateway itself in case that was lost,
-and closes what was never paid.
+The trade's `out_trade_no` is the gift id, and it carries the payment window (`time_expire`),
+so the platform closes it when Minifin's settle job does. A trade is opened only while the gift
+is `pending_payment`: a retry for a gift closed meanwhile is `409 gift_closed` (buy again with a
+new key), and a trade opened while the gift was being closed is closed again at once.
+What the platform then reports about the payment is `payment_results.py`.
+
+A gift's claim window must close inside the trade's refund period (`MINIFIN_REFUND_PERIOD_DAYS`,
+counted from the payment, with a day to spare for the refund's retries), or its expiry refund
+would be refused; `send_at` is capped so (and at 365 days).
 """
 
 from __future__ import annotations
@@ -23,23 +29,26 @@ from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
 from service.extensions import db
 from service.gateway import payments
-from service.gateway.money import yuan_to_fen
 from service.gifting.claims import reveal_claim_link
 from service.gifting.models import (
     CLOSED,
+    NEEDS_REVIEW,
     PENDING_PAYMENT,
     SCHEDULED,
     Gift,
     GiftEvent,
     VoucherTemplate,
 )
-from service.notifications.services import notification_handler
-from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.gifting.payment_results import SETTLE_UNPAID
+from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
 
 log = logging.getLogger(__name__)
-SETTLE_UNPAID = "gifting.settle_unpaid"
+__all__ = ["SETTLE_UNPAID", "buy_gift", "gift_for", "gifts_of", "reschedule_gift"]
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
+REFUND_SPARE = timedelta(days=1)  # time left in the refund period for the refund's retries
+# Unpaid, closed, or paid in a way an operator must look at: not shown to the recipient.
+_NOT_YET_A_GIFT = (PENDING_PAYMENT, CLOSED, NEEDS_REVIEW)
 CLOCK_SKEW = timedelta(seconds=60)
 RESCHEDULE_NOTICE = timedelta(minutes=1)
 
@@ -58,7 +67,7 @@ def _checked_order(sender: User, values: Mapping[str, Any]) -> dict[str, Any]:
     if values["cover"] not in {cover["name"] for cover in template.covers}:
         raise _refuse("cover", "Not one of the template's covers.")
     now = utcnow()
-    send_at = _checked_send_at(values["send_at"] or now, now)
+    send_at = _checked_send_at(values["send_at"] or now, now, now, template.claim_window_hours)
     recipient = values["recipient"]
     columns: dict[str, Any] = {"recipient_kind": "link"}
     if "user_id" in recipient:
@@ -87,12 +96,23 @@ def _checked_order(sender: User, values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _checked_send_at(send_at: datetime, now: datetime) -> datetime:
-    """Not in the past (a minute's clock skew allowed), at most 365 days ahead."""
+def _checked_send_at(
+    send_at: datetime, now: datetime, paid_at: datetime, claim_window_hours: int
+) -> datetime:
+    """Not in the past (a minute's clock skew allowed), at most 365 days ahead, and early enough
+    that the claim window closes while the payment can still be refunded."""
     if send_at < now - CLOCK_SKEW:
         raise _refuse("send_at", "The time to send is in the past.")
     if send_at > now + MAX_SCHEDULE_AHEAD:
         raise _refuse("send_at", "A gift can be scheduled at most 365 days ahead.")
+    refundable_until = paid_at + timedelta(days=settings().refund_period_days) - REFUND_SPARE
+    latest = refundable_until - timedelta(hours=claim_window_hours)
+    if send_at > latest:
+        raise _refuse(
+            "send_at",
+            f"A gift must be sent by {latest.isoformat(timespec='minutes')}, so that its claim "
+            f"window closes while the payment can still be refunded.",
+        )
     return send_at
 
 
@@ -121,84 +141,54 @@ def buy_gift(sender_id: str, values: Mapping[str, Any], idempotency_key: str) ->
         enqueue(SETTLE_UNPAID, {"gift_id": gift.id}, run_at=utcnow() + window,
                 dedupe_key=f"settle:{gift.id}")  # fmt: skip
         db.session.commit()
-    if gift.trade_no is None:
-        trade_no = payments.create_trade(
-            gateway(),
-            out_trade_no=gift.id,
-            amount_fen=gift.amount_fen,
-            subject=f"{gift.template.name} ×{gift.quantity}",
-            buyer_id=sender.platform_user_id,
-            buyer_open_id=None if sender.platform_user_id else sender.open_id,
-            notify_url=f"{settings().public_url}/v1/notifications/alipay",
+    if gift.status == CLOSED:
+        raise Conflict(
+            "This gift was closed unpaid; buy it again with a new Idempotency-Key.",
+            code="gift_closed",
         )
-        gift.trade_no = trade_no
-        db.session.commit()
-        log.info("gift %s awaits payment of trade %s", gift.id, trade_no)
+    if gift.trade_no is None and gift.status == PENDING_PAYMENT:
+        _open_trade(gift, sender)
     return gift
 
 
-def _leave_pending(gift_id: str, status: str, event: str, detail: dict, **values: Any) -> bool:
-    """Move a gift out of pending_payment, once (a conditional update); the caller commits."""
-    now = utcnow()
-    moved = db.session.execute(
+def _open_trade(gift: Gift, sender: User) -> None:
+    """Ask for the gift's trade and record it, only if the gift is still waiting for payment."""
+    window = timedelta(minutes=settings().gift_payment_minutes)
+    trade_no = payments.create_trade(
+        gateway(),
+        out_trade_no=gift.id,
+        amount_fen=gift.amount_fen,
+        subject=f"{gift.template.name} ×{gift.quantity}",
+        buyer_id=sender.platform_user_id,
+        buyer_open_id=None if sender.platform_user_id else sender.open_id,
+        notify_url=f"{settings().public_url}/v1/notifications/alipay",
+        expires_at=gift.created_at + window,
+    )
+    recorded = db.session.execute(
         update(Gift)
-        .where(Gift.id == gift_id, Gift.status == PENDING_PAYMENT)
-        .values(status=status, **values)
+        .where(Gift.id == gift.id, Gift.status == PENDING_PAYMENT, Gift.trade_no.is_(None))
+        .values(trade_no=trade_no)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if moved:
-        db.session.add(GiftEvent(gift_id=gift_id, at=now, type=event, detail=detail))
-    return bool(moved)
-
-
-def _mark_paid(gift_id: str, trade_no: str, how: str) -> bool:
-    return _leave_pending(gift_id, SCHEDULED, "paid", {"via": how}, paid_at=utcnow(),
-                          trade_no=trade_no)  # fmt: skip
-
-
-def _mark_closed(gift_id: str, why: str) -> bool:
-    return _leave_pending(gift_id, CLOSED, "closed", {"why": why}, closed_at=utcnow())
-
-
-@notification_handler("trade_status_sync")
-def apply_trade_status(fields: Mapping[str, str]) -> None:
-    """A payment (or a closed trade) for a gift; the notifications service commits."""
-    gift = db.session.get(Gift, fields.get("out_trade_no", ""))
-    if gift is None:
-        log.warning("trade_status_sync for an unknown gift %s", fields.get("out_trade_no"))
-        return
-    status = fields.get("trade_status")
-    if status in (payments.TRADE_SUCCESS, payments.TRADE_FINISHED) and "refund_fee" not in fields:
-        if yuan_to_fen(fields.get("total_amount", "0")) != gift.amount_fen:
-            log.error("gift %s was paid a different amount; left unpaid for review", gift.id)
-            return
-        _mark_paid(gift.id, fields.get("trade_no", gift.trade_no or ""), "notification")
-    elif status == payments.TRADE_CLOSED:
-        _mark_closed(gift.id, "trade closed")
-
-
-@job_handler(SETTLE_UNPAID)
-def settle_unpaid(job: ClaimedJob) -> None:
-    """When the payment window ends: paid after all (a lost notification) or closed."""
-    gift_id = job.payload["gift_id"]
-    status = db.session.scalar(select(Gift.status).where(Gift.id == gift_id))
-    db.session.rollback()  # no transaction stays open across the gateway calls below
-    if status != PENDING_PAYMENT:
-        return
-    trade = payments.query_trade(gateway(), out_trade_no=gift_id)
-    if trade is not None and trade.paid:
-        _mark_paid(gift_id, trade.trade_no, "reconciliation")
-    else:
-        if trade is not None and trade.status == payments.WAIT_BUYER_PAY:
-            payments.close_trade(gateway(), out_trade_no=gift_id)
-        _mark_closed(gift_id, "not paid in time")
     db.session.commit()
+    db.session.refresh(gift)
+    if not recorded and gift.status != PENDING_PAYMENT:
+        # The settle job closed the gift while its trade was being opened: close it too.
+        payments.close_trade(gateway(), out_trade_no=gift.id)
+        raise Conflict(
+            "This gift was closed unpaid; buy it again with a new Idempotency-Key.",
+            code="gift_closed",
+        )
+    log.info("gift %s awaits payment of trade %s", gift.id, gift.trade_no)
 
 
 def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
     """Move a scheduled gift's sending time, up to a minute before it would have gone out."""
     now = utcnow()
-    send_at = _checked_send_at(send_at, now)
+    gift = db.session.get(Gift, gift_id)
+    if gift is None or gift.sender_id != user_id:
+        raise NotFound("No such gift.", code="gift_not_found")
+    send_at = _checked_send_at(send_at, now, gift.paid_at or now, gift.template.claim_window_hours)
     moved = db.session.execute(
         update(Gift)
         .where(
@@ -208,9 +198,6 @@ def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
         .values(send_at=send_at)
         .execution_options(synchronize_session=False)
     ).rowcount  # fmt: skip
-    gift = db.session.get(Gift, gift_id)
-    if gift is None or gift.sender_id != user_id:
-        raise NotFound("No such gift.", code="gift_not_found")
     if not moved:
         db.session.rollback()
         raise Conflict(
@@ -228,7 +215,7 @@ def _addressed_to(user_id: str) -> ColumnElement[bool]:
     """Gifts for this user: by user id once paid, by their verified mobile once sent, or claimed
     by them (a link gift has no recipient until then)."""
     by_id = or_(
-        and_(Gift.recipient_user_id == user_id, Gift.status.notin_([PENDING_PAYMENT, CLOSED])),
+        and_(Gift.recipient_user_id == user_id, Gift.status.notin_(_NOT_YET_A_GIFT)),
         Gift.claimed_by == user_id,
     )
     phone_hash = db.session.scalar(select(User.phone_hash).where(User.id == user_id))

@@ -95,6 +95,8 @@ class Gift(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     claim_token_sealed: Mapped[str | None] = mapped_column(String(200))
+    # Why a gift is parked in `needs_review` (`amount_mismatch`, …): an operator looks at it.
+    review_reason: Mapped[str | None] = mapped_column(String(32))
 
     template: Mapped[VoucherTemplate] = relationship(lazy="joined")
     events: Mapped[list[GiftEvent]] = relationship(
@@ -117,6 +119,8 @@ class GiftEvent(db.Model):
 
 SENT, CLAIMED, CANCELED = "sent", "claimed", "canceled"
 EXPIRED_UNCLAIMED, REFUNDED = "expired_unclaimed", "refunded"
+# A payment that did not match its gift (amount, currency): nothing more happens until reviewed.
+NEEDS_REVIEW = "needs_review"
 ISSUED, ACTIVE, VOID = "issued", "active", "void"
 
 
@@ -164,3 +168,20 @@ class VoucherLedgerEntry(db.Model):
     store_id: Mapped[str | None] = mapped_column(String(64))
     client_id: Mapped[str | None] = mapped_column(String(32))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class OperatorRefund(db.Model):
+    """A refund the platform no longer accepts (the trade's refund period is over): the money
+    is owed to the buyer and an operator pays it back outside the gateway (`minifin refunds
+    list`). One per gateway refund number, so a retried job queues it once."""
+
+    __tablename__ = "operator_refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    gift_id: Mapped[str] = mapped_column(ForeignKey("gifts.id"), index=True)
+    trade_no: Mapped[str | None] = mapped_column(String(64))
+    out_request_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_fen: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200))
+    refusal: Mapped[str] = mapped_column(String(64))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,7 +1,9 @@
 """`/_mock/trades`, `/_mock/notifications`, `/_mock/inbox`: drive and inspect payments in tests.
 
 Paying here is what the cashier's Pay button does, without a browser; finishing a trade reaches
-TRADE_FINISHED, which the platform only reaches when a refund period ends.
+TRADE_FINISHED, which the platform only reaches when a refund period ends. `…/notify` sends the
+trade's `trade_status_sync` again with chosen fields replaced (a genuinely signed notification
+that does not match the merchant's records), so tests can make the merchant refuse one.
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from service.mock_idp.control import ControlError
 from service.mock_idp.inbox import list_inbox
 from service.mock_idp.refunds import list_refunds
 from service.mock_idp.runtime import current_platform_key, current_store
-from service.mock_idp.trades import Trade, TradeRefused, finish_trade, get_trade, pay_trade
+from service.mock_idp.trades import (
+    Trade,
+    TradeRefused,
+    finish_trade,
+    get_trade,
+    notify_trade_status,
+    pay_trade,
+)
 
 payments_control_blueprint = Blueprint("mock_control_payments", __name__, url_prefix="/_mock")
 _STATES = (notifications.PENDING, notifications.DELIVERED, notifications.FAILED)
@@ -71,6 +80,26 @@ def finish(trade_no: str) -> Response:
     except TradeRefused as refusal:
         raise ControlError(409, "trade_not_finishable", refusal.sub_msg) from None
     return jsonify(_trade_json(trade))
+
+
+@payments_control_blueprint.post("/trades/<trade_no>/notify")
+def notify(trade_no: str) -> Response:
+    """Queue the trade's `trade_status_sync` as it stands, with `fields` replaced (null drops
+    one); answers the notification. 409 when the trade has no notify_url."""
+    trade = _existing_trade(trade_no)
+    changes = (request.get_json(silent=True) or {}).get("fields") or {}
+    if not isinstance(changes, dict) or not all(
+        isinstance(value, str | None) for value in changes.values()
+    ):
+        raise ControlError(400, "invalid_fields", "fields maps names to strings (or null)")
+    store = current_store()
+    with store.transaction() as db:
+        notify_id = notify_trade_status(
+            store, db, current_platform_key(), trade, time.time(), changes=changes
+        )
+    if notify_id is None:
+        raise ControlError(409, "no_notify_url", "the trade was created without a notify_url")
+    return jsonify(notifications.show_notification(store, notify_id))
 
 
 @payments_control_blueprint.get("/inbox/<user_id>")

@@ -39,6 +39,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("apps", "raw_score", "INTEGER NOT NULL DEFAULT 0"),
     ("faults", "after_acting", "INTEGER NOT NULL DEFAULT 0"),
     ("faults", "fields", "TEXT"),
+    ("trades", "expires_at", "REAL"),
 )
 
 

@@ -12,17 +12,13 @@ import secrets
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.demo_users import balance_text
-from service.mock_idp.notifications import new_notify_id, queue_notification
 from service.mock_idp.protocol import BEIJING, BusinessRefusal
 from service.mock_idp.store import MockStore, register_table
-from service.mock_idp.trade_wire import trade_status_sync_fields
-
-if TYPE_CHECKING:
-    from service.mock_idp.refunds import Refund
+from service.mock_idp.trade_notices import notify_trade_status
 
 WAIT_BUYER_PAY = "WAIT_BUYER_PAY"
 TRADE_SUCCESS = "TRADE_SUCCESS"
@@ -37,7 +33,7 @@ register_table(
         buyer_user_id TEXT NOT NULL, subject TEXT NOT NULL, total_fen INTEGER NOT NULL,
         product_code TEXT NOT NULL, notify_url TEXT, return_url TEXT, status TEXT NOT NULL,
         refunded_fen INTEGER NOT NULL, created_at REAL NOT NULL, paid_at REAL,
-        closed_at REAL, finished_at REAL, UNIQUE (app_id, out_trade_no))""",
+        closed_at REAL, finished_at REAL, expires_at REAL, UNIQUE (app_id, out_trade_no))""",
 )
 
 
@@ -62,6 +58,7 @@ class TradeOrder:
     product_code: str = JSAPI_PAY
     notify_url: str | None = None
     return_url: str | None = None
+    expires_at: float | None = None  # `time_expire` / `timeout_express`: closed unpaid then
 
 
 @dataclass(frozen=True)
@@ -83,6 +80,12 @@ class Trade:
     paid_at: float | None = None
     closed_at: float | None = None
     finished_at: float | None = None
+    expires_at: float | None = None
+
+    def expired(self, now: float) -> bool:
+        """Unpaid past its payment window (`time_expire`): the platform closes it."""
+        unpaid = self.status == WAIT_BUYER_PAY
+        return unpaid and self.expires_at is not None and now >= self.expires_at
 
     @property
     def was_paid(self) -> bool:
@@ -114,6 +117,7 @@ class Trade:
             "paid_at": _iso(self.paid_at),
             "closed_at": _iso(self.closed_at),
             "finished_at": _iso(self.finished_at),
+            "expires_at": _iso(self.expires_at),
         }
 
 
@@ -148,9 +152,10 @@ def insert_trade(db: sqlite3.Connection, trade: Trade) -> None:
     """Store a new trade inside the caller's transaction (paid ones too: a pay against a freeze)."""
     db.execute(
         "INSERT INTO trades (trade_no, app_id, out_trade_no, buyer_user_id, subject, total_fen,"
-        " product_code, notify_url, return_url, status, refunded_fen, created_at, paid_at)"
-        " VALUES (:trade_no, :app_id, :out_trade_no, :buyer_user_id, :subject, :total_fen,"
-        " :product_code, :notify_url, :return_url, :status, :refunded_fen, :created_at, :paid_at)",
+        " product_code, notify_url, return_url, status, refunded_fen, created_at, paid_at,"
+        " expires_at) VALUES (:trade_no, :app_id, :out_trade_no, :buyer_user_id, :subject,"
+        " :total_fen, :product_code, :notify_url, :return_url, :status, :refunded_fen,"
+        " :created_at, :paid_at, :expires_at)",
         vars(trade),
     )
 
@@ -203,8 +208,25 @@ def find_trade(
     return _trade(row)
 
 
+def close_if_expired(store: MockStore, platform_key: Any, trade: Trade, now: float) -> Trade:
+    """Close an unpaid trade past its `time_expire` (notifying TRADE_CLOSED), as the platform
+    does when the payment window ends; any other trade is answered as it is."""
+    if not trade.expired(now):
+        return trade
+    with store.transaction() as db:
+        current = _locked_trade(db, trade.trade_no)
+        if not current.expired(now):
+            return current
+        return _move(store, db, platform_key, current, TRADE_CLOSED, now)
+
+
 def pay_trade(store: MockStore, platform_key: Any, trade_no: str, now: float) -> Trade:
-    """What the buyer's Pay does: debit the balance, TRADE_SUCCESS, notify the merchant."""
+    """What the buyer's Pay does: debit the balance, TRADE_SUCCESS, notify the merchant.
+
+    A trade past its payment window is closed instead and the payment refused."""
+    closed = close_if_expired(store, platform_key, _existing(store, trade_no), now)
+    if closed.status == TRADE_CLOSED and not closed.was_paid:
+        raise TradeRefused("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")
     with store.transaction() as db:
         trade = _locked_trade(db, trade_no)
         if trade.status != WAIT_BUYER_PAY:
@@ -259,6 +281,13 @@ def _move(
     return moved
 
 
+def _existing(store: MockStore, trade_no: str) -> Trade:
+    trade = get_trade(store, trade_no)
+    if trade is None:
+        raise TradeRefused("ACQ.TRADE_NOT_EXIST", "交易不存在")
+    return trade
+
+
 def _locked_trade(db: sqlite3.Connection, trade_no: str) -> Trade:
     row = db.execute("SELECT * FROM trades WHERE trade_no = ?", (trade_no,)).fetchone()
     if row is None:
@@ -291,28 +320,6 @@ def move_balance(
         (json.dumps(profile, ensure_ascii=False), user_id),
     )
     return balance
-
-
-def notify_trade_status(
-    store: MockStore,
-    db: sqlite3.Connection,
-    platform_key: Any,
-    trade: Trade,
-    now: float,
-    refund: Refund | None = None,
-) -> str | None:
-    """Queue `trade_status_sync` for a trade created with a notify_url (none without one)."""
-    if not trade.notify_url:
-        return None
-    app, user = store.get_app(trade.app_id), store.get_user(trade.buyer_user_id)
-    if app is None or user is None:
-        return None
-    fields = trade_status_sync_fields(
-        app, trade, user, notify_id=new_notify_id(), now=now, refund=refund
-    )
-    return queue_notification(
-        store, db, fields=fields, notify_url=trade.notify_url, platform_key=platform_key, now=now
-    )
 
 
 def _trade(row: sqlite3.Row) -> Trade:

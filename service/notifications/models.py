@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.dbtypes import UTCDateTime, utcnow
 from service.extensions import db
 
-HANDLED, IGNORED = "handled", "ignored"
+HANDLED, IGNORED, REFUSED = "handled", "ignored", "refused"
 
 
 class GatewayNotification(db.Model):
@@ -23,4 +23,18 @@ class GatewayNotification(db.Model):
     notify_type: Mapped[str] = mapped_column(String(64), index=True)
     fields: Mapped[dict[str, str]] = mapped_column(JSON)
     outcome: Mapped[str] = mapped_column(String(16))
+    # Why a notification was refused (`app_mismatch`, `amount_mismatch`, …); None otherwise.
+    refusal: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlatformFact(db.Model):
+    """Something Minifin learned from the platform and every process must share (the merchant's
+    `seller_id` when MINIFIN_SELLER_ID is unset): the first value recorded stays."""
+
+    __tablename__ = "platform_facts"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(64))
+    learned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,12 @@
 The handler's state change, the notification's record and the de-duplication all commit in one
 transaction, and the route answers `success` only after that commit: if anything fails the
 gateway hears a failure and delivers again, and the repeat finds nothing recorded.
+
+A signed notification that is not ours (another app, another seller account) or that its
+handler cannot accept (another trade, another buyer, another amount) is *refused*: recorded
+with outcome `refused` and the reason, logged without personal data, counted in `/metrics`
+(`minifin_notifications_refused_total{reason}`), and still answered `success`, because no
+redelivery can make it acceptable and the platform would otherwise retry it for a day.
 """
 
 from __future__ import annotations
@@ -10,11 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from sqlalchemy import update
+
 from service.components import gateway
 from service.dbtypes import utcnow
 from service.errors import InvalidRequest, ServiceUnavailable
 from service.extensions import db
-from service.notifications.models import HANDLED, IGNORED, GatewayNotification
+from service.notifications.merchant import addressed_to_our_app, seller_refusal
+from service.notifications.models import HANDLED, IGNORED, REFUSED, GatewayNotification
 from service.registry import HandlerRegistry
 from service.sql import insert_ignoring_conflicts
 
@@ -22,7 +31,9 @@ log = logging.getLogger(__name__)
 # Fields worth logging: identifiers and states, never names, accounts or amounts.
 _LOGGED_FIELDS = ("notify_type", "notify_id", "out_trade_no", "out_order_no", "trade_status")
 
-NotificationHandler = Callable[[Mapping[str, str]], None]
+# A handler applies the notification and returns None, or returns why it refused it (its own
+# state changes, e.g. parking a gift for review, still commit with the refusal).
+NotificationHandler = Callable[[Mapping[str, str]], str | None]
 HANDLERS: HandlerRegistry[NotificationHandler] = HandlerRegistry("notification type")
 notification_handler = HANDLERS.register  # `@notification_handler("trade_status_sync")`
 
@@ -41,8 +52,16 @@ class NotificationTooEarly(ServiceUnavailable):
     code = "notification_too_early"
 
 
+def _dispatch_refusal(fields: Mapping[str, str]) -> str | None:
+    """Why a verified notification is not addressed to this merchant, or None."""
+    if not addressed_to_our_app(fields):
+        return "app_mismatch"
+    return seller_refusal(fields)
+
+
 def receive_notification(fields: Mapping[str, str]) -> str:
-    """Apply one notification at most once; returns `handled`, `ignored` or `duplicate`."""
+    """Apply one notification at most once; returns `handled`, `ignored`, `refused` or
+    `duplicate`."""
     summary = {k: fields.get(k) for k in _LOGGED_FIELDS if fields.get(k)}
     if not gateway().verify_notification(fields):
         log.warning("rejected a notification whose signature does not verify: %s", summary)
@@ -51,13 +70,16 @@ def receive_notification(fields: Mapping[str, str]) -> str:
     if not notify_id or not notify_type:
         raise InvalidRequest("A notification needs notify_id and notify_type.")
     handler = HANDLERS.get(notify_type)
+    refusal = _dispatch_refusal(fields)
+    outcome = REFUSED if refusal else HANDLED if handler else IGNORED
     fresh = insert_ignoring_conflicts(
         GatewayNotification,
         {
             "notify_id": notify_id,
             "notify_type": notify_type,
             "fields": {k: v for k, v in fields.items() if k != "sign"},
-            "outcome": HANDLED if handler else IGNORED,
+            "outcome": outcome,
+            "refusal": refusal,
             "received_at": utcnow(),
         },
     )
@@ -65,14 +87,25 @@ def receive_notification(fields: Mapping[str, str]) -> str:
         db.session.rollback()
         log.info("notification repeated, already applied: %s", summary)
         return "duplicate"
-    if handler is None:
+    if refusal is None and handler is None:
         log.warning("no handler for notification type %s; recorded and acknowledged", notify_type)
-    else:
+    elif refusal is None:
         try:
-            handler(fields)
+            refusal = handler(fields)
         except BaseException:
             db.session.rollback()  # not recorded: the delivery that comes again is applied then
             raise
+        if refusal is not None:
+            outcome = REFUSED
+            db.session.execute(
+                update(GatewayNotification)
+                .where(GatewayNotification.notify_id == notify_id)
+                .values(outcome=REFUSED, refusal=refusal)
+                .execution_options(synchronize_session=False)
+            )
     db.session.commit()
-    log.info("notification %s: %s", HANDLED if handler else IGNORED, summary)
-    return HANDLED if handler else IGNORED
+    if refusal is not None:
+        log.warning("notification refused (%s), recorded and acknowledged: %s", refusal, summary)
+    else:
+        log.info("notification %s: %s", outcome, summary)
+    return outcome

@@ -24,6 +24,7 @@ def production_env(tmp_path):
         "MINIFIN_PLATFORM_PUBLIC_KEY": signing.public_key_base64(signing.generate_private_key()),
         "MINIFIN_KEYS_FILE": str(keys_file),
         "MINIFIN_RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "MINIFIN_SELLER_ID": "2088102177000001",
     }
 
 
@@ -45,6 +46,8 @@ def test_a_complete_production_configuration_loads(production_env):
         ({"MINIFIN_KEYS_FILE": "/nonexistent/keys.json"}, "MINIFIN_KEYS_FILE"),
         ({"MINIFIN_ACCESS_TOKEN_TTL": "5"}, "MINIFIN_ACCESS_TOKEN_TTL"),
         ({"MINIFIN_DATABASE_URL": "mysql://x"}, "MINIFIN_DATABASE_URL"),
+        ({"MINIFIN_SELLER_ID": None}, "MINIFIN_SELLER_ID"),
+        ({"MINIFIN_SELLER_ID": "12345"}, "MINIFIN_SELLER_ID"),
     ],
 )
 def test_production_refuses_with_one_line_naming_the_variable(production_env, change, variable):

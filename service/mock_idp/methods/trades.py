@@ -2,6 +2,10 @@
 
 Business parameter problems answer 40004 `ACQ.INVALID_PARAMETER` ("参数无效：…"), as the platform
 does for its acquiring (ACQ) APIs; an amount outside [0.01, 100000000] is `ACQ.TOTAL_FEE_EXCEED`.
+
+The payment window: `time_expire` (an absolute `yyyy-MM-dd HH:mm:ss` Beijing time) or
+`timeout_express` (`90m`, `2h`, `1d`; `time_expire` wins when both are sent). A trade still
+unpaid then is closed (notified `TRADE_CLOSED`) the next time anyone looks at it or pays it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,13 @@ from typing import Any
 
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.grants import user_of_open_id
-from service.mock_idp.protocol import GatewayCall, GatewayMethod, amount_parameter, text_parameter
+from service.mock_idp.protocol import (
+    GatewayCall,
+    GatewayMethod,
+    amount_parameter,
+    parse_timestamp,
+    text_parameter,
+)
 from service.mock_idp.refunds import RefundRequest, refund_trade
 from service.mock_idp.trade_wire import query_fields, refund_response_fields
 from service.mock_idp.trades import (
@@ -19,6 +29,7 @@ from service.mock_idp.trades import (
     Trade,
     TradeOrder,
     TradeRefused,
+    close_if_expired,
     close_trade,
     create_trade,
     find_trade,
@@ -27,6 +38,9 @@ from service.mock_idp.trades import (
 
 MAX_TOTAL_FEN = 100_000_000 * 100
 _OUT_TRADE_NO = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_TIMEOUT_EXPRESS = re.compile(r"^([1-9]\d{0,4})([mhd])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+MAX_WINDOW_SECONDS = 15 * 86400  # the platform's longest payment window
 
 
 def _text(call: GatewayCall, name: str, max_length: int, required: bool = True) -> str | None:
@@ -58,6 +72,27 @@ def _page_url(call: GatewayCall, name: str) -> str | None:
     return url
 
 
+def _expires_at(call: GatewayCall) -> float | None:
+    """When the trade closes unpaid, from `time_expire` or `timeout_express`, or None."""
+    absolute = _text(call, "time_expire", 19, required=False)
+    if absolute:
+        moment = parse_timestamp(absolute)
+        if moment is None:
+            raise invalid_trade_parameter("time_expire 格式应为 yyyy-MM-dd HH:mm:ss")
+        expires_at = moment.timestamp()
+    else:
+        relative = _text(call, "timeout_express", 6, required=False)
+        if not relative:
+            return None
+        found = _TIMEOUT_EXPRESS.match(relative)
+        if found is None:
+            raise invalid_trade_parameter("timeout_express 取值如 90m、2h、1d")
+        expires_at = call.now + int(found[1]) * _UNIT_SECONDS[found[2]]
+    if expires_at - call.now > MAX_WINDOW_SECONDS:
+        raise invalid_trade_parameter("支付超时时间最长为 15 天")
+    return expires_at
+
+
 def trade_create(call: GatewayCall) -> dict[str, Any]:
     """A WAIT_BUYER_PAY trade for `my.tradePay`; `out_trade_no` makes a retry return the same."""
     out_trade_no = _text(call, "out_trade_no", 64)
@@ -81,18 +116,21 @@ def trade_create(call: GatewayCall) -> dict[str, Any]:
         product_code=product_code,
         notify_url=_page_url(call, "notify_url"),
         return_url=_page_url(call, "return_url"),
+        expires_at=_expires_at(call),
     )
     trade = create_trade(call.store, order, call.now)
     return {"out_trade_no": trade.out_trade_no, "trade_no": trade.trade_no}
 
 
 def _trade_of_call(call: GatewayCall) -> Trade:
-    return find_trade(
+    """The app's trade the call names, closed first if its payment window has passed."""
+    trade = find_trade(
         call.store,
         call.app.app_id,
         trade_no=_text(call, "trade_no", 64, required=False),
         out_trade_no=_text(call, "out_trade_no", 64, required=False),
     )
+    return close_if_expired(call.store, call.platform_key, trade, call.now)
 
 
 def _buyer_profile(call: GatewayCall, trade: Trade) -> dict[str, Any]:
