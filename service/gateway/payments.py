@@ -1,8 +1,11 @@
 """Payments through the gateway: trades, refunds and template messages, in fen and plain values.
 
-Every call here is keyed by a number the gateway deduplicates on (`out_trade_no`,
-`out_request_no`, `out_biz_no`), so each is safe to retry: a worker that crashed after calling
-calls again with the same key and gets the same result, never a second charge or refund.
+Every money call here is keyed by a number the gateway deduplicates on (`out_trade_no`,
+`out_request_no`), so each is safe to retry: a worker that crashed after calling calls again with
+the same key and gets the same result, never a second charge or refund. Each answer is read
+through the one answer table (`outcomes`): a done call returns, a refused one raises
+`GatewayRejected`, and an unknown one (`ACQ.SYSTEM_ERROR`, a timeout, …) is either settled here
+by a query (a refund) or raised as a 503 for the caller to retry with the same key.
 """
 
 from __future__ import annotations
@@ -12,8 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service.gateway.client import GatewayClient, gateway_timestamp
-from service.gateway.errors import GatewayRejected
+from service.gateway.errors import GatewayOutcomeUnknown
 from service.gateway.money import fen_to_yuan, yuan_to_fen
+from service.gateway.outcomes import (
+    REFUND_QUERY,
+    TRADE_CLOSE,
+    TRADE_CREATE,
+    TRADE_QUERY,
+    TRADE_REFUND,
+)
 from service.gateway.signing import compact_json
 
 WAIT_BUYER_PAY, TRADE_SUCCESS = "WAIT_BUYER_PAY", "TRADE_SUCCESS"
@@ -68,20 +78,21 @@ def create_trade(
         **({"buyer_id": buyer_id} if buyer_id else {"buyer_open_id": buyer_open_id}),
         **({"time_expire": gateway_timestamp(expires_at)} if expires_at else {}),
     }
-    answer = gateway.call("alipay.trade.create", biz, notify_url=notify_url, safe_to_retry=True)
-    return str(answer["trade_no"])
+    outcome = gateway.money_call(TRADE_CREATE, biz, notify_url=notify_url)
+    if outcome.already_done:  # `ACQ.TRADE_HAS_SUCCESS`: the trade exists and is paid
+        trade = query_trade(gateway, out_trade_no=out_trade_no)
+        if trade is None:
+            raise GatewayOutcomeUnknown(TRADE_CREATE, outcome.code, outcome.sub_code)
+        return trade.trade_no
+    return str(outcome.raise_unless_done()["trade_no"])
 
 
 def query_trade(gateway: GatewayClient, *, out_trade_no: str) -> TradeState | None:
-    """The trade's state, or None when the gateway has no such trade."""
-    try:
-        answer = gateway.call(
-            "alipay.trade.query", {"out_trade_no": out_trade_no}, safe_to_retry=True
-        )
-    except GatewayRejected as exc:
-        if exc.sub_code == TRADE_NOT_EXIST:
-            return None
-        raise
+    """The trade's state, or None when the gateway has no such trade; unknown answers raise."""
+    outcome = gateway.money_call(TRADE_QUERY, {"out_trade_no": out_trade_no})
+    if outcome.refused and outcome.sub_code == TRADE_NOT_EXIST:
+        return None
+    answer = outcome.raise_unless_done()
     return TradeState(
         trade_no=str(answer["trade_no"]),
         out_trade_no=str(answer["out_trade_no"]),
@@ -91,8 +102,17 @@ def query_trade(gateway: GatewayClient, *, out_trade_no: str) -> TradeState | No
 
 
 def close_trade(gateway: GatewayClient, *, out_trade_no: str) -> None:
-    """Close an unpaid trade so it can no longer be paid."""
-    gateway.call("alipay.trade.close", {"out_trade_no": out_trade_no}, safe_to_retry=True)
+    """Close an unpaid trade so it can no longer be paid; returns once nobody can pay it.
+
+    A trade already closed (`ACQ.TRADE_HAS_CLOSE`) or never made (`ACQ.TRADE_NOT_EXIST`) cannot
+    be paid either. A trade that is no longer waiting (`ACQ.TRADE_STATUS_ERROR`: it may have been
+    paid meanwhile) and any other unknown answer raise, so the caller asks `trade.query` again
+    before it records the gift closed.
+    """
+    outcome = gateway.money_call(TRADE_CLOSE, {"out_trade_no": out_trade_no})
+    if outcome.refused and outcome.sub_code == TRADE_NOT_EXIST:
+        return
+    outcome.raise_unless_done()
 
 
 def refund_trade(
@@ -105,18 +125,29 @@ def refund_trade(
     trade_no: str | None = None,
 ) -> RefundResult:
     """Refund (part of) a paid trade, named by either number; the same `out_request_no` never
-    refunds twice."""
+    refunds twice.
+
+    An unknown answer is settled at once by `alipay.trade.fastpay.refund.query`: a refund the
+    platform made is a result (it moved no money this time as far as Minifin can tell); one it
+    did not make raises `GatewayOutcomeUnknown`, and the caller's retry with the same
+    `out_request_no` is safe. A refusal raises `GatewayRejected` with its sub-code.
+    """
     trade = {"trade_no": trade_no} if trade_no else {"out_trade_no": out_trade_no}
-    answer = gateway.call(
-        "alipay.trade.refund",
+    outcome = gateway.money_call(
+        TRADE_REFUND,
         {
             **trade,
             "refund_amount": fen_to_yuan(amount_fen),
             "out_request_no": out_request_no,
             "refund_reason": reason,
         },
-        safe_to_retry=True,
     )
+    if outcome.unknown:
+        made = query_refund(gateway, out_request_no=out_request_no, **trade)
+        if made is None:
+            raise GatewayOutcomeUnknown(TRADE_REFUND, outcome.code, outcome.sub_code)
+        return RefundResult(refunded_fen=made.refund_fen, money_moved=False)
+    answer = outcome.raise_unless_done()
     return RefundResult(
         refunded_fen=yuan_to_fen(str(answer["refund_fee"])),
         money_moved=answer.get("fund_change") == "Y",
@@ -152,8 +183,6 @@ def send_template_message(
     )
 
 
-REFUND_QUERY = "alipay.trade.fastpay.refund.query"
-
 
 @dataclass(frozen=True)
 class RefundRecord:
@@ -164,7 +193,11 @@ class RefundRecord:
 
 
 def query_refund(
-    gateway: GatewayClient, *, out_trade_no: str, out_request_no: str
+    gateway: GatewayClient,
+    *,
+    out_request_no: str,
+    out_trade_no: str | None = None,
+    trade_no: str | None = None,
 ) -> RefundRecord | None:
     """The refund keyed `out_request_no`, or None when the platform made no such refund.
 
@@ -173,9 +206,8 @@ def query_refund(
     only an answer carrying `refund_amount` (and, when present, `refund_status`
     `REFUND_SUCCESS`) is. An unknown outcome raises (`GatewayUnavailable` and its kind).
     """
-    outcome = gateway.money_call(
-        REFUND_QUERY, {"out_trade_no": out_trade_no, "out_request_no": out_request_no}
-    )
+    trade = {"trade_no": trade_no} if trade_no else {"out_trade_no": out_trade_no}
+    outcome = gateway.money_call(REFUND_QUERY, {**trade, "out_request_no": out_request_no})
     if outcome.refused and outcome.sub_code == TRADE_NOT_EXIST:
         return None
     answer = outcome.raise_unless_done()
