@@ -6,6 +6,17 @@ wait on each other; one atomic UPDATE on SQLite, whose writers are serialised an
 handler outside any transaction, and record the outcome only if they still hold the lease.
 Failures retry with exponential backoff and jitter, and park as `dead` after the last attempt.
 A worker that dies leaves its lease to expire; the next claim takes the job back.
+
+Leases are per job: the claim leases the whole batch, and each job's lease is renewed (one
+UPDATE) right before it starts, so a batch slower than one lease is never taken over job by job
+behind the worker's back; a job another worker took meanwhile is skipped, not run twice. Every
+time that workers compare (due, lease expiry, retry) is the database's clock (clock.py), so a
+worker whose own clock is off neither steals live jobs nor misses expired ones.
+
+A handler raises `OutcomeUnknown` when the effect may have happened but its answer was lost (a
+timeout after the request went out). The job is retried like any failure, and the job counts
+such attempts (`ambiguous_attempts`, handed to the next attempt) so that a handler whose effect
+the other side does not deduplicate can bound its repeats.
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
@@ -24,6 +35,7 @@ from service.components import settings
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.registry import HandlerRegistry
+from service.scheduler.clock import db_now, db_now_plus
 from service.scheduler.metrics import summary_line
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 from service.scheduler.worker import DueWorkSource, register_source
@@ -37,6 +49,13 @@ class PermanentFailure(Exception):
     """Raised by a handler when retrying cannot help: the job goes straight to `dead`."""
 
 
+class OutcomeUnknown(Exception):
+    """Raised by a handler when the effect may have happened (its answer was lost).
+
+    Retried like any failure; the job's `ambiguous_attempts` counts these.
+    """
+
+
 @dataclass(frozen=True)
 class ClaimedJob:
     """What a handler receives: the job's identity, payload and how many tries this is."""
@@ -46,6 +65,7 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempt: int
     max_attempts: int
+    ambiguous_attempts: int = 0  # earlier attempts whose outcome is unknown
 
 
 Handler = Callable[[ClaimedJob], None]
@@ -113,8 +133,11 @@ def _notify_workers() -> None:
 
 
 def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
-    """Take up to `limit` due jobs (and jobs whose worker's lease ran out) for this worker."""
-    now = utcnow()
+    """Take up to `limit` due jobs (and jobs whose worker's lease ran out) for this worker.
+
+    Due and expired are judged by the database's clock, never this worker's.
+    """
+    now = db_now()
     claimable = (
         select(OutboxJob.id)
         .where(
@@ -133,7 +156,7 @@ def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
         .values(
             status=RUNNING,
             locked_by=worker_id,
-            lease_expires_at=now + timedelta(seconds=settings().job_lease_seconds),
+            lease_expires_at=db_now_plus(settings().job_lease_seconds),
             attempts=OutboxJob.attempts + 1,
         )
         .returning(
@@ -142,6 +165,7 @@ def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
             OutboxJob.payload,
             OutboxJob.attempts,
             OutboxJob.max_attempts,
+            OutboxJob.ambiguous_attempts,
         )
         .execution_options(synchronize_session=False)
     ).all()
@@ -149,16 +173,38 @@ def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
     return [ClaimedJob(*row) for row in rows]
 
 
+def _held_by(job: ClaimedJob, worker_id: str) -> tuple[Any, ...]:
+    """The conditions under which this worker still owns this attempt of the job."""
+    return (
+        OutboxJob.id == job.id,
+        OutboxJob.locked_by == worker_id,
+        OutboxJob.status == RUNNING,
+        OutboxJob.attempts == job.attempt,
+    )
+
+
+def renew_lease(job: ClaimedJob, worker_id: str) -> bool:
+    """Lease the job afresh right before it runs; False when another worker has taken it.
+
+    One statement: the claim's lease covered the batch, this one covers the job from its start.
+    """
+    renewed = db.session.execute(
+        update(OutboxJob)
+        .where(*_held_by(job, worker_id))
+        .values(lease_expires_at=db_now_plus(settings().job_lease_seconds))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not renewed:
+        log.warning("job %s (%s) was taken over before it started; skipped", job.id, job.kind)
+    return bool(renewed)
+
+
 def _finish(job: ClaimedJob, worker_id: str, **values: Any) -> bool:
     """Record an outcome, but only while this worker still holds the job's lease."""
     updated = db.session.execute(
         update(OutboxJob)
-        .where(
-            OutboxJob.id == job.id,
-            OutboxJob.locked_by == worker_id,
-            OutboxJob.status == RUNNING,
-            OutboxJob.attempts == job.attempt,
-        )
+        .where(*_held_by(job, worker_id))
         .values(locked_by=None, lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -175,8 +221,13 @@ def backoff_seconds(attempt: int) -> float:
     return delay * (0.5 + random.random())  # noqa: S311 (jitter, not secrecy)
 
 
-def run_job(job: ClaimedJob, worker_id: str) -> str:
-    """Run one claimed job's handler and record the outcome; returns the new status."""
+def run_job(job: ClaimedJob, worker_id: str) -> str | None:
+    """Run one claimed job's handler and record the outcome; returns the new status.
+
+    None when the job was taken over before it started (it is not run).
+    """
+    if not renew_lease(job, worker_id):
+        return None
     handler = HANDLERS.get(job.kind)
     try:
         if handler is None:
@@ -191,8 +242,10 @@ def run_job(job: ClaimedJob, worker_id: str) -> str:
                       job.id, job.kind, job.attempt, error)  # fmt: skip
             return DEAD
         delay = backoff_seconds(job.attempt)
-        _finish(job, worker_id, status=PENDING, last_error=error,
-                run_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
+        unknown = {"ambiguous_attempts": OutboxJob.ambiguous_attempts + 1} if isinstance(
+            exc, OutcomeUnknown) else {}  # fmt: skip
+        _finish(job, worker_id, status=PENDING, last_error=error, run_at=db_now_plus(delay),
+                **unknown)  # fmt: skip
         log.warning("job %s (%s) attempt %d failed, retry in %.1fs: %s",
                     job.id, job.kind, job.attempt, delay, error)  # fmt: skip
         return PENDING
@@ -218,7 +271,7 @@ def requeue_dead(job_ids: list[int] | None = None) -> int:
     statement = (
         update(OutboxJob)
         .where(OutboxJob.status == DEAD)
-        .values(status=PENDING, attempts=0, run_at=utcnow(), finished_at=None)
+        .values(status=PENDING, attempts=0, run_at=db_now(), finished_at=None)
         .execution_options(synchronize_session=False)
     )
     if job_ids:

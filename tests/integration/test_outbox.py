@@ -187,10 +187,12 @@ def test_a_job_whose_worker_died_is_rescued_when_its_lease_expires(outbox_app):
         (rescued,) = outbox.claim_batch("live-worker", 10)
         outbox.run_job(rescued, "live-worker")
         assert rescued.id == abandoned.id and rescued.attempt == 2
-        # The presumed-dead worker comes back and tries to record its outcome: ignored.
-        assert outbox.run_job(abandoned, "dead-worker") == DONE
+        # The presumed-dead worker comes back to its batch: the job is no longer its own, so
+        # it is skipped, not run a second time.
+        assert outbox.run_job(abandoned, "dead-worker") is None
         job = db.session.get(OutboxJob, abandoned.id)
         assert job.status == DONE and job.locked_by is None
+    assert performed["k0"] == 1
 
 
 def test_an_idle_worker_knows_when_the_next_job_falls_due(outbox_app):

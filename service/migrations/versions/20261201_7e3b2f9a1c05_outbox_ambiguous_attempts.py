@@ -1,0 +1,31 @@
+"""outbox ambiguous attempts
+
+Revision ID: 7e3b2f9a1c05
+Revises: c6c42906a87f
+Create Date: 2026-12-01 21:00:00.000000
+
+Template messages have no idempotency key on the platform, so a message retried after a timeout
+whose first attempt arrived is delivered twice. The outbox counts the attempts whose outcome is
+unknown, so the message handler can allow at most one retry after such an attempt.
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "7e3b2f9a1c05"
+down_revision = "c6c42906a87f"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("outbox_jobs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("ambiguous_attempts", sa.Integer(), nullable=False, server_default="0")
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("outbox_jobs", schema=None) as batch_op:
+        batch_op.drop_column("ambiguous_attempts")
