@@ -37,6 +37,7 @@ TABLES: dict[str, tuple[str, ...]] = {}
 # Columns added after a table first shipped: (table, column, definition), added to older files.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("apps", "raw_score", "INTEGER NOT NULL DEFAULT 0"),
+    ("inbox_messages", "ignored", "TEXT"),
 )
 
 
