@@ -16,7 +16,13 @@ worker whose own clock is off neither steals live jobs nor misses expired ones.
 A handler raises `OutcomeUnknown` when the effect may have happened but its answer was lost (a
 timeout after the request went out). The job is retried like any failure, and the job counts
 such attempts (`ambiguous_attempts`, handed to the next attempt) so that a handler whose effect
-the other side does not deduplicate can bound its repeats.
+the other side does not deduplicate can bound its repeats. An attempt counts as unknown from the
+moment it starts (the renewal adds one) until a clear outcome is recorded (which takes it back),
+so a worker killed mid-job leaves its attempt counted, like a timeout.
+
+A job recorded done keeps no payload (emptied by the same UPDATE): what a side effect needed to
+run is not kept after it ran. Payloads never hold a bearer secret in the first place (a claim
+link is built when its message is sent, from the gift's sealed token).
 """
 
 from __future__ import annotations
@@ -191,7 +197,10 @@ def renew_lease(job: ClaimedJob, worker_id: str) -> bool:
     renewed = db.session.execute(
         update(OutboxJob)
         .where(*_held_by(job, worker_id))
-        .values(lease_expires_at=db_now_plus(settings().job_lease_seconds))
+        .values(
+            lease_expires_at=db_now_plus(settings().job_lease_seconds),
+            ambiguous_attempts=OutboxJob.ambiguous_attempts + 1,  # until its outcome is known
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -200,8 +209,13 @@ def renew_lease(job: ClaimedJob, worker_id: str) -> bool:
     return bool(renewed)
 
 
-def _finish(job: ClaimedJob, worker_id: str, **values: Any) -> bool:
-    """Record an outcome, but only while this worker still holds the job's lease."""
+def _finish(job: ClaimedJob, worker_id: str, *, known: bool = True, **values: Any) -> bool:
+    """Record an outcome, but only while this worker still holds the job's lease.
+
+    `known`: the attempt's outcome is clear, so it no longer counts as ambiguous.
+    """
+    if known:
+        values["ambiguous_attempts"] = OutboxJob.ambiguous_attempts - 1
     updated = db.session.execute(
         update(OutboxJob)
         .where(*_held_by(job, worker_id))
@@ -236,20 +250,21 @@ def run_job(job: ClaimedJob, worker_id: str) -> str | None:
     except Exception as exc:  # every failure is recorded; none may kill the worker
         db.session.rollback()
         error = f"{type(exc).__name__}: {exc}"[:500]
+        known = not isinstance(exc, OutcomeUnknown)
         if isinstance(exc, PermanentFailure) or job.attempt >= job.max_attempts:
-            _finish(job, worker_id, status=DEAD, last_error=error, finished_at=utcnow())
+            _finish(job, worker_id, known=known, status=DEAD, last_error=error,
+                    finished_at=utcnow())  # fmt: skip
             log.error("job %s (%s) is dead after %d attempt(s): %s",
                       job.id, job.kind, job.attempt, error)  # fmt: skip
             return DEAD
         delay = backoff_seconds(job.attempt)
-        unknown = {"ambiguous_attempts": OutboxJob.ambiguous_attempts + 1} if isinstance(
-            exc, OutcomeUnknown) else {}  # fmt: skip
-        _finish(job, worker_id, status=PENDING, last_error=error, run_at=db_now_plus(delay),
-                **unknown)  # fmt: skip
+        _finish(job, worker_id, known=known, status=PENDING, last_error=error,
+                run_at=db_now_plus(delay))  # fmt: skip
         log.warning("job %s (%s) attempt %d failed, retry in %.1fs: %s",
                     job.id, job.kind, job.attempt, delay, error)  # fmt: skip
         return PENDING
-    _finish(job, worker_id, status=DONE, last_error=None, finished_at=utcnow())
+    # A done job's payload has served its purpose; the row keeps only what and when.
+    _finish(job, worker_id, status=DONE, last_error=None, finished_at=utcnow(), payload={})
     return DONE
 
 
@@ -267,11 +282,15 @@ def seconds_until_next_job(horizon: float) -> float:
 
 
 def requeue_dead(job_ids: list[int] | None = None) -> int:
-    """Give dead jobs (all, or the ones named) a fresh set of attempts, due now."""
+    """Give dead jobs (all, or the ones named) a fresh set of attempts, due now.
+
+    Earlier unknown outcomes are forgotten too: a message given up after a timeout is sent again
+    when an operator asks for it.
+    """
     statement = (
         update(OutboxJob)
         .where(OutboxJob.status == DEAD)
-        .values(status=PENDING, attempts=0, run_at=db_now(), finished_at=None)
+        .values(status=PENDING, attempts=0, ambiguous_attempts=0, run_at=db_now(), finished_at=None)
         .execution_options(synchronize_session=False)
     )
     if job_ids:

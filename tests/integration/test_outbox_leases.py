@@ -108,9 +108,7 @@ def test_a_batch_slower_than_the_lease_runs_each_job_once_while_a_second_worker_
         assert {job.status for job in db.session.scalars(db.select(OutboxJob))} == {DONE}
 
 
-def test_a_worker_whose_clock_runs_ahead_does_not_take_a_job_still_leased(
-    lease_app, monkeypatch
-):
+def test_a_worker_whose_clock_runs_ahead_does_not_take_a_job_still_leased(lease_app, monkeypatch):
     _enqueue(lease_app, "only")
     with lease_app.app_context():
         (held,) = outbox.claim_batch("A", 10)
@@ -121,9 +119,7 @@ def test_a_worker_whose_clock_runs_ahead_does_not_take_a_job_still_leased(
     assert dict(runs) == {"only": ["A"]}
 
 
-def test_a_worker_whose_clock_lags_still_rescues_a_job_whose_lease_ran_out(
-    lease_app, monkeypatch
-):
+def test_a_worker_whose_clock_lags_still_rescues_a_job_whose_lease_ran_out(lease_app, monkeypatch):
     _enqueue(lease_app, "only")
     with lease_app.app_context():
         outbox.claim_batch("dead-worker", 10)  # claimed, never finished
