@@ -29,6 +29,9 @@ from service.gifting.claims import claim_page_link
 from service.scheduler.outbox import ClaimedJob, OutcomeUnknown, PermanentFailure, job_handler
 
 TEMPLATE_MESSAGE = "gateway.template_message"
+# Payload keys that are not call parameters: the gift whose claim link the page gets, and the
+# `out_biz_no` that jobs queued by earlier versions still carry (the platform would ignore it).
+_NOT_SENT = frozenset({"claim_of", "out_biz_no"})
 # Refusals that no retry can change: the user is gone or the request is malformed.
 _FINAL_MESSAGE_REFUSALS = {"USER_NOT_EXIST", "isv.invalid-parameter", "isv.missing-parameter"}
 
@@ -64,7 +67,7 @@ def retries_after_unknown_outcome() -> int:
 
 def _message(payload: dict[str, Any]) -> dict[str, Any]:
     """The call's parameters; a claim page gets its token now, opened from the gift's seal."""
-    message = {k: v for k, v in payload.items() if k != "claim_of"}
+    message = {k: v for k, v in payload.items() if k not in _NOT_SENT}
     if "claim_of" in payload:
         link = claim_page_link(payload["claim_of"], message["page"])
         if link is None:

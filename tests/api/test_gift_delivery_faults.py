@@ -126,6 +126,26 @@ def test_a_message_is_sent_without_an_out_biz_no_the_platform_would_ignore(
     assert message["ignored_parameters"] == []
 
 
+def test_a_message_queued_by_an_earlier_version_with_an_out_biz_no_is_sent_without_it(
+    app, mock_idp, demo_users
+):
+    page = f"pages/gift/detail?id=gft_{time.time_ns()}"
+    with app.app_context():
+        outbox.enqueue(MESSAGE_JOB, {
+            "to_user_id": demo_users[1]["user_id"], "template_id": "TPL_GIFT_REFUNDED",
+            "page": page, "data": {"keyword1": "Flat white"}, "form_id": "2026112522001",
+            "out_biz_no": "gft_legacy-refunded",
+        })  # fmt: skip
+        db.session.commit()
+
+    _run_due(app)
+
+    assert _job(app, MESSAGE_JOB).status == "done"
+    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{demo_users[1]['user_id']}").json()
+    (message,) = [m for m in inbox["messages"] if m["page"] == page]
+    assert message["ignored_parameters"] == []
+
+
 def test_a_message_whose_connection_is_refused_is_retried_like_a_refusal(
     app, app_env, paid_gift, mock_idp, demo_users
 ):

@@ -7,6 +7,9 @@ Create Date: 2026-12-01 21:00:00.000000
 Template messages have no idempotency key on the platform, so a message retried after a timeout
 whose first attempt arrived is delivered twice. The outbox counts the attempts whose outcome is
 unknown, so the message handler can allow at most one retry after such an attempt.
+
+Jobs already done lose their payloads, as every job does from now on when it is done: the
+messages' payloads held the recipient's claim link, a bearer secret, in clear.
 """
 
 import sqlalchemy as sa
@@ -24,6 +27,7 @@ def upgrade():
         batch_op.add_column(
             sa.Column("ambiguous_attempts", sa.Integer(), nullable=False, server_default="0")
         )
+    op.execute("UPDATE outbox_jobs SET payload = '{}' WHERE status = 'done'")
 
 
 def downgrade():
