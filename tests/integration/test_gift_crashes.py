@@ -107,7 +107,7 @@ def test_killing_workers_while_they_send_gifts_sends_each_gift_and_voucher_once_
     log = tmp_path / "victim.log"
     workers = [_start_worker(env, log)] + [_start_worker(env) for _ in range(WORKERS - 1)]
     kills = kills_while_sending = 0
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + 300  # it ends as soon as all is sent; a loaded machine is slow
     try:
         while time.monotonic() < deadline:
             _wait_until_started(log)
