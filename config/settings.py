@@ -46,6 +46,7 @@ class Settings:
     job_max_attempts: int
     job_lease_seconds: int
     job_backoff_base: float
+    message_retry_after_timeout: bool
     job_backoff_max: float
     worker_poll_interval: float
     gift_payment_minutes: int

@@ -69,6 +69,7 @@ class SettingsSchema(Schema):
     job_lease_seconds = fields.Integer(
         data_key=_var("job_lease_seconds"), validate=validate.Range(1, 3600)
     )
+    message_retry_after_timeout = fields.Boolean(data_key=_var("message_retry_after_timeout"))
     job_backoff_base = fields.Float(
         data_key=_var("job_backoff_base"), validate=validate.Range(0.01, 3600)
     )

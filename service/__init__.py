@@ -35,6 +35,7 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per gateway call is ours
     access_log.install_werkzeug_filter()  # `minifin dev` logs request lines through werkzeug
     app = Flask(__name__, instance_path=str(settings.instance_dir))
+    access_log.install(app)  # the `secret` route converter, before any route is added
     app.config.update(_flask_config(settings))
     app.json.sort_keys = False  # keep the schemas' field order (token_type, then…)
     app.json.ensure_ascii = False  # names and nicknames as UTF-8, not \u escapes
@@ -50,6 +51,7 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
     app.extensions["minifin"] = _components(settings)
 
     _register_blueprints(app)
+    access_log.learn_routes(app)
     http.install(app)
     errors.register_error_handlers(app)
     app.after_request(_no_store)

@@ -92,3 +92,14 @@ def claim_token_of(app, gift_id: str) -> str:
     with app.app_context():
         gift = db.session.get(Gift, gift_id)
         return field_cipher().open(gift.claim_token_sealed, owner=gift.id)
+
+
+def messages_about(mock_idp, platform_user_id: str, gift: dict, template_id: str) -> list[dict]:
+    """Every delivery of one kind of message about a gift in a user's inbox at the mock.
+
+    Template messages carry no key of their own (the platform deduplicates nothing), so a gift's
+    messages are found by their `form_id`, the gift's trade, and their template.
+    """
+    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{platform_user_id}").json()["messages"]
+    return [m for m in inbox if m["form_id"] == (gift["trade_no"] or gift["id"])
+            and m["user_template_id"] == template_id]  # fmt: skip

@@ -166,16 +166,25 @@ class GatewayClient:
                 data=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
             )
-        except httpx.TimeoutException as exc:
-            log.warning("gateway %s timed out after %.2fs", method, time.perf_counter() - started)
-            raise self._unavailable(f"The platform did not answer {method} in time.") from exc
-        except httpx.TransportError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             log.warning("gateway %s unreachable: %s", method, type(exc).__name__)
             raise self._unavailable(f"The platform could not be reached for {method}.") from exc
+        except httpx.TimeoutException as exc:  # sent, or partly sent: the platform may have acted
+            log.warning("gateway %s timed out after %.2fs", method, time.perf_counter() - started)
+            raise self._unavailable(
+                f"The platform did not answer {method} in time.", maybe_done=True
+            ) from exc
+        except httpx.TransportError as exc:  # the connection broke after the request went out
+            log.warning("gateway %s failed mid-call: %s", method, type(exc).__name__)
+            raise self._unavailable(
+                f"The platform's answer to {method} was lost.", maybe_done=True
+            ) from exc
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
             log.warning("gateway %s answered HTTP %s", method, response.status_code)
-            raise self._unavailable(f"The platform answered {method} with HTTP error.")
+            raise self._unavailable(
+                f"The platform answered {method} with HTTP error.", maybe_done=True
+            )
         inner = self._verified_inner(method, response.content)
         code = str(inner.get("code", ""))
         log.info(
@@ -213,8 +222,8 @@ class GatewayClient:
             raise GatewayBadResponse(f"The platform's answer to {method} failed verification.")
         return inner
 
-    def _unavailable(self, detail: str) -> GatewayUnavailable:
-        return GatewayUnavailable(detail, retry_after=self.retry_after)
+    def _unavailable(self, detail: str, *, maybe_done: bool = False) -> GatewayUnavailable:
+        return GatewayUnavailable(detail, retry_after=self.retry_after, maybe_done=maybe_done)
 
 
 def _extract_inner(body: bytes, key: str) -> tuple[str, dict[str, Any], str | None]:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from service.errors import BadGateway, ServiceUnavailable
 
 
 class GatewayUnavailable(ServiceUnavailable):
-    """Timeout, connection failure or `20000 Service Currently Unavailable`: retry later."""
+    """Timeout, connection failure or `20000 Service Currently Unavailable`: retry later.
+
+    `maybe_done` tells the two kinds apart for calls the platform does not deduplicate: True when
+    the request may have reached the platform and its answer was lost (a read timeout, a
+    connection cut after sending), False when the platform cannot have acted (no connection was
+    made, or it answered `20000`).
+    """
 
     code = "gateway_unavailable"
+
+    def __init__(self, detail: str | None = None, *, maybe_done: bool = False, **kwargs: Any):
+        super().__init__(detail, **kwargs)
+        self.maybe_done = maybe_done
 
 
 class GatewayBadResponse(BadGateway):

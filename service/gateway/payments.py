@@ -6,6 +6,10 @@ the same key and gets the same result, never a second charge or refund. Each ans
 through the one answer table (`outcomes`): a done call returns, a refused one raises
 `GatewayRejected`, and an unknown one (`ACQ.SYSTEM_ERROR`, a timeout, …) is either settled here
 by a query (a refund) or raised as a 503 for the caller to retry with the same key.
+
+Template messages are the exception: the platform takes no idempotency key for them (reference
+§6), so they are sent once per call and their retry rule lives with the job that sends them
+(gifting/jobs.py).
 """
 
 from __future__ import annotations
@@ -162,12 +166,14 @@ def send_template_message(
     page: str,
     data: Mapping[str, str],
     form_id: str,
-    out_biz_no: str,
 ) -> None:
-    """Notify a user in the super-app; `out_biz_no` makes a repeated send land once.
+    """Notify a user in the super-app, with exactly one request.
 
-    `form_id` is what the platform accepts as the user's permission to be messaged: a form
-    submission id, or the `trade_no` of a payment.
+    The platform has no idempotency key for messages: a repeat is a second message, so this is
+    never retried here (not even after `20000`); the caller decides, knowing from
+    `GatewayUnavailable.maybe_done` whether the message may have arrived. `form_id` is what the
+    platform accepts as the user's permission to be messaged: a form submission id, or the
+    `trade_no` of a payment.
     """
     gateway.call(
         "alipay.open.app.mini.templatemessage.send",
@@ -177,11 +183,9 @@ def send_template_message(
             "page": page,
             "data": compact_json({key: {"value": value} for key, value in data.items()}),
             "form_id": form_id,
-            "out_biz_no": out_biz_no,
         },
-        safe_to_retry=True,
+        safe_to_retry=False,
     )
-
 
 
 @dataclass(frozen=True)

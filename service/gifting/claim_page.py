@@ -74,7 +74,7 @@ def login_return() -> Response:
     return _page(200, mode="return")
 
 
-@claim_page.get("/claim/<token>")
+@claim_page.get("/claim/<secret:token>")
 def show_claim(token: str) -> Response:
     """A gift's preview with what can be done: log in, claim, or why not."""
     try:

@@ -42,6 +42,20 @@ def claim_url(token: str) -> str:
     return f"{settings().public_url}/claim/{token}"
 
 
+def claim_page_link(gift_id: str, page: str) -> str | None:
+    """`<page>?token=<claim token>` for a gift's message, opened from its seal only now.
+
+    The token is a bearer secret: it is sealed on the gift and put into a link only at the
+    moment the link leaves (a message being sent, a page being shown), never stored in clear.
+    None when the gift has no claim token.
+    """
+    sealed = db.session.scalar(select(Gift.claim_token_sealed).where(Gift.id == gift_id))
+    db.session.commit()  # ends the read: no transaction stays open across the gateway call
+    if sealed is None:
+        return None
+    return f"{page}?token={field_cipher().open(sealed, owner=gift_id)}"
+
+
 def reveal_claim_link(gift: Gift, viewer_id: str) -> None:
     """Open the claim token into `.claim_token` and `.claim_url` (not columns) for who may see it.
 

@@ -168,7 +168,10 @@ def leave_to_operator(
 
 
 def tell_the_sender(gift_id: str, refunded_fen: int, reason: str, event: str = "refunded") -> None:
-    """Queue the sender's refund notice, in the refund's transaction (once, by its out_biz_no)."""
+    """Queue the sender's refund notice, in the refund's transaction (one job per refund).
+
+    The notice is a template message, so it is at-least-once (see gifting/jobs.py).
+    """
     gift = db.session.get(Gift, gift_id)
     if gift is None or not gift.sender.platform_user_id:
         return  # a user known only by open id cannot be messaged by user id

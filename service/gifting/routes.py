@@ -133,7 +133,7 @@ vouchers_blp = Blueprint(
 )
 
 
-@claims_blp.route("/<claim_token>", methods=["GET"])
+@claims_blp.route("/<secret:claim_token>", methods=["GET"])
 @user_required
 @claims_blp.response(200, ClaimPreviewSchema)
 @problems(claims_blp, 401, 404)
@@ -142,7 +142,7 @@ def preview_claim(claim_token):
     return claims.preview_claim(claim_token)
 
 
-@claims_blp.route("/<claim_token>", methods=["POST"])
+@claims_blp.route("/<secret:claim_token>", methods=["POST"])
 @user_required
 @claims_blp.response(200, ClaimedGiftSchema)
 @problems(claims_blp, 401, 403, 404, 409, 410)
@@ -160,7 +160,7 @@ def list_vouchers():
     return claims.wallet(g.user.id)
 
 
-@vouchers_blp.route("/<voucher_id>", methods=["GET"])
+@vouchers_blp.route("/<secret:voucher_id>", methods=["GET"])  # a code may be typed here
 @user_required
 @vouchers_blp.response(200, VoucherWithCodeSchema)
 @problems(vouchers_blp, 401, 404)
@@ -169,7 +169,7 @@ def get_voucher(voucher_id):
     return claims.voucher_with_code(g.user.id, voucher_id)
 
 
-@vouchers_blp.route("/<code>/redemptions", methods=["POST"])
+@vouchers_blp.route("/<secret:code>/redemptions", methods=["POST"])
 @client_required("vouchers:redeem")
 @idempotent(required=True)
 @vouchers_blp.arguments(RedemptionSchema)

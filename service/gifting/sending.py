@@ -3,7 +3,9 @@
 A batch of due gifts is taken and finished in one transaction: the conditional UPDATE that marks
 them `sent` (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers share the work) commits
 together with their vouchers and the outbox rows of their messages. A worker that dies mid-batch
-rolls all of it back; so each gift is sent once and its vouchers are issued once.
+rolls all of it back; so each gift is sent once and its vouchers are issued once. A message's
+row names the gift, not its claim token: the link is built from the sealed token when the
+message goes out.
 
 The batch costs a fixed number of statements whatever its size (one read of what the gifts need,
 one multi-row insert each for vouchers, events and messages, one executemany for the claim
@@ -27,7 +29,7 @@ from service.dbtypes import utcnow
 from service.extensions import db
 from service.gifting import codes
 from service.gifting.due import seconds_until_due, take_due_gifts
-from service.gifting.jobs import TEMPLATE_MESSAGE
+from service.gifting.jobs import TEMPLATE_MESSAGE, gift_message
 from service.gifting.models import (
     ISSUED,
     SCHEDULED,
@@ -95,15 +97,12 @@ def _issue(gift_ids: list[str], now: datetime) -> None:
         })  # fmt: skip
         events.append({"gift_id": gift.id, "at": now, "type": "sent",
                        "detail": {"vouchers": gift.quantity}})  # fmt: skip
-        if gift.platform_user_id:
-            messages.append(({
-                "to_user_id": gift.platform_user_id,
-                "template_id": GIFT_TEMPLATE_ID,
-                "page": f"{CLAIM_PAGE}?token={token}",
-                "data": {"keyword1": gift.template_name, "keyword2": gift.message[:40]},
-                "form_id": gift.trade_no or gift.id,
-                "out_biz_no": f"{gift.id}-sent",
-            }, f"message:{gift.id}:sent"))  # fmt: skip
+        if gift.platform_user_id:  # the link is added from the sealed token when it is sent
+            messages.append(gift_message(
+                gift.id, gift.platform_user_id, GIFT_TEMPLATE_ID, page=CLAIM_PAGE,
+                data={"keyword1": gift.template_name, "keyword2": gift.message[:40]},
+                form_id=gift.trade_no or gift.id, event="sent", claim_link=True,
+            ))  # fmt: skip
     db.session.execute(insert(Voucher), vouchers)
     db.session.execute(update(Gift), claims)  # by primary key, one executemany
     db.session.execute(insert(GiftEvent), events)

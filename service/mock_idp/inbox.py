@@ -1,7 +1,9 @@
 """Users' message inboxes: where template messages land, so a test can see what a user was told.
 
-An optional `out_biz_no` (the platform's idempotency key for sends, §6) makes a send happen
-once per app: a repeat is answered as a success and adds nothing.
+Every accepted send is a delivery, as on the platform: template messages have no idempotency key
+(reference §6), so a message sent twice is in the inbox twice and tests can count duplicates.
+Business parameters the method does not know (an `out_biz_no`, say) are accepted and ignored,
+as the platform does; the inbox lists their names under `ignored_parameters`.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ register_table(
     """CREATE TABLE IF NOT EXISTS inbox_messages (
         id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, app_id TEXT NOT NULL,
         user_template_id TEXT NOT NULL, page TEXT NOT NULL, data TEXT NOT NULL,
-        form_id TEXT, out_biz_no TEXT, received_at REAL NOT NULL)""",
+        form_id TEXT, ignored TEXT, received_at REAL NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS inbox_by_user ON inbox_messages (user_id)",
-    """CREATE UNIQUE INDEX IF NOT EXISTS inbox_by_send_key ON inbox_messages (app_id, out_biz_no)
-        WHERE out_biz_no IS NOT NULL""",
+    "DROP INDEX IF EXISTS inbox_by_send_key",  # older data files deduplicated on out_biz_no
 )
 
 
@@ -35,21 +36,20 @@ class TemplateMessage:
     page: str
     data: dict[str, Any]
     form_id: str | None = None
-    out_biz_no: str | None = None
+    ignored: tuple[str, ...] = ()  # business parameters sent that the method does not take
 
 
-def deliver_message(store: MockStore, message: TemplateMessage, now: float) -> bool:
-    """Put the message in the user's inbox; False when its out_biz_no was already sent."""
-    changed = store.execute(
-        "INSERT OR IGNORE INTO inbox_messages (user_id, app_id, user_template_id, page, data,"
-        " form_id, out_biz_no, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+def deliver_message(store: MockStore, message: TemplateMessage, now: float) -> None:
+    """Put the message in the user's inbox: every send is one more delivery."""
+    store.execute(
+        "INSERT INTO inbox_messages (user_id, app_id, user_template_id, page, data, form_id,"
+        " ignored, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             message.user_id, message.app_id, message.user_template_id, message.page,
-            json.dumps(message.data, ensure_ascii=False), message.form_id, message.out_biz_no,
-            now,
+            json.dumps(message.data, ensure_ascii=False), message.form_id,
+            json.dumps(sorted(message.ignored)), now,
         ),
     )  # fmt: skip
-    return changed == 1
 
 
 def list_inbox(store: MockStore, user_id: str) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ def list_inbox(store: MockStore, user_id: str) -> list[dict[str, Any]]:
             "page": row["page"],
             "data": json.loads(row["data"]),
             "form_id": row["form_id"],
-            "out_biz_no": row["out_biz_no"],
+            "ignored_parameters": json.loads(row["ignored"] or "[]"),
             "received_at": datetime.fromtimestamp(row["received_at"], UTC).isoformat(),
         }
         for row in rows

@@ -40,6 +40,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("faults", "after_acting", "INTEGER NOT NULL DEFAULT 0"),
     ("faults", "fields", "TEXT"),
     ("trades", "expires_at", "REAL"),
+    ("inbox_messages", "ignored", "TEXT"),
 )
 
 

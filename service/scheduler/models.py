@@ -19,7 +19,8 @@ class OutboxJob(db.Model):
 
     A pending job runs once `run_at` has passed; a running job whose lease has expired belongs to
     a worker that died and is claimed again. `dedupe_key` makes enqueueing the same effect twice
-    one job.
+    one job. `ambiguous_attempts` counts attempts whose outcome is unknown (the effect may have
+    happened), so effects the other side does not deduplicate can bound their repeats.
     """
 
     __tablename__ = "outbox_jobs"
@@ -32,6 +33,7 @@ class OutboxJob(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
+    ambiguous_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     max_attempts: Mapped[int]
     locked_by: Mapped[str | None] = mapped_column(String(80))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

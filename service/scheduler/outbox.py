@@ -6,6 +6,23 @@ wait on each other; one atomic UPDATE on SQLite, whose writers are serialised an
 handler outside any transaction, and record the outcome only if they still hold the lease.
 Failures retry with exponential backoff and jitter, and park as `dead` after the last attempt.
 A worker that dies leaves its lease to expire; the next claim takes the job back.
+
+Leases are per job: the claim leases the whole batch, and each job's lease is renewed (one
+UPDATE) right before it starts, so a batch slower than one lease is never taken over job by job
+behind the worker's back; a job another worker took meanwhile is skipped, not run twice. Every
+time that workers compare (due, lease expiry, retry) is the database's clock (clock.py), so a
+worker whose own clock is off neither steals live jobs nor misses expired ones.
+
+A handler raises `OutcomeUnknown` when the effect may have happened but its answer was lost (a
+timeout after the request went out). The job is retried like any failure, and the job counts
+such attempts (`ambiguous_attempts`, handed to the next attempt) so that a handler whose effect
+the other side does not deduplicate can bound its repeats. An attempt counts as unknown from the
+moment it starts (the renewal adds one) until a clear outcome is recorded (which takes it back),
+so a worker killed mid-job leaves its attempt counted, like a timeout.
+
+A job recorded done keeps no payload (emptied by the same UPDATE): what a side effect needed to
+run is not kept after it ran. Payloads never hold a bearer secret in the first place (a claim
+link is built when its message is sent, from the gift's sealed token).
 """
 
 from __future__ import annotations
@@ -14,7 +31,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, text, update
@@ -24,6 +41,7 @@ from service.components import settings
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.registry import HandlerRegistry
+from service.scheduler.clock import db_now, db_now_plus
 from service.scheduler.metrics import summary_line
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 from service.scheduler.worker import DueWorkSource, register_source
@@ -37,6 +55,13 @@ class PermanentFailure(Exception):
     """Raised by a handler when retrying cannot help: the job goes straight to `dead`."""
 
 
+class OutcomeUnknown(Exception):
+    """Raised by a handler when the effect may have happened (its answer was lost).
+
+    Retried like any failure; the job's `ambiguous_attempts` counts these.
+    """
+
+
 @dataclass(frozen=True)
 class ClaimedJob:
     """What a handler receives: the job's identity, payload and how many tries this is."""
@@ -46,6 +71,7 @@ class ClaimedJob:
     payload: dict[str, Any]
     attempt: int
     max_attempts: int
+    ambiguous_attempts: int = 0  # earlier attempts whose outcome is unknown
 
 
 Handler = Callable[[ClaimedJob], None]
@@ -113,8 +139,11 @@ def _notify_workers() -> None:
 
 
 def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
-    """Take up to `limit` due jobs (and jobs whose worker's lease ran out) for this worker."""
-    now = utcnow()
+    """Take up to `limit` due jobs (and jobs whose worker's lease ran out) for this worker.
+
+    Due and expired are judged by the database's clock, never this worker's.
+    """
+    now = db_now()
     claimable = (
         select(OutboxJob.id)
         .where(
@@ -133,7 +162,7 @@ def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
         .values(
             status=RUNNING,
             locked_by=worker_id,
-            lease_expires_at=now + timedelta(seconds=settings().job_lease_seconds),
+            lease_expires_at=db_now_plus(settings().job_lease_seconds),
             attempts=OutboxJob.attempts + 1,
         )
         .returning(
@@ -142,6 +171,7 @@ def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
             OutboxJob.payload,
             OutboxJob.attempts,
             OutboxJob.max_attempts,
+            OutboxJob.ambiguous_attempts,
         )
         .execution_options(synchronize_session=False)
     ).all()
@@ -149,16 +179,46 @@ def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
     return [ClaimedJob(*row) for row in rows]
 
 
-def _finish(job: ClaimedJob, worker_id: str, **values: Any) -> bool:
-    """Record an outcome, but only while this worker still holds the job's lease."""
+def _held_by(job: ClaimedJob, worker_id: str) -> tuple[Any, ...]:
+    """The conditions under which this worker still owns this attempt of the job."""
+    return (
+        OutboxJob.id == job.id,
+        OutboxJob.locked_by == worker_id,
+        OutboxJob.status == RUNNING,
+        OutboxJob.attempts == job.attempt,
+    )
+
+
+def renew_lease(job: ClaimedJob, worker_id: str) -> bool:
+    """Lease the job afresh right before it runs; False when another worker has taken it.
+
+    One statement: the claim's lease covered the batch, this one covers the job from its start.
+    """
+    renewed = db.session.execute(
+        update(OutboxJob)
+        .where(*_held_by(job, worker_id))
+        .values(
+            lease_expires_at=db_now_plus(settings().job_lease_seconds),
+            ambiguous_attempts=OutboxJob.ambiguous_attempts + 1,  # until its outcome is known
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not renewed:
+        log.warning("job %s (%s) was taken over before it started; skipped", job.id, job.kind)
+    return bool(renewed)
+
+
+def _finish(job: ClaimedJob, worker_id: str, *, known: bool = True, **values: Any) -> bool:
+    """Record an outcome, but only while this worker still holds the job's lease.
+
+    `known`: the attempt's outcome is clear, so it no longer counts as ambiguous.
+    """
+    if known:
+        values["ambiguous_attempts"] = OutboxJob.ambiguous_attempts - 1
     updated = db.session.execute(
         update(OutboxJob)
-        .where(
-            OutboxJob.id == job.id,
-            OutboxJob.locked_by == worker_id,
-            OutboxJob.status == RUNNING,
-            OutboxJob.attempts == job.attempt,
-        )
+        .where(*_held_by(job, worker_id))
         .values(locked_by=None, lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -175,8 +235,13 @@ def backoff_seconds(attempt: int) -> float:
     return delay * (0.5 + random.random())  # noqa: S311 (jitter, not secrecy)
 
 
-def run_job(job: ClaimedJob, worker_id: str) -> str:
-    """Run one claimed job's handler and record the outcome; returns the new status."""
+def run_job(job: ClaimedJob, worker_id: str) -> str | None:
+    """Run one claimed job's handler and record the outcome; returns the new status.
+
+    None when the job was taken over before it started (it is not run).
+    """
+    if not renew_lease(job, worker_id):
+        return None
     handler = HANDLERS.get(job.kind)
     try:
         if handler is None:
@@ -185,18 +250,21 @@ def run_job(job: ClaimedJob, worker_id: str) -> str:
     except Exception as exc:  # every failure is recorded; none may kill the worker
         db.session.rollback()
         error = f"{type(exc).__name__}: {exc}"[:500]
+        known = not isinstance(exc, OutcomeUnknown)
         if isinstance(exc, PermanentFailure) or job.attempt >= job.max_attempts:
-            _finish(job, worker_id, status=DEAD, last_error=error, finished_at=utcnow())
+            _finish(job, worker_id, known=known, status=DEAD, last_error=error,
+                    finished_at=utcnow())  # fmt: skip
             log.error("job %s (%s) is dead after %d attempt(s): %s",
                       job.id, job.kind, job.attempt, error)  # fmt: skip
             return DEAD
         delay = backoff_seconds(job.attempt)
-        _finish(job, worker_id, status=PENDING, last_error=error,
-                run_at=utcnow() + timedelta(seconds=delay))  # fmt: skip
+        _finish(job, worker_id, known=known, status=PENDING, last_error=error,
+                run_at=db_now_plus(delay))  # fmt: skip
         log.warning("job %s (%s) attempt %d failed, retry in %.1fs: %s",
                     job.id, job.kind, job.attempt, delay, error)  # fmt: skip
         return PENDING
-    _finish(job, worker_id, status=DONE, last_error=None, finished_at=utcnow())
+    # A done job's payload has served its purpose; the row keeps only what and when.
+    _finish(job, worker_id, status=DONE, last_error=None, finished_at=utcnow(), payload={})
     return DONE
 
 
@@ -214,11 +282,15 @@ def seconds_until_next_job(horizon: float) -> float:
 
 
 def requeue_dead(job_ids: list[int] | None = None) -> int:
-    """Give dead jobs (all, or the ones named) a fresh set of attempts, due now."""
+    """Give dead jobs (all, or the ones named) a fresh set of attempts, due now.
+
+    Earlier unknown outcomes are forgotten too: a message given up after a timeout is sent again
+    when an operator asks for it.
+    """
     statement = (
         update(OutboxJob)
         .where(OutboxJob.status == DEAD)
-        .values(status=PENDING, attempts=0, run_at=utcnow(), finished_at=None)
+        .values(status=PENDING, attempts=0, ambiguous_attempts=0, run_at=db_now(), finished_at=None)
         .execution_options(synchronize_session=False)
     )
     if job_ids:

@@ -6,18 +6,18 @@ import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 
 from service.extensions import db
 from service.gifting.models import Gift
+from service.gifting.sending import GIFT_TEMPLATE_ID
 from tests.conftest import bearer
-from tests.gifting_helpers import claim_token_of, sent_gift
+from tests.gifting_helpers import claim_token_of, messages_about, sent_gift
 
 
-def _token_from_inbox(mock_idp, platform_user_id: str, gift_id: str) -> str:
-    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{platform_user_id}").json()["messages"]
-    page = next(m["page"] for m in inbox if m["out_biz_no"] == f"{gift_id}-sent")
+def _token_from_inbox(mock_idp, platform_user_id: str, gift: dict) -> str:
+    (message,) = messages_about(mock_idp, platform_user_id, gift, GIFT_TEMPLATE_ID)
+    page = message["page"]
     return parse_qs(urlsplit(page).query)["token"][0]
 
 
@@ -25,7 +25,7 @@ def test_the_recipient_claims_from_the_message_and_sees_full_codes(
     app, client, template, people, mock_idp, demo_users
 ):
     gift = sent_gift(app, client, template, people, mock_idp)
-    token = _token_from_inbox(mock_idp, demo_users[1]["user_id"], gift["id"])
+    token = _token_from_inbox(mock_idp, demo_users[1]["user_id"], gift)
 
     preview = client.get(f"/v1/claims/{token}", headers=people["friend"])
     claimed = client.post(f"/v1/claims/{token}", headers=people["friend"])

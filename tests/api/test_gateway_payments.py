@@ -9,7 +9,9 @@ import pytest
 
 from service.components import gateway
 from service.gateway import payments
-from service.gateway.errors import GatewayRejected
+from service.gateway.errors import GatewayRejected, GatewayUnavailable
+
+MESSAGE = "alipay.open.app.mini.templatemessage.send"
 
 
 @pytest.fixture
@@ -99,19 +101,37 @@ def test_an_unpaid_trade_closes(gw, buyer):
     assert payments.query_trade(gw, out_trade_no=out_trade_no).status == payments.TRADE_CLOSED
 
 
-def test_a_template_message_lands_in_the_inbox_once(gw, buyer, mock_idp):
-    key = secrets.token_hex(6)
+def _send_message(gw, buyer: str, page: str) -> None:
+    payments.send_template_message(
+        gw, to_user_id=buyer, template_id="TPL_GIFT", page=page,
+        data={"keyword1": "A coffee from 阿伟"}, form_id="2026112522001",
+    )  # fmt: skip
+
+
+def test_a_template_message_is_one_delivery_per_call_and_a_repeat_lands_again(gw, buyer, mock_idp):
+    page = f"pages/claim?t={secrets.token_hex(6)}"
     for _ in range(2):
-        payments.send_template_message(
-            gw, to_user_id=buyer, template_id="TPL_GIFT", page="pages/claim?t=abc",
-            data={"keyword1": "A coffee from 阿伟"}, form_id="2026112522001",
-            out_biz_no=f"msg_{key}",
-        )  # fmt: skip
+        _send_message(gw, buyer, page)
 
     inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{buyer}").json()["messages"]
-    mine = [m for m in inbox if m["out_biz_no"] == f"msg_{key}"]
-    assert len(mine) == 1
-    assert mine[0]["page"] == "pages/claim?t=abc"
+    mine = [m for m in inbox if m["page"] == page]
+    assert len(mine) == 2  # the platform keeps no key for messages: at-least-once is the caller's
+    assert [m["ignored_parameters"] for m in mine] == [[], []]  # nothing it would ignore
+
+
+def test_a_template_message_refused_with_20000_is_not_retried_within_the_call(
+    gw, buyer, mock_idp, mock_control
+):
+    mock_control.post("/_mock/faults", json={"method": MESSAGE, "kind": "error", "times": 1})
+    page = f"pages/claim?t={secrets.token_hex(6)}"
+
+    with pytest.raises(GatewayUnavailable) as refused:
+        _send_message(gw, buyer, page)
+
+    assert refused.value.maybe_done is False  # a clear refusal: nothing was delivered
+    _send_message(gw, buyer, page)  # the fault is spent: one call, one delivery
+    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{buyer}").json()["messages"]
+    assert len([m for m in inbox if m["page"] == page]) == 1
 
 
 def test_a_transient_gateway_error_on_a_keyed_call_is_retried(gw, buyer, mock_control):

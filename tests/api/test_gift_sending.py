@@ -12,9 +12,9 @@ from service.components import blind_index, field_cipher
 from service.extensions import db
 from service.gifting import codes
 from service.gifting.models import Gift, Voucher
-from service.gifting.sending import seconds_until_next_gift, send_due_gifts
+from service.gifting.sending import GIFT_TEMPLATE_ID, seconds_until_next_gift, send_due_gifts
 from service.scheduler import outbox
-from tests.gifting_helpers import buy, due_gift, order, run_outbox_now
+from tests.gifting_helpers import buy, due_gift, messages_about, order, run_outbox_now
 
 
 @pytest.fixture
@@ -49,8 +49,7 @@ def test_a_due_gift_is_sent_with_its_vouchers_and_the_friend_is_told(
         assert code not in voucher.code_sealed
         assert voucher.code_last4 == code[-4:]
         assert voucher.balance_fen == voucher.face_value_fen == 3200
-    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{demo_users[1]['user_id']}").json()
-    mine = [m for m in inbox["messages"] if m["out_biz_no"] == f"{paid_gift['id']}-sent"]
+    mine = messages_about(mock_idp, demo_users[1]["user_id"], paid_gift, GIFT_TEMPLATE_ID)
     assert len(mine) == 1
     assert mine[0]["page"].startswith("pages/gift/claim?token=")
 

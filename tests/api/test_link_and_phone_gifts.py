@@ -7,8 +7,9 @@ import pytest
 
 from service.auth.models import User
 from service.extensions import db
+from service.gifting.sending import GIFT_TEMPLATE_ID
 from tests.conftest import APP_ID, bearer
-from tests.gifting_helpers import buy, claim_token_of, order, sent_gift
+from tests.gifting_helpers import buy, claim_token_of, messages_about, order, sent_gift
 
 
 @pytest.fixture
@@ -28,9 +29,8 @@ def privileged_app(mock_idp):
     register(False)
 
 
-def _messages(mock_idp, platform_user_id: str, out_biz_no: str) -> list[dict]:
-    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{platform_user_id}").json()["messages"]
-    return [m for m in inbox if m["out_biz_no"] == out_biz_no]
+def _messages(mock_idp, platform_user_id: str, gift: dict) -> list[dict]:
+    return messages_about(mock_idp, platform_user_id, gift, GIFT_TEMPLATE_ID)
 
 
 def test_a_link_gift_shows_its_claim_link_to_its_sender_once_sent(
@@ -84,7 +84,7 @@ def test_a_gift_for_a_user_shows_its_link_to_that_user_and_not_to_the_sender(
     for_friend = client.get(f"/v1/gifts/{gift['id']}", headers=people["friend"]).get_json()
 
     assert "claim_token" not in for_sender
-    (message,) = _messages(mock_idp, demo_users[1]["user_id"], f"{gift['id']}-sent")
+    (message,) = _messages(mock_idp, demo_users[1]["user_id"], gift)
     assert message["page"] == f"pages/gift/claim?token={for_friend['claim_token']}"
 
 
@@ -106,7 +106,7 @@ def test_a_phone_gift_reaches_the_app_user_with_that_number_who_claims_it(
                      recipient={"phone": demo_users[1]["mobile"]})  # fmt: skip
 
     received = client.get("/v1/gifts?role=received", headers=friend).get_json()
-    (message,) = _messages(mock_idp, demo_users[1]["user_id"], f"{gift['id']}-sent")
+    (message,) = _messages(mock_idp, demo_users[1]["user_id"], gift)
     claimed = client.post(f"/v1/claims/{received[0]['claim_token']}", headers=friend)
 
     assert [g["id"] for g in received] == [gift["id"]]
@@ -147,7 +147,7 @@ def test_a_phone_gift_for_a_newcomer_gives_its_sender_the_link_to_pass_on(
                      recipient={"phone": newcomer["mobile"]})  # fmt: skip
 
     shown = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
-    assert _messages(mock_idp, newcomer["user_id"], f"{gift['id']}-sent") == []
+    assert _messages(mock_idp, newcomer["user_id"], gift) == []
     assert shown["claim_url"].endswith(f"/claim/{shown['claim_token']}")
 
     arrived = bearer(login(7)["access_token"])

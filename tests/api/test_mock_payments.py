@@ -652,13 +652,23 @@ def test_a_template_message_with_missing_or_malformed_fields_is_refused(mock, cl
     assert inbox(mock) == []
 
 
-def test_a_template_message_with_a_repeated_out_biz_no_lands_once(mock, client):
-    first = client.call(MESSAGE, message(out_biz_no="msg_gft_123"))
-    again = client.call(MESSAGE, message(out_biz_no="msg_gft_123"))
-    other = client.call(MESSAGE, message(out_biz_no="msg_gft_124"))
+def test_every_template_message_sent_is_delivered_even_the_same_one_again(mock, client):
+    first = client.call(MESSAGE, message())
+    again = client.call(MESSAGE, message())
 
-    assert [r.inner["code"] for r in (first, again, other)] == ["10000"] * 3
-    assert [m["out_biz_no"] for m in inbox(mock)] == ["msg_gft_123", "msg_gft_124"]
+    assert [r.inner["code"] for r in (first, again)] == ["10000"] * 2
+    assert [m["page"] for m in inbox(mock)] == ["pages/gift/detail?id=gft_123"] * 2
+
+
+def test_an_out_biz_no_on_a_template_message_is_accepted_and_ignored_as_the_platform_does(
+    mock, client
+):
+    replies = [client.call(MESSAGE, message(out_biz_no="msg_gft_123")) for _ in range(2)]
+
+    assert [r.inner["code"] for r in replies] == ["10000"] * 2
+    received = inbox(mock)
+    assert len(received) == 2  # no idempotency key on this method: a repeat lands again
+    assert [m["ignored_parameters"] for m in received] == [["out_biz_no"]] * 2
 
 
 def test_the_inbox_of_an_unknown_user_is_a_json_404(mock):

@@ -9,10 +9,17 @@ import httpx
 
 from service.extensions import db
 from service.gifting.models import Gift, Voucher
-from service.gifting.refunds import expire_unclaimed_gifts
+from service.gifting.refunds import REFUND_TEMPLATE_ID, expire_unclaimed_gifts
 from service.scheduler import outbox
 from service.scheduler.models import OutboxJob
-from tests.gifting_helpers import buy, claim_token_of, order, run_outbox_now, sent_gift
+from tests.gifting_helpers import (
+    buy,
+    claim_token_of,
+    messages_about,
+    order,
+    run_outbox_now,
+    sent_gift,
+)
 
 
 def _expire_now(app) -> int:
@@ -59,9 +66,8 @@ def test_an_unclaimed_gift_expires_its_vouchers_and_refunds_the_sender_once(
     assert late.status_code == 404
 
 
-def _refund_notices(mock_idp, platform_user_id: str, gift_id: str) -> list[dict]:
-    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{platform_user_id}").json()["messages"]
-    return [m for m in inbox if m["out_biz_no"] == f"{gift_id}-refunded"]
+def _refund_notices(mock_idp, platform_user_id: str, gift: dict) -> list[dict]:
+    return messages_about(mock_idp, platform_user_id, gift, REFUND_TEMPLATE_ID)
 
 
 def test_the_sender_of_an_expired_gift_is_told_of_the_refund_once(
@@ -72,7 +78,7 @@ def test_the_sender_of_an_expired_gift_is_told_of_the_refund_once(
     _expire_now(app)
     run_outbox_now(app)
 
-    (notice,) = _refund_notices(mock_idp, demo_users[0]["user_id"], gift["id"])
+    (notice,) = _refund_notices(mock_idp, demo_users[0]["user_id"], gift)
     assert notice["user_template_id"] == "TPL_GIFT_REFUNDED"
     assert notice["page"] == f"pages/gift/detail?id={gift['id']}"
     assert notice["data"] == {
@@ -81,7 +87,7 @@ def test_the_sender_of_an_expired_gift_is_told_of_the_refund_once(
         "keyword3": {"value": "not claimed in time"},
     }
     assert notice["form_id"] == gift["trade_no"]
-    assert _refund_notices(mock_idp, demo_users[1]["user_id"], gift["id"]) == []
+    assert _refund_notices(mock_idp, demo_users[1]["user_id"], gift) == []
     with app.app_context():
         queued = db.session.scalars(
             db.select(OutboxJob.status).where(
@@ -126,7 +132,7 @@ def test_a_scheduled_gift_can_be_canceled_and_is_refunded_and_its_sender_told(
     shown = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
     assert shown["status"] == "refunded"
     run_outbox_now(app)  # the notice, queued with the refund's outcome
-    (notice,) = _refund_notices(mock_idp, demo_users[0]["user_id"], gift["id"])
+    (notice,) = _refund_notices(mock_idp, demo_users[0]["user_id"], gift)
     assert notice["data"]["keyword3"] == {"value": "canceled by the sender"}
     again = client.post(f"/v1/gifts/{gift['id']}/cancel", headers=people["sender"])
     assert again.status_code == 409 and again.get_json()["code"] == "gift_not_cancelable"

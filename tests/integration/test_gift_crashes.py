@@ -1,9 +1,10 @@
-"""Workers draining thousands of due gifts, one killed with SIGKILL again and again: all once.
+"""Workers draining thousands of due gifts, one killed with SIGKILL again and again.
 
-Every gift is sent exactly once, its vouchers are issued once, its message reaches the friend's
-inbox at the mock once, and no row is left claimed by a dead worker. Sending a batch is one
-transaction, so a kill rolls the whole batch back for another worker to take; the messages are
-outbox jobs whose leases expire and whose `out_biz_no` makes a repeat land once.
+Every gift is sent exactly once and its vouchers are issued once, and no row is left claimed by
+a dead worker: sending a batch is one transaction, so a kill rolls the whole batch back for
+another worker to take. Messages are at-least-once (the platform has no idempotency key for
+them): each reaches the friend's inbox once, unless a worker was killed while sending it, and
+then at most twice; the mock delivers every send, so its inbox counts the duplicates.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from service.dbtypes import utcnow
 from service.extensions import db
 from service.gifting.models import SCHEDULED, SENT, Gift, GiftEvent, Voucher, VoucherTemplate
 from service.ids import new_id
-from service.scheduler.models import DONE, OutboxJob
+from service.scheduler.models import DEAD, DONE, OutboxJob
 from tests.conftest import APP_ID
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,7 +92,7 @@ def _count(*conditions) -> int:
     return db.session.scalar(select(func.count()).where(*conditions))
 
 
-def test_killing_workers_while_they_send_gifts_sends_each_gift_voucher_and_message_once(
+def test_killing_workers_while_they_send_gifts_sends_each_gift_and_voucher_once_and_bounds_messages(
     app_env, any_database_url, mock_idp, demo_users, tmp_path
 ):
     env = {**os.environ, **app_env, "PYTHONPATH": str(REPO),
@@ -106,14 +107,14 @@ def test_killing_workers_while_they_send_gifts_sends_each_gift_voucher_and_messa
     log = tmp_path / "victim.log"
     workers = [_start_worker(env, log)] + [_start_worker(env) for _ in range(WORKERS - 1)]
     kills = kills_while_sending = 0
-    deadline = time.monotonic() + 150
+    deadline = time.monotonic() + 300  # it ends as soon as all is sent; a loaded machine is slow
     try:
         while time.monotonic() < deadline:
             _wait_until_started(log)
             time.sleep(random.uniform(0.3, 0.8))  # let it claim and work, then kill it mid-way
             with app.app_context():
                 unsent = _count(Gift.status == SCHEDULED)
-                messages_done = _count(OutboxJob.status == DONE)
+                messages_done = _count(OutboxJob.status.in_([DONE, DEAD]))
                 db.session.rollback()
             if unsent == 0 and messages_done == GIFTS:
                 break
@@ -135,14 +136,14 @@ def test_killing_workers_while_they_send_gifts_sends_each_gift_voucher_and_messa
             select(Voucher.gift_id, func.count()).group_by(Voucher.gift_id)).all()))  # fmt: skip
         distinct_codes = db.session.scalar(select(func.count(func.distinct(Voucher.code_index))))
         sent_events = _count(GiftEvent.type == "sent")
-        jobs = Counter(dict(db.session.execute(
-            select(OutboxJob.status, func.count()).group_by(OutboxJob.status)).all()))  # fmt: skip
+        message_jobs = {key.split(":")[1]: (status, unknown) for key, status, unknown in
+                        db.session.execute(select(OutboxJob.dedupe_key, OutboxJob.status,
+                                                  OutboxJob.ambiguous_attempts))}  # fmt: skip
         still_claimed = _count(OutboxJob.locked_by.is_not(None))
         taken_over = _count(OutboxJob.attempts > 1)
         db.engine.dispose()
     inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{friend}", timeout=30).json()["messages"]
-    expected = {f"{gift_id}-sent" for gift_id in gift_ids}
-    received = Counter(m["out_biz_no"] for m in inbox if m["out_biz_no"] in expected)
+    received = Counter(m["form_id"] for m in inbox if m["form_id"] in message_jobs)
 
     assert kills >= 5 and kills_while_sending >= 2, (kills, kills_while_sending)
     assert statuses == {SENT: GIFTS}
@@ -150,8 +151,14 @@ def test_killing_workers_while_they_send_gifts_sends_each_gift_voucher_and_messa
     assert set(vouchers_per_gift.values()) == {QUANTITY}
     assert distinct_codes == GIFTS * QUANTITY
     assert sent_events == GIFTS
-    assert jobs == {DONE: GIFTS}  # one message job per gift, every one finished
+    assert set(message_jobs) == set(gift_ids)  # one message job per gift
     assert still_claimed == 0
-    assert set(received) == expected and set(received.values()) == {1}
-    print(f"{kills} kills ({kills_while_sending} while gifts were due), "
-          f"{taken_over} message jobs taken over after a kill")  # fmt: skip
+    for gift_id, (status, unknown) in message_jobs.items():
+        # `unknown`: attempts a kill cut short mid-send; only those may have delivered twice.
+        if status == DONE:
+            assert 1 <= received[gift_id] <= min(2, 1 + unknown), (gift_id, received[gift_id])
+        else:  # given up rather than risk a second duplicate
+            assert (status, unknown > 1, received[gift_id] <= 2) == (DEAD, True, True)
+    duplicates = sum(count - 1 for count in received.values())
+    print(f"{kills} kills ({kills_while_sending} while gifts were due), {taken_over} message "
+          f"jobs taken over after a kill, {duplicates} duplicate messages")  # fmt: skip

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade
+from sqlalchemy import text
 
 from service import MIGRATIONS_DIR, create_app
 from service.dbtypes import utcnow
@@ -187,10 +188,12 @@ def test_a_job_whose_worker_died_is_rescued_when_its_lease_expires(outbox_app):
         (rescued,) = outbox.claim_batch("live-worker", 10)
         outbox.run_job(rescued, "live-worker")
         assert rescued.id == abandoned.id and rescued.attempt == 2
-        # The presumed-dead worker comes back and tries to record its outcome: ignored.
-        assert outbox.run_job(abandoned, "dead-worker") == DONE
+        # The presumed-dead worker comes back to its batch: the job is no longer its own, so
+        # it is skipped, not run a second time.
+        assert outbox.run_job(abandoned, "dead-worker") is None
         job = db.session.get(OutboxJob, abandoned.id)
         assert job.status == DONE and job.locked_by is None
+    assert performed["k0"] == 1
 
 
 def test_an_idle_worker_knows_when_the_next_job_falls_due(outbox_app):
@@ -286,3 +289,22 @@ def test_metrics_report_queue_depth_lateness_throughput_and_dead_jobs(outbox_app
     assert after["minifin_outbox_finished_last_minute"] == 3
     assert after["minifin_outbox_dead_jobs"] == 1
     assert after["minifin_outbox_jobs{status=done}"] == 3
+
+
+def test_upgrading_empties_the_payloads_of_jobs_already_done(app_env, any_database_url):
+    application = create_app({**app_env, "MINIFIN_DATABASE_URL": any_database_url})
+    with application.app_context():
+        upgrade(directory=MIGRATIONS_DIR, revision="c6c42906a87f")
+        rows = [("done", '{"page": "pages/gift/claim?token=secret"}'), ("dead", '{"key": "k"}')]
+        for status, payload in rows:
+            db.session.execute(
+                text("INSERT INTO outbox_jobs (kind, payload, status, run_at, attempts,"
+                     " max_attempts, created_at) VALUES ('test.record', :payload, :status,"
+                     " :now, 1, 3, :now)"),
+                {"payload": payload, "status": status, "now": utcnow().replace(tzinfo=None)},
+            )  # fmt: skip
+        db.session.commit()
+        upgrade(directory=MIGRATIONS_DIR)
+        payloads = dict(db.session.execute(db.select(OutboxJob.status, OutboxJob.payload)).all())
+        db.engine.dispose()
+    assert payloads == {"done": {}, "dead": {"key": "k"}}

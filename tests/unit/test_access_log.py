@@ -1,4 +1,8 @@
-"""Access logs keep the shape of a request but not the bearer secrets in its URL."""
+"""Access logs keep the shape of a request but not the bearer secrets in its URL.
+
+Which segments are secret comes from the routes (the `secret` converter); these tests learn
+routes shaped like Minifin's from a small app of their own.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,32 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from flask import Flask
 from gunicorn.config import Config
 
+from service import access_log
 from service.access_log import RedactingFilter, RedactingGunicornLogger, redact
 
 TOKEN = "ct_7hQ2mZp9xK4vW1sR8tY6uB3nL5cD0eF"
 CODE = "GV7K-2M9Q-XR4T-8"
+ROUTES = (
+    "/claim/return", "/claim/<secret:token>", "/v1/claims/<secret:claim_token>",
+    "/v1/vouchers", "/v1/vouchers/<secret:voucher_id>", "/v1/vouchers/<secret:code>/redemptions",
+    "/v1/gifts", "/v1/gifts/<gift_id>",
+)  # fmt: skip
+
+
+def _learn(*rules: str) -> None:
+    app = Flask(__name__)
+    access_log.install(app)
+    for n, rule in enumerate(rules):
+        app.add_url_rule(rule, f"view_{n}", lambda **_: "")
+    access_log.learn_routes(app)
+
+
+@pytest.fixture(autouse=True)
+def _routes() -> None:
+    _learn(*ROUTES)
 
 
 @pytest.mark.parametrize(
@@ -22,12 +46,29 @@ CODE = "GV7K-2M9Q-XR4T-8"
         (f"POST /v1/claims/{TOKEN} HTTP/1.1", "POST /v1/claims/… HTTP/1.1"),
         (f"POST /v1/vouchers/{CODE}/redemptions", "POST /v1/vouchers/…/redemptions"),
         ("GET /claim/return?auth_code=abc&state=xyz HTTP/1.1", "GET /claim/return HTTP/1.1"),
-        ("GET /v1/vouchers/vch_123 HTTP/1.1", "GET /v1/vouchers/vch_123 HTTP/1.1"),
+        (f"GET /v1/vouchers/{CODE} HTTP/1.1", "GET /v1/vouchers/… HTTP/1.1"),  # a code, typed
+        (
+            f"DELETE /v1/claims/{TOKEN}/nothing-here HTTP/1.1",
+            "DELETE /v1/claims/…/nothing-here HTTP/1.1",
+        ),
+        ("GET /v1/gifts/gft_123 HTTP/1.1", "GET /v1/gifts/gft_123 HTTP/1.1"),
         ("GET /v1/gifts?role=sent HTTP/1.1", "GET /v1/gifts HTTP/1.1"),
     ],
 )
 def test_secrets_in_urls_are_redacted_and_the_rest_kept(line, redacted):
     assert redact(line) == redacted
+
+
+def test_a_new_route_that_takes_a_secret_is_redacted_without_touching_the_access_log():
+    _learn("/v1/passes/<secret:serial_number>/status")
+
+    assert redact(f"GET /v1/passes/{CODE}/status HTTP/1.1") == "GET /v1/passes/…/status HTTP/1.1"
+
+
+def test_a_process_that_learned_no_routes_shows_no_path_at_all(monkeypatch):
+    monkeypatch.setattr(access_log, "_secret_segments", None)
+
+    assert redact(f"GET /claim/{TOKEN}?x=1 HTTP/1.1") == "GET /… HTTP/1.1"
 
 
 def test_gunicorns_access_line_carries_no_claim_token_or_query():

@@ -1,7 +1,8 @@
 """`alipay.open.app.mini.templatemessage.send`: a template message into a user's inbox.
 
-`data` arrives as a JSON string or an object, `{"keyword1": {"value": "…"}, …}`. An optional
-`out_biz_no` in biz_content (the platform's send idempotency key) makes a retried send land once.
+`data` arrives as a JSON string or an object, `{"keyword1": {"value": "…"}, …}`. The method has
+no idempotency key (reference §6): every accepted send is delivered, a retried one again, and an
+unknown parameter such as `out_biz_no` is accepted and ignored, as the platform does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from service.mock_idp.protocol import (
 )
 
 MAX_DATA_KEYWORDS = 20
+PARAMETERS = frozenset({"to_user_id", "to_open_id", "user_template_id", "page", "data", "form_id"})
 
 
 def _recipient(call: GatewayCall) -> str:
@@ -48,7 +50,7 @@ def _template_data(call: GatewayCall) -> dict[str, Any]:
 
 
 def template_message_send(call: GatewayCall) -> dict[str, Any]:
-    """Deliver the message (once per out_biz_no); success carries no business fields."""
+    """Deliver the message (every time it is sent); success carries no business fields."""
     # Keyword arguments run in order: parameters are checked before the recipient is looked up.
     message = TemplateMessage(
         app_id=call.app.app_id,
@@ -56,7 +58,7 @@ def template_message_send(call: GatewayCall) -> dict[str, Any]:
         page=text_parameter(call.biz, "page", max_length=128),
         data=_template_data(call),
         form_id=text_parameter(call.biz, "form_id", max_length=64),
-        out_biz_no=text_parameter(call.biz, "out_biz_no", max_length=64, required=False),
+        ignored=tuple(sorted(set(call.biz) - PARAMETERS)),
         user_id=_recipient(call),
     )
     deliver_message(call.store, message, call.now)
