@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import EXCLUDE, fields
 
-from schemas.common import BaseSchema
+from schemas.common import BaseSchema, ProblemSchema
+from schemas.text import PlainText, text
 
-_token_text = validate.Length(min=1, max=512)
+_token_text = text(min_length=1, max_length=512)
 
 
 class LoginSchema(BaseSchema):
@@ -42,14 +43,24 @@ class SessionTokensSchema(BaseSchema):
 
 
 class ClientTokenRequestSchema(BaseSchema):
-    """OAuth 2.0 client-credentials request (RFC 6749 §4.4), as a form or JSON."""
+    """OAuth 2.0 client-credentials request (RFC 6749 §4.4), as a form or JSON.
+
+    Unknown parameters are ignored, as RFC 6749 §3.2 requires of a token endpoint; the grant
+    type is checked by the grant (an `unsupported_grant_type` error, not a validation error).
+    """
+
+    class Meta(BaseSchema.Meta):
+        unknown = EXCLUDE
 
     grant_type = fields.String(
-        required=True, load_only=True, validate=validate.OneOf(["client_credentials"])
+        required=True,
+        load_only=True,
+        validate=PlainText(),
+        metadata={"enum": ["client_credentials"]},
     )
-    client_id = fields.String(load_only=True, validate=validate.Length(max=64))
-    client_secret = fields.String(load_only=True, validate=validate.Length(max=256))
-    scope = fields.String(load_only=True, validate=validate.Length(max=512))
+    client_id = fields.String(load_only=True, validate=text(max_length=64))
+    client_secret = fields.String(load_only=True, validate=text(max_length=256))
+    scope = fields.String(load_only=True, validate=text(max_length=512))
 
 
 class ClientTokenSchema(BaseSchema):
@@ -57,6 +68,22 @@ class ClientTokenSchema(BaseSchema):
     access_token = fields.String(dump_only=True)
     expires_in = fields.Integer(dump_only=True)
     scope = fields.String(dump_only=True)
+
+
+class OAuthErrorSchema(ProblemSchema):
+    """An RFC 6749 §5.2 error that is an RFC 9457 problem too (both kinds of client read it)."""
+
+    error = fields.String(
+        dump_only=True,
+        metadata={
+            "enum": ["invalid_request", "invalid_client", "invalid_grant",
+                     "unsupported_grant_type", "invalid_scope"],
+            "example": "invalid_client",
+        }
+    )  # fmt: skip
+    error_description = fields.String(
+        dump_only=True, metadata={"example": "Unknown client or wrong secret."}
+    )
 
 
 class JWKSchema(BaseSchema):

@@ -16,14 +16,19 @@ class BaseSchema(Schema):
 class ProblemSchema(BaseSchema):
     """RFC 9457 problem details, with a stable `code` and per-field `errors` for 422."""
 
-    type = fields.String(metadata={"example": "https://minifin.dev/problems/validation_failed"})
-    title = fields.String(metadata={"example": "The request body is not valid"})
-    status = fields.Integer(metadata={"example": 422})
-    detail = fields.String(metadata={"example": "The request has invalid or unknown fields."})
-    code = fields.String(metadata={"example": "validation_failed"})
+    type = fields.String(
+        dump_only=True, metadata={"example": "https://minifin.dev/problems/validation_failed"}
+    )
+    title = fields.String(dump_only=True, metadata={"example": "The request body is not valid"})
+    status = fields.Integer(dump_only=True, metadata={"example": 422})
+    detail = fields.String(
+        dump_only=True, metadata={"example": "The request has invalid or unknown fields."}
+    )
+    code = fields.String(dump_only=True, metadata={"example": "validation_failed"})
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.Raw(),
+        dump_only=True,
         metadata={"example": {"auth_code": ["Missing data for required field."]}},
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from schemas.common import BaseSchema
+from schemas.text import PlainText, text
 
 ONE_MILLION_YUAN_FEN = 100_000_000
 LOWEST_SCORE, HIGHEST_SCORE = 350, 950
@@ -16,7 +17,7 @@ CONSENT_STATUSES = ["active", "withdrawn", "replaced", "expired"]
 CHECK_OUTCOMES = ["pending", "admitted", "not_admitted", "not_evaluable"]
 DEPOSIT_STATUSES = ["awaiting_user", "held", "settled", "expired", "needs_review"]
 _PURPOSE = {
-    "validate": validate.Length(min=1, max=40),
+    "validate": text(min_length=1, max_length=40),
     "metadata": {"description": "One of the configured purposes.", "example": "deposit_waiver"},
 }
 
@@ -25,10 +26,10 @@ class ConsentCreateSchema(BaseSchema):
     """Record a consent with the code `my.getAuthCode({scopes: 'auth_zhima'})` returned."""
 
     auth_code = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=1, max=128)
+        required=True, load_only=True, validate=text(min_length=1, max_length=128)
     )
     scopes = fields.List(
-        fields.String(validate=validate.Length(min=1, max=40)),
+        fields.String(validate=text(min_length=1, max_length=40)),
         required=True,
         load_only=True,
         validate=validate.Length(min=1, max=10),
@@ -114,18 +115,20 @@ class DepositCreateSchema(BaseSchema):
 
     order_ref = fields.String(
         required=True,
-        validate=validate.Length(min=1, max=64),
+        validate=text(min_length=1, max_length=64),
         metadata={"description": "Your order's reference.", "example": "rent-20261130-0042"},
     )
     title = fields.String(
-        required=True, validate=validate.Length(min=1, max=128), metadata={"example": "充电宝押金"}
+        required=True,
+        validate=text(min_length=1, max_length=128, shown=True),
+        metadata={"example": "充电宝押金"},
     )
     amount_fen = fields.Integer(
         required=True, strict=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
     category = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9_]{1,64}$"),
+        validate=[validate.Regexp(r"^[A-Za-z0-9_]{1,64}$"), PlainText()],
         metadata={"description": "The platform's credit category.", "example": "RENT_POWERBANK"},
     )
 
@@ -143,7 +146,9 @@ class ChargeSchema(BaseSchema):
         required=True, strict=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
     reason = fields.String(
-        required=True, validate=validate.Length(min=1, max=256), metadata={"example": "2 h rent"}
+        required=True,
+        validate=text(min_length=1, max_length=256, shown=True),
+        metadata={"example": "2 h rent"},
     )
     settle = fields.Boolean(
         load_default=False,

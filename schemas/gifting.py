@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas.common import BaseSchema
+from schemas.text import IanaTimeZone, PlainText, WholeNested, text
 
 ONE_MILLION_YUAN_FEN = 100_000_000
 
@@ -14,9 +13,9 @@ ONE_MILLION_YUAN_FEN = 100_000_000
 class CoverSchema(BaseSchema):
     """A picture the sender chooses for the gift card."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=text(min_length=1, max_length=40, shown=True))
     image_url = fields.Url(
-        required=True, schemes={"https", "http"}, validate=validate.Length(max=500)
+        required=True, schemes={"https", "http"}, validate=[validate.Length(max=500), PlainText()]
     )
 
 
@@ -24,11 +23,13 @@ class VoucherTemplateSchema(BaseSchema):
     """A voucher a merchant sells as a gift; amounts are integer fen."""
 
     id = fields.String(dump_only=True, metadata={"example": "vtp_8f3k…"})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
-    description = fields.String(allow_none=True, validate=validate.Length(max=500))
+    name = fields.String(required=True, validate=text(min_length=1, max_length=60, shown=True))
+    description = fields.String(
+        allow_none=True, validate=text(max_length=500, shown=True, multiline=True)
+    )
     kind = fields.String(
         required=True,
-        validate=validate.OneOf(["item", "stored_value"]),
+        validate=[validate.OneOf(["item", "stored_value"]), PlainText()],
         metadata={"description": "`item` is redeemed once; `stored_value` is spent down."},
     )
     face_value_fen = fields.Integer(
@@ -51,7 +52,7 @@ class VoucherTemplateSchema(BaseSchema):
         metadata={"description": "Unclaimed this long after sending, a gift is refunded."},
     )
     covers = fields.List(
-        fields.Nested(CoverSchema), required=True, validate=validate.Length(min=1, max=10)
+        WholeNested(CoverSchema), required=True, validate=validate.Length(min=1, max=10)
     )
     max_quantity_per_order = fields.Integer(
         load_default=10, strict=True, validate=validate.Range(min=1, max=100)
@@ -74,21 +75,16 @@ class VoucherTemplateQuerySchema(BaseSchema):
     )
 
 
-def _known_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("Not a known IANA time zone (e.g. Asia/Shanghai).") from None
-    return True
-
-
 class RecipientSchema(BaseSchema):
     """Exactly one of: a Minifin user, a mobile number, or a claim link for anyone."""
 
-    user_id = fields.String(validate=validate.Length(min=1, max=32))
+    user_id = fields.String(validate=text(min_length=1, max_length=32))
     phone = fields.String(
         load_only=True,
-        validate=validate.Regexp(r"^1[3-9]\d{9}$", error="Not a mainland China mobile number."),
+        validate=[
+            validate.Regexp(r"^1[3-9][0-9]{9}$", error="Not a mainland China mobile number."),
+            PlainText(),
+        ],
     )
     link = fields.Boolean(validate=validate.Equal(True, error="Use link: true, or leave it out."))
     kind = fields.String(dump_only=True, metadata={"example": "user"})
@@ -101,24 +97,21 @@ class RecipientSchema(BaseSchema):
             raise ValidationError("Give exactly one of user_id, phone or link.", "_schema")
 
 
-_PLAIN_TEXT = validate.Regexp(
-    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", error="Only plain text (no control characters)."
-)
-
-
 class GiftCreateSchema(BaseSchema):
     """What a user sends to buy a gift."""
 
-    template_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    template_id = fields.String(required=True, validate=text(min_length=1, max_length=32))
     quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
-    recipient = fields.Nested(RecipientSchema, required=True)
-    message = fields.String(load_default="", validate=[validate.Length(max=200), _PLAIN_TEXT])
-    cover = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    recipient = WholeNested(RecipientSchema, required=True)
+    message = fields.String(
+        load_default="", validate=text(max_length=200, shown=True, multiline=True)
+    )
+    cover = fields.String(required=True, validate=text(min_length=1, max_length=40, shown=True))
     send_at = fields.AwareDateTime(
         load_default=None,
         metadata={"description": "ISO 8601 with an offset; omit to send once paid."},
     )
-    timezone = fields.String(load_default=None, validate=_known_timezone)
+    timezone = fields.String(load_default=None, validate=[PlainText(), IanaTimeZone()])
 
 
 class GiftRescheduleSchema(BaseSchema):
@@ -177,7 +170,9 @@ class GiftSchema(BaseSchema):
 
 
 class GiftListQuerySchema(BaseSchema):
-    role = fields.String(load_default="sent", validate=validate.OneOf(["sent", "received"]))
+    role = fields.String(
+        load_default="sent", validate=[validate.OneOf(["sent", "received"]), PlainText()]
+    )
 
 
 class ClaimPreviewSchema(BaseSchema):
@@ -223,7 +218,7 @@ class RedemptionSchema(BaseSchema):
     amount_fen = fields.Integer(
         strict=True, load_only=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
-    store_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    store_id = fields.String(required=True, validate=text(min_length=1, max_length=64))
     voucher_id = fields.String(dump_only=True)
     redeemed_fen = fields.Integer(dump_only=True, attribute="amount_fen")
     balance_after_fen = fields.Integer(dump_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from schemas.common import BaseSchema
+from schemas.text import PlainText, text
 
 STATUSES = ["pending", "passed", "failed", "expired", "canceled"]
 
@@ -19,13 +20,13 @@ class VerificationCreateSchema(BaseSchema):
     name = fields.String(
         required=True,
         load_only=True,
-        validate=validate.Length(min=1, max=64),
+        validate=text(min_length=1, max_length=64),
         metadata={"description": "The real name as on the resident ID card (2–30 characters)."},
     )
     id_number = fields.String(
         required=True,
         load_only=True,
-        validate=validate.Length(min=1, max=32),
+        validate=text(min_length=1, max_length=32),
         metadata={"description": "The 18-character resident ID number (GB 11643)."},
     )
     return_url = fields.Url(
@@ -33,7 +34,7 @@ class VerificationCreateSchema(BaseSchema):
         load_only=True,
         require_tld=False,
         schemes={"https", "http", "alipays"},
-        validate=validate.Length(max=1024),
+        validate=[validate.Length(max=1024), PlainText()],
         metadata={"description": "Where the face-scan page sends the user back."},
     )
     consent = fields.Raw(

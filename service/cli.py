@@ -11,6 +11,7 @@ import click
 from flask.cli import FlaskGroup
 
 from config import ConfigError, load_settings
+from service.cli_db import db
 from service.security import keyfiles
 
 
@@ -19,12 +20,26 @@ def _create_app():
 
     try:
         return create_app()
-    except (ConfigError, keyfiles.KeysFileError) as exc:
+    except (ConfigError, keyfiles.KeysFileError, RuntimeError) as exc:  # RuntimeError: no app keys
         raise click.ClickException(str(exc)) from exc
 
 
+class MinifinGroup(FlaskGroup):
+    """Flask's group, listing its commands without building the app.
+
+    FlaskGroup builds the app to list the commands extensions add to it, so on a fresh checkout
+    (no instance/, no keys) `minifin --help` printed a traceback and lost `db`. Every command is
+    registered on the group itself instead (`db` below, `limiter` as a plugin), so the help
+    needs no app; a command still builds it when it runs.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(self.commands)
+
+
 @click.group(
-    cls=FlaskGroup,
+    cls=MinifinGroup,
     create_app=_create_app,
     add_version_option=False,
     load_dotenv=False,
@@ -33,6 +48,9 @@ def _create_app():
 def main() -> None:
     """Minifin: real-name authentication, credit authorisation and gift vouchers for
     mini-programs."""
+
+
+main.add_command(db)
 
 
 @main.command(with_appcontext=False)

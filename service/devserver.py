@@ -3,6 +3,13 @@
 It prepares `instance/` (keys, the mock's platform key, the database), then runs the API, the mock
 identity provider and a worker as child processes with prefixed logs, and stops all three on
 Ctrl-C. Running it again reuses everything in `instance/`.
+
+SIGINT, SIGTERM and SIGHUP all stop it, through handlers installed for each: Python installs its
+Ctrl-C handler only when SIGINT is not ignored at start, so run from a script that ignored SIGINT
+(`trap '' INT`, `nohup`-like wrappers, some IDEs) it used to ignore Ctrl-C and leave its three
+processes running. The first signal starts the stop; later ones are ignored so they cannot cut
+the stop short, and a signal that comes while a child is being started and recorded takes
+effect just after, so no child is ever started without being stopped.
 """
 
 from __future__ import annotations
@@ -125,17 +132,44 @@ def _pipe(name: str, process: subprocess.Popen) -> None:
         click.echo(f"{prefix} {line.rstrip()}")
 
 
-def _start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [sys.executable, "-m", "service.cli", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        bufsize=1,
-        start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
-    )
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _StopState:
+    """Whether a stop signal came, and whether one may unwind the main thread right now."""
+
+    requested = False
+    starting_child = False
+
+
+_stop_state = _StopState()
+
+
+def _start(
+    name: str, args: list[str], env: dict[str, str], processes: list[subprocess.Popen]
+) -> subprocess.Popen:
+    """Start a child and record it in `processes`; a stop signal meanwhile waits until then.
+
+    (Blocking the signals instead would not do: a child inherits the signal mask through exec,
+    and would then never see the SIGTERM that stops it.)
+    """
+    _stop_state.starting_child = True
+    try:
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "service.cli", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop the children in order
+        )
+        processes.append(process)
+    finally:
+        _stop_state.starting_child = False
     threading.Thread(target=_pipe, args=(name, process), daemon=True).start()
+    if _stop_state.requested:
+        raise KeyboardInterrupt
     return process
 
 
@@ -176,7 +210,12 @@ def _try_it(settings: Settings, api: str, mock: str) -> str:
 
 
 def _interrupt(*_args: object) -> None:
-    raise KeyboardInterrupt
+    """The first stop signal: ignore the others from now on, and unwind to the stop."""
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, signal.SIG_IGN)
+    _stop_state.requested = True
+    if not _stop_state.starting_child:
+        raise KeyboardInterrupt
 
 
 def run_dev(*, api_port: int, mock_port: int) -> None:
@@ -194,9 +233,9 @@ def run_dev(*, api_port: int, mock_port: int) -> None:
         "PYTHONUNBUFFERED": "1",
     }
     instance_dir = Path(env["MINIFIN_INSTANCE_DIR"])
-    # The children run in their own sessions (so Ctrl-C reaches only us); SIGTERM and SIGHUP
-    # must stop them too, or a terminated `minifin dev` would leave them running.
-    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+    # The children run in their own sessions (so Ctrl-C reaches only us); every stop signal
+    # must stop them too, SIGINT included even when it was ignored when we started.
+    for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, _interrupt)
     prepare_instance(instance_dir)
     settings = load_settings(env)
@@ -209,17 +248,17 @@ def run_dev(*, api_port: int, mock_port: int) -> None:
             "mock-idp",
             ["mock-idp", "--port", str(mock_port), "--data-dir", str(instance_dir / "mock-idp")],
             env,
+            processes,
         )
-        processes.append(mock_process)
         _wait_until_up(f"{mock}/_mock/platform-key", mock_process)
         register_with_mock(settings)
         api_process = _start(
             "api",
             ["run", "--host", "127.0.0.1", "--port", str(api_port), "--no-reload", "--no-debugger"],
             env,
+            processes,
         )
-        processes.append(api_process)
-        processes.append(_start("worker", ["worker"], env))
+        _start("worker", ["worker"], env, processes)
         _wait_until_up(f"{api}/healthz", api_process)
         click.echo(_try_it(settings, api, mock))
         while all(process.poll() is None for process in processes):

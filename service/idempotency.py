@@ -6,6 +6,11 @@ same body gets that answer replayed; with another body it is a 422; while the fi
 running it is a 409. 5xx answers are not kept, so a client may retry after a failure; the use
 cases themselves are safe to repeat (they reuse the gateway's request numbers). A record left
 `started` by a crashed process is taken over after STALE_AFTER.
+
+Every 4xx is kept like a success, whether a use case raised it or the body failed validation, so
+many requests racing on one key get one consistent answer: the replayed 4xx, a 409 while the
+first runs, or, when the first's record was dropped (after a 5xx) between a racer's insert and
+its read, the racer's own result: it starts again instead of reading a record that is gone.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import String, Text, delete, update
 from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.exceptions import HTTPException
 
 from service.components import blind_index
 from service.dbtypes import UTCDateTime, utcnow
@@ -30,6 +36,7 @@ from service.errors import (
     InvalidRequest,
     Unprocessable,
     handle_domain_error,
+    handle_http_exception,
 )
 from service.extensions import db
 from service.sql import insert_ignoring_conflicts
@@ -40,6 +47,7 @@ MAX_KEY_LENGTH = 255
 KEEP_FOR = timedelta(hours=24)
 STALE_AFTER = timedelta(minutes=5)
 STARTED, COMPLETED = "started", "completed"
+BEGIN_ATTEMPTS = 5
 
 
 class IdempotencyRecord(db.Model):
@@ -74,7 +82,26 @@ def _fingerprint() -> str:
 
 
 def _begin(principal: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
-    """Record the start; returns the earlier record when the key was used before."""
+    """Record the start; returns the earlier record when the key was used before.
+
+    The earlier record may vanish between our refused insert and our read (its request ended
+    in a 5xx and was forgotten): then the key is free again and we try once more to take it.
+    """
+    for _attempt in range(BEGIN_ATTEMPTS):
+        earlier = _try_begin(principal, key, fingerprint)
+        if earlier is not _GONE:
+            return earlier
+    raise Conflict(
+        "Requests with this key keep failing at the same time; retry shortly.",
+        code="idempotency_request_in_progress",
+        headers={"Retry-After": "1"},
+    )
+
+
+_GONE: Any = object()
+
+
+def _try_begin(principal: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
     now = utcnow()
     db.session.execute(
         delete(IdempotencyRecord).where(
@@ -92,6 +119,9 @@ def _begin(principal: str, key: str, fingerprint: str) -> IdempotencyRecord | No
         db.session.commit()
         return None
     earlier = db.session.get(IdempotencyRecord, (principal, key))
+    if earlier is None:
+        db.session.rollback()
+        return _GONE
     if earlier.state == STARTED and now - earlier.started_at > STALE_AFTER:
         taken = db.session.execute(
             update(IdempotencyRecord)
@@ -158,6 +188,12 @@ def idempotent(*, required: bool) -> Callable[[Callable], Callable]:
                 response = current_app.make_response(view(*args, **kwargs))
             except DomainError as error:
                 response = handle_domain_error(error)
+            except HTTPException as error:  # the body's validation (webargs' 422), a 404…
+                db.session.rollback()
+                if (error.code or 500) >= 500:
+                    _forget(principal, key)
+                    raise
+                response = handle_http_exception(error)
             except BaseException:
                 db.session.rollback()
                 _forget(principal, key)

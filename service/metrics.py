@@ -24,4 +24,5 @@ _registry.register(RefusedNotificationsCollector())
 @blp.get("/metrics")
 def metrics() -> Response:
     """Every Minifin gauge, read from the database at scrape time."""
-    return Response(generate_latest(_registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: Flask would add a second `charset` to one that has it already.
+    return Response(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)

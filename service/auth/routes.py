@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import g
 from flask_smorest import Blueprint
 
 from schemas.auth import (
@@ -10,12 +10,20 @@ from schemas.auth import (
     ClientTokenSchema,
     JWKSetSchema,
     LoginSchema,
+    OAuthErrorSchema,
     RefreshSchema,
     SessionTokensSchema,
     UserSchema,
 )
 from service.auth import clients, services
 from service.auth.decorators import user_required
+from service.auth.oauth_answers import (
+    as_oauth_answer,
+    client_credentials,
+    is_oauth_token_request,
+    oauth_token_endpoint,
+    require_client_credentials_grant,
+)
 from service.components import settings, token_keys
 from service.http import accepts_form, rate_limited
 from service.openapi import problems
@@ -63,17 +71,30 @@ def me():
 
 
 @blp.route("/oauth/token", methods=["POST"])
+@oauth_token_endpoint
 @rate_limited(lambda: settings().token_rate_limit)
 @accepts_form
 @blp.arguments(ClientTokenRequestSchema, location="json_or_form")
 @blp.response(200, ClientTokenSchema)
-@problems(blp, 400, 401, 413, 415, 429)
+@blp.alt_response(400, schema=OAuthErrorSchema, content_type="application/json",
+                  description="An OAuth error (RFC 6749 §5.2) and a problem document.")
+@blp.alt_response(401, schema=OAuthErrorSchema, content_type="application/json",
+                  description="invalid_client, with `WWW-Authenticate: Basic`.")
+@problems(blp, 429)
 def client_token(body):
-    """Client-credentials grant for merchant back offices (secret in the body or HTTP Basic)."""
-    basic = request.authorization
-    client_id = basic.username if basic and basic.type == "basic" else body.get("client_id")
-    secret = basic.password if basic and basic.type == "basic" else body.get("client_secret")
-    return clients.issue_client_token(client_id or "", secret or "", body.get("scope"))
+    """Client-credentials grant for merchant back offices (secret in the body or HTTP Basic).
+
+    Errors are RFC 6749 §5.2 answers (`error`, `error_description`) that are problem documents
+    too; see service/auth/oauth_answers.py.
+    """
+    require_client_credentials_grant(body["grant_type"])
+    client_id, secret = client_credentials(body)
+    return clients.issue_client_token(client_id, secret, body.get("scope"))
+
+
+@blp.after_request
+def _token_answers_speak_oauth(response):
+    return as_oauth_answer(response) if is_oauth_token_request() else response
 
 
 @well_known.route("/.well-known/jwks.json", methods=["GET"])

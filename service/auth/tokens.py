@@ -2,7 +2,13 @@
 
 Verification never trusts the token to choose anything: the algorithm list is fixed, the key is
 looked up by `kid` in our own key set only (no `jku`/`x5u`), and `typ`, `iss`, `aud`, `exp`, `nbf`,
-`iat` and `jti` are all required.
+`iat` and `jti` are all required (as are `sub` and `scope`; every token we issue has them).
+
+The JOSE header is read by `read_header` alone, before any key lookup, and it must be exactly
+what we issue: a JSON object of the members `alg`, `typ` and `kid`, each a string. Anything else
+is refused as `invalid_token_header`: a `crit` member (RFC 7515 §4.1.11: we understand no
+extension, so a token naming one must be rejected), an unknown member, a `kid` that is a number,
+a list, an object or null. Bad base64 or JSON in any part is `malformed_token`. All are a 401.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ from typing import Any
 
 import jwt
 from jwt.algorithms import ECAlgorithm
+from jwt.utils import base64url_decode
 
 ALGORITHM = "ES256"
 ACCESS_TOKEN_TYPE = "at+jwt"
 log = logging.getLogger(__name__)
 LEEWAY_SECONDS = 5
 VERIFIED_CACHE_SIZE = 8192
-_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "scope"]
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "nbf", "iat", "jti", "scope"]
+HEADER_MEMBERS = frozenset({"alg", "typ", "kid"})
 
 
 class InvalidToken(Exception):
@@ -141,22 +149,19 @@ class TokenKeys:
 
     def _verify_signed(self, token: str) -> dict[str, Any]:
         """The full RFC 8725 check: header, key, signature and every registered claim."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
-            raise InvalidToken("malformed_token") from exc
+        header = read_header(token)
         if header.get("alg") != ALGORITHM:
             raise InvalidToken("algorithm_not_allowed")
-        if str(header.get("typ", "")).lower() not in {ACCESS_TOKEN_TYPE, "application/at+jwt"}:
+        if header.get("typ", "").lower() not in {ACCESS_TOKEN_TYPE, "application/at+jwt"}:
             raise InvalidToken("wrong_token_type")
-        kid = str(header.get("kid", ""))
+        kid = header.get("kid", "")
         if kid not in self._keys:
             self._reload_if_changed(1.0)
         key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("unknown_key")
         try:
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 key.public_key,
                 algorithms=[ALGORITHM],
@@ -177,6 +182,9 @@ class TokenKeys:
             raise InvalidToken("missing_claim") from exc
         except jwt.InvalidTokenError as exc:
             raise InvalidToken("invalid_signature") from exc
+        if not all(isinstance(claims.get(name), str) for name in ("sub", "scope", "jti")):
+            raise InvalidToken("missing_claim")
+        return claims
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys as a JSON Web Key Set, for third parties verifying our tokens."""
@@ -185,3 +193,23 @@ class TokenKeys:
             jwk = json.loads(ECAlgorithm.to_jwk(key.public_key))
             keys.append({**jwk, "kid": key.kid, "use": "sig", "alg": ALGORITHM})
         return {"keys": keys}
+
+
+def read_header(token: str) -> dict[str, str]:
+    """The token's JOSE header, if it is exactly of the shape we issue (see the module's text).
+
+    Parsed here rather than by PyJWT, whose header checks raise exceptions outside its
+    DecodeError (a non-string `kid`), so an odd header could not reach the key lookup as a 500.
+    """
+    segments = token.split(".")
+    if len(segments) != 3 or not all(segments[:2]):
+        raise InvalidToken("malformed_token")
+    try:
+        header = json.loads(base64url_decode(segments[0].encode("ascii")))
+    except (ValueError, UnicodeError, TypeError) as exc:  # binascii.Error is a ValueError
+        raise InvalidToken("malformed_token") from exc
+    if not isinstance(header, dict):
+        raise InvalidToken("malformed_token")
+    if not set(header) <= HEADER_MEMBERS or not all(isinstance(v, str) for v in header.values()):
+        raise InvalidToken("invalid_token_header")
+    return header

@@ -7,8 +7,10 @@ bodies; whatever it sends, the answer is a success or a problem document below 5
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+
+from tests.conftest import bearer
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -45,10 +47,66 @@ def test_generated_requests_get_a_success_or_a_problem_never_a_server_error(app,
             response = case.call()
             assert response.status_code < 500, (case.method, case.path, response.text)
             if response.status_code >= 400:
-                assert response.headers["content-type"] == ["application/problem+json"]
-                assert response.json()["status"] == response.status_code
+                body = response.json()
+                if case.path == "/v1/oauth/token" and response.status_code in {400, 401}:
+                    # RFC 6749 §5.2: an OAuth error, with the problem members beside `error`
+                    assert response.headers["content-type"] == ["application/json"]
+                    assert body["error"]
+                else:
+                    assert response.headers["content-type"] == ["application/problem+json"]
+                assert body["status"] == response.status_code
 
         try:
             answers_well()
         except Unsatisfiable:
             assert mode == "negative"  # nothing to get wrong: the operation takes no input
+
+
+CONFORMANCE = [
+    schemathesis.checks.not_a_server_error,
+    schemathesis.checks.status_code_conformance,
+    schemathesis.checks.content_type_conformance,
+    schemathesis.checks.response_schema_conformance,
+]
+
+
+def test_generated_requests_conform_to_the_document_for_a_user_and_a_merchant(app, client, login):
+    """Every answer's status, content type and body are the ones the document publishes, for
+    valid and invalid requests, with a user's token and with a merchant client's (all scopes).
+
+    A fixed budget (derandomized, 10 examples per operation, mode and token) keeps it in CI's
+    time; the run on each engine is the suite's own (SQLite, then PostgreSQL).
+    """
+    from tests.gifting_helpers import client_token
+
+    tokens = {
+        "user": bearer(login()["access_token"]),
+        "merchant": bearer(client_token(app, client, "templates:write", "vouchers:redeem",
+                                        "identity:read", "credit:check", "deposits:settle")),
+    }  # fmt: skip
+    failures: list[str] = []
+    requests = [0]
+
+    def conformance(operation, mode: str, who: str, headers: dict):
+        @given(case=operation.as_strategy(schemathesis.GenerationMode(mode)))
+        @settings(max_examples=10, deadline=None, derandomize=True, database=None,
+                  phases=[Phase.generate], suppress_health_check=list(HealthCheck))  # fmt: skip
+        def conforms(case):
+            requests[0] += 1
+            try:
+                case.call_and_validate(headers=headers, checks=CONFORMANCE)
+            except Exception as failure:  # schemathesis raises a group of failed checks
+                failures.append(f"{case.method} {case.path} ({mode}, {who}): {failure}")
+
+        return conforms
+
+    for operation in _operations(app):
+        for mode in ("positive", "negative"):
+            for who, headers in tokens.items():
+                try:
+                    conformance(operation, mode, who, headers)()
+                except Unsatisfiable:
+                    assert mode == "negative"
+
+    assert requests[0] > 1000
+    assert not failures, "\n\n".join(failures[:10])

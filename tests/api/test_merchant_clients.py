@@ -60,7 +60,7 @@ def test_a_client_can_authenticate_with_http_basic_and_json(client, merchant):
         ({"client_secret": "mcs_wrong"}, 401, "invalid_client"),
         ({"client_id": "cli_unknown"}, 401, "invalid_client"),
         ({"scope": "deposits:settle"}, 400, "invalid_scope"),
-        ({"grant_type": "password"}, 422, "validation_failed"),
+        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
     ],
 )
 def test_bad_client_credentials_are_refused(client, merchant, change, status, code):

@@ -63,20 +63,92 @@ def test_liveness_is_ok(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "checks": {}}
 
 
-def test_readiness_checks_the_database_and_the_gateway(client):
+def test_readiness_checks_the_database_and_reports_the_gateway(client):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.get_json()["checks"] == {"database": "ok", "gateway": "ok"}
 
 
-def test_readiness_fails_with_a_problem_when_the_gateway_is_unreachable(app_env):
+class CountingGateway:
+    """A stand-in gateway URL on a loopback port that counts the requests it gets."""
+
+    def __init__(self):
+        from flask import Flask
+
+        from tests.live_server import LiveServer
+
+        self.hits = 0
+        app = Flask("counting")
+
+        @app.route("/gateway.do", methods=["GET", "POST"])
+        def gateway():
+            self.hits += 1
+            return "{}"
+
+        self.server = LiveServer(app).start()
+        self.url = f"{self.server.url}/gateway.do"
+
+
+def test_readiness_probes_do_not_each_send_a_request_to_the_platform(app_env):
+    from service import create_app
+
+    gateway = CountingGateway()
+    try:
+        probed = create_app({**app_env, "MINIFIN_GATEWAY_URL": gateway.url}).test_client()
+        answers = [probed.get("/readyz") for _ in range(20)]
+    finally:
+        gateway.server.stop()
+
+    assert {answer.status_code for answer in answers} == {200}
+    assert gateway.hits == 1
+
+
+def test_an_unreachable_platform_does_not_make_the_process_unready(app_env):
     from service import create_app
 
     unreachable = create_app({**app_env, "MINIFIN_GATEWAY_URL": "http://127.0.0.1:9/gateway.do"})
     response = unreachable.test_client().get("/readyz")
 
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "status": "ready", "checks": {"database": "ok", "gateway": "unreachable"}
+    }
+
+
+def test_an_unreachable_database_makes_the_process_unready_with_a_problem(app_env, tmp_path):
+    from service import create_app
+
+    nowhere = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'db.sqlite3'}"
+    response = create_app({**app_env, "MINIFIN_DATABASE_URL": nowhere}).test_client().get(
+        "/readyz"
+    )
+
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["code"] == "not_ready"
-    assert "gateway" in response.get_json()["detail"]
+    assert "database" in response.get_json()["detail"]
     assert response.headers["Retry-After"]
+
+
+def test_the_gateway_state_is_asked_again_once_it_is_stale(monkeypatch):
+    from service import health
+
+    now = [0.0]
+    answers = iter([False, True])
+    monkeypatch.setattr(health, "gateway_reachable", lambda: next(answers))
+    state = health.GatewayState(every=30, clock=lambda: now[0])
+
+    assert state.current() == "unreachable"
+    now[0] = 29.0
+    assert state.current() == "unreachable"
+    now[0] = 30.0
+    assert state.current() == "ok"
+
+
+def test_metrics_send_one_charset_in_their_content_type(client):
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    content_type = response.headers["Content-Type"]
+    assert content_type.count("charset") == 1, content_type
+    assert content_type.startswith("text/plain")

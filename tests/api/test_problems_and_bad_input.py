@@ -85,10 +85,10 @@ def test_a_wrongly_typed_or_sized_field_is_a_422(client, value):
     assert "auth_code" in body["errors"]
 
 
+# The token endpoint answers the same refusals as OAuth errors: tests/api/test_oauth_errors.py.
 BODY_ENDPOINTS = [
     ("post", "/v1/sessions", {"auth_code": "abc"}),
     ("post", "/v1/sessions/refresh", {"refresh_token": "mrt_x"}),
-    ("post", "/v1/oauth/token", {"grant_type": "client_credentials"}),
 ]
 
 
