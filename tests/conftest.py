@@ -111,6 +111,26 @@ def any_database_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def migrated_app(app_env: dict[str, str], database_url: str, **settings: str) -> Iterator:
+    """A Minifin app of a test's own on `database_url`, migrated, with `MINIFIN_*` overrides;
+    its gateway client closed and its connections disposed afterwards."""
+    from flask_migrate import upgrade
+
+    from service import MIGRATIONS_DIR, create_app
+    from service.extensions import db
+
+    application = create_app({**app_env, "MINIFIN_DATABASE_URL": database_url, **settings})
+    with application.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+    try:
+        yield application
+    finally:
+        application.extensions["minifin"].gateway.close()
+        with application.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def mock(mock_idp):
     """The session's mock through the control helpers of tests/mock_idp_helpers.MockIdp."""

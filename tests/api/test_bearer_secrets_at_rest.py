@@ -19,18 +19,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from service import MIGRATIONS_DIR, create_app
 from service.access_log import SECRET_CONVERTER, redact
 from service.components import field_cipher
 from service.extensions import db
 from service.gifting.models import Gift, Voucher
 from service.gifting.sending import send_due_gifts
 from service.scheduler.models import OutboxJob
-from tests.conftest import auth_code, bearer
+from tests.conftest import auth_code, bearer, migrated_app
 from tests.gifting_helpers import COFFEE, client_token, order, run_outbox_now
 from tests.live_server import LiveServer
 
@@ -38,13 +36,8 @@ from tests.live_server import LiveServer
 @pytest.fixture
 def own_app(app_env, any_database_url):
     """Minifin on a database of this test's own (each engine in turn)."""
-    application = create_app({**app_env, "MINIFIN_DATABASE_URL": any_database_url})
-    with application.app_context():
-        upgrade(directory=MIGRATIONS_DIR)
-    yield application
-    application.extensions["minifin"].gateway.close()
-    with application.app_context():
-        db.engine.dispose()
+    with migrated_app(app_env, any_database_url) as application:
+        yield application
 
 
 @pytest.fixture

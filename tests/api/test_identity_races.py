@@ -14,14 +14,12 @@ from contextlib import contextmanager, suppress
 
 import httpx
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from service import MIGRATIONS_DIR, create_app
 from service.extensions import db
 from service.identity.models import Identity, IdentityVerification
-from tests.conftest import auth_code, bearer
+from tests.conftest import auth_code, bearer, migrated_app
 from tests.identity_helpers import finish_scan, start
 
 INITIALIZE = "alipay.user.certify.open.initialize"
@@ -34,16 +32,10 @@ def engine_app(app, app_env, any_database_url) -> Iterator:
     """A Minifin app of the test's own on each engine (the shared app's limiter is restored)."""
     from service.extensions import limiter
 
-    application = create_app(
-        {**app_env, "MINIFIN_DATABASE_URL": any_database_url,
-         "MINIFIN_IDENTITY_ATTEMPTS_PER_DAY": str(LIMIT)}
-    )  # fmt: skip
-    with application.app_context():
-        upgrade(directory=MIGRATIONS_DIR)
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-    application.extensions["minifin"].gateway.close()
+    with migrated_app(
+        app_env, any_database_url, MINIFIN_IDENTITY_ATTEMPTS_PER_DAY=str(LIMIT)
+    ) as application:
+        yield application
     limiter.init_app(app)
 
 

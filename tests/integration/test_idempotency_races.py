@@ -13,14 +13,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from flask_migrate import upgrade
 
-from service import MIGRATIONS_DIR, create_app
 from service import idempotency as idempotency_module
 from service.auth.clients import create_client
-from service.extensions import db
 from service.gifting import templates as template_use_cases
-from tests.conftest import bearer
+from tests.conftest import bearer, migrated_app
 from tests.gifting_helpers import COFFEE
 
 KEY = "race-1"
@@ -28,13 +25,8 @@ KEY = "race-1"
 
 @pytest.fixture
 def racing_app(app_env, any_database_url) -> Iterator:
-    application = create_app({**app_env, "MINIFIN_DATABASE_URL": any_database_url})
-    with application.app_context():
-        upgrade(directory=MIGRATIONS_DIR)
-    yield application
-    application.extensions["minifin"].gateway.close()
-    with application.app_context():
-        db.engine.dispose()
+    with migrated_app(app_env, any_database_url) as application:
+        yield application
 
 
 @pytest.fixture

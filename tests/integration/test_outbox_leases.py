@@ -15,13 +15,12 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
-from flask_migrate import upgrade
 
-from service import MIGRATIONS_DIR, create_app
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.scheduler import outbox
 from service.scheduler.models import DONE, OutboxJob
+from tests.conftest import migrated_app
 
 LEASE_SECONDS = 1
 runs: defaultdict[str, list[str]] = defaultdict(list)
@@ -45,18 +44,10 @@ def lease_app(app_env, any_database_url):
     runs.clear()
     pauses.clear()
     slow_first.clear()
-    application = create_app(
-        {
-            **app_env,
-            "MINIFIN_DATABASE_URL": any_database_url,
-            "MINIFIN_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
-        }
-    )
-    with application.app_context():
-        upgrade(directory=MIGRATIONS_DIR)
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+    with migrated_app(
+        app_env, any_database_url, MINIFIN_JOB_LEASE_SECONDS=str(LEASE_SECONDS)
+    ) as application:
+        yield application
 
 
 def _enqueue(app, *keys: str, worker_hint: str = "A") -> None:
