@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from service.gateway import outcomes, signing
+from service.gateway import bounded_reads, outcomes, signing
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,6 @@ COMMON_PARAMETERS = frozenset(
 SUCCESS = "10000"
 UNAVAILABLE = "20000"
 MAX_ANSWER_BYTES = 1024 * 1024  # the platform's largest answers (bill lists) stay far below
-
-
-class _AnswerTooLarge(Exception):
-    """The answer ran past `max_answer_bytes`; the rest was not read."""
-
-
-class _DeadlinePassed(Exception):
-    """The answer was still arriving when the call's total deadline passed."""
 
 
 def gateway_timestamp(moment: datetime | None = None) -> str:
@@ -186,7 +178,10 @@ class GatewayClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             log.warning("gateway %s unreachable: %s", method, type(exc).__name__)
             raise self._unavailable(f"The platform could not be reached for {method}.") from exc
-        except (httpx.TimeoutException, _DeadlinePassed) as exc:  # the platform may have acted
+        except (
+            httpx.TimeoutException,
+            bounded_reads.DeadlinePassed,
+        ) as exc:  # the platform may have acted
             log.warning("gateway %s timed out after %.2fs", method, time.perf_counter() - started)
             raise self._unavailable(
                 f"The platform did not answer {method} in time.", maybe_done=True
@@ -196,7 +191,7 @@ class GatewayClient:
             raise self._unavailable(
                 f"The platform's answer to {method} was lost.", maybe_done=True
             ) from exc
-        except _AnswerTooLarge as exc:
+        except bounded_reads.AnswerTooLarge as exc:
             log.error("gateway %s answered more than %d bytes", method, self.max_answer_bytes)
             raise GatewayBadResponse(f"The platform's answer to {method} was too large.") from exc
         elapsed = time.perf_counter() - started
@@ -225,26 +220,9 @@ class GatewayClient:
     def _post_within_deadline(
         self, query: Mapping[str, str], body: Mapping[str, str], deadline: float
     ) -> tuple[int, bytes]:
-        """POST and read the answer by chunks, giving up at `deadline` or past the size cap."""
-        with self._http.stream(
-            "POST",
-            self.url,
-            params=query,
-            data=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-        ) as response:
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self.max_answer_bytes:
-                raise _AnswerTooLarge
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():  # decoded: a gzip bomb meets the cap too
-                size += len(chunk)
-                if size > self.max_answer_bytes:
-                    raise _AnswerTooLarge
-                if time.perf_counter() > deadline:
-                    raise _DeadlinePassed
-                chunks.append(chunk)
-            return response.status_code, b"".join(chunks)
+        return bounded_reads.post_within_deadline(
+            self._http, self.url, query, body, deadline=deadline, cap=self.max_answer_bytes
+        )
 
     def _verified_inner(self, method: str, body: bytes) -> dict[str, Any]:
         """Cut the inner object out of the body and check the platform's signature over it."""

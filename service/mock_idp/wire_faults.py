@@ -6,7 +6,8 @@ after the platform did its work:
 - `reset`: half the body, then the TCP connection is reset (RST, `SO_LINGER` 0);
 - `trickle`: the whole body, one byte every `seconds` (default 0.5), so no single read waits
   long but the answer takes far longer than any client's timeout;
-- `oversize`: the signed envelope padded with a field of 8 MiB;
+- `oversize`: the signed envelope padded with a field of 8 MiB, sent chunked (no
+  Content-Length, so only a client that counts what it reads can stop early);
 - `html`: a proxy's HTML error page with HTTP 502;
 - `not_json`: HTTP 200 with a body that is not JSON;
 - `wrong_method`: a correctly signed envelope under another method's `_response` key.
@@ -58,8 +59,7 @@ def spoiled_response(
         return Response(_trickle(body, pause), status=200, content_type=json_type,
                         headers={"Content-Length": str(len(body))})  # fmt: skip
     if kind == "oversize":
-        padded = body[:-1] + b"," + b'"padding":"' + b"x" * OVERSIZE_PADDING_BYTES + b'"}'
-        return Response(padded, status=200, content_type=json_type)
+        return Response(_padded(body), status=200, content_type=json_type)  # chunked: no length
     if kind == "html":
         return Response(PROXY_PAGE, status=502, content_type="text/html")
     if kind == "not_json":
@@ -78,6 +78,14 @@ def _reset_midway(body: bytes, connection: socket.socket | None) -> Iterator[byt
         connection.close()
     else:  # a server that does not expose its socket: end short of Content-Length instead
         logger.warning("mock reset fault: no socket exposed; the answer is cut short")
+
+
+def _padded(body: bytes) -> Iterator[bytes]:
+    yield body[:-1] + b',"padding":"'
+    chunk = b"x" * 65536
+    for _ in range(OVERSIZE_PADDING_BYTES // len(chunk)):
+        yield chunk
+    yield b'"}'
 
 
 def _trickle(body: bytes, pause: float) -> Iterator[bytes]:

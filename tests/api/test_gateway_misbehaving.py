@@ -104,6 +104,23 @@ def test_a_purchase_answered_by_a_misbehaving_gateway_is_a_problem_in_time_and_s
     assert trade["out_trade_no"] == again.get_json()["id"]
 
 
+def test_an_answer_whose_bytes_come_just_inside_each_read_timeout_still_ends_at_the_deadline(
+    app, client, mock_control, demo_users
+):
+    code_for_login = auth_code(str(mock_control.base_url), demo_users[3]["user_id"])
+    pause = 0.8 * _timeout(app)  # each read alone is in time; the second ends past the deadline
+    mock_control.post(
+        "/_mock/faults", json={"method": TOKEN, "kind": "trickle", "seconds": pause}
+    ).raise_for_status()
+
+    started = time.monotonic()
+    response = client.post("/v1/sessions", json={"auth_code": code_for_login})
+    elapsed = time.monotonic() - started
+
+    _problem(response, 503, "gateway_unavailable")
+    assert elapsed < _timeout(app) + 0.5
+
+
 def test_an_answer_for_another_method_is_logged_as_such(app, client, mock_control, demo_users,
                                                         caplog):  # fmt: skip
     code_for_login = auth_code(str(mock_control.base_url), demo_users[3]["user_id"])
