@@ -141,3 +141,48 @@ def test_the_mock_lists_each_wire_fault_it_accepts(mock_control, kind):
     response = mock_control.post("/_mock/faults", json={"method": TOKEN, "kind": kind})
 
     assert response.status_code == (400 if kind == "nonsense" else 201), response.text
+
+
+def _raw_call(app, mock_idp, method: str) -> httpx.Response:
+    from service.components import gateway
+
+    with app.app_context():
+        params = gateway().signed_parameters(method, {"out_trade_no": "wire_fault_probe"})
+    return httpx.post(f"{mock_idp.url}/gateway.do", data=params, timeout=10)
+
+
+def _is_proxy_page(answer: httpx.Response) -> bool:
+    return answer.status_code == 502 and answer.headers["Content-Type"] == "text/html"
+
+
+def _is_not_json(answer: httpx.Response) -> bool:
+    return answer.status_code == 200 and answer.text.lstrip().startswith("<html>")
+
+
+def _is_large_and_unannounced(answer: httpx.Response) -> bool:
+    return len(answer.content) > 8 * 1024 * 1024 and "Content-Length" not in answer.headers
+
+
+def _is_signed_for_another_method(answer: httpx.Response) -> bool:
+    envelope = answer.json()
+    return next(iter(envelope)) == "alipay_system_oauth_token_response" and "sign" in envelope
+
+
+@pytest.mark.parametrize(
+    ("kind", "seen"),
+    [("html", _is_proxy_page), ("not_json", _is_not_json),
+     ("oversize", _is_large_and_unannounced), ("wrong_method", _is_signed_for_another_method)],
+)  # fmt: skip
+def test_each_wire_fault_sends_what_it_says(app, mock_idp, mock_control, kind, seen):
+    query = "alipay.trade.query"
+    mock_control.post("/_mock/faults", json={"method": query, "kind": kind}).raise_for_status()
+
+    assert seen(_raw_call(app, mock_idp, query))
+
+
+def test_a_reset_fault_breaks_the_connection_mid_answer(app, mock_idp, mock_control):
+    query = "alipay.trade.query"
+    mock_control.post("/_mock/faults", json={"method": query, "kind": "reset"}).raise_for_status()
+
+    with pytest.raises((httpx.ReadError, httpx.RemoteProtocolError)):
+        _raw_call(app, mock_idp, query)
