@@ -2,10 +2,20 @@
 
 Nothing above this module knows whether the other side is the real platform or the mock: the
 protocol is the same, only the URL and keys differ.
+
+The answer is read as a stream against a total deadline (`timeout` for the whole call, since
+httpx's read timeout is per chunk and an answer trickling a byte at a time would never trip it)
+and a size cap (`max_answer_bytes`; the platform's answers are a few KB, a proxy's or an
+attacker's several MB are refused before they are buffered). A call that outlasts its deadline
+is `GatewayUnavailable` (the platform may have acted); an answer too large, not JSON, not the
+method's envelope (e.g. a signed envelope for another method) or not verified is
+`GatewayBadResponse`; a non-200 (a proxy's HTML error page) is `GatewayUnavailable`. For money
+calls all of these are an unknown outcome (`outcomes.NO_ANSWER`), never a refusal.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -16,7 +26,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from service.gateway import outcomes, signing
+from service.gateway import bounded_reads, outcomes, signing
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,6 +49,7 @@ COMMON_PARAMETERS = frozenset(
 )
 SUCCESS = "10000"
 UNAVAILABLE = "20000"
+MAX_ANSWER_BYTES = 1024 * 1024  # the platform's largest answers (bill lists) stay far below
 
 
 def gateway_timestamp(moment: datetime | None = None) -> str:
@@ -60,8 +71,11 @@ class GatewayClient:
         connect_timeout: float = 3.0,
         retries: int = 2,
         retry_after: int = 5,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ):
         self.url = url
+        self.timeout = timeout
+        self.max_answer_bytes = max_answer_bytes
         self.app_id = app_id
         self._private_key = signing.load_private_key(app_private_key)
         self._platform_key = signing.load_public_key(platform_public_key)
@@ -160,16 +174,14 @@ class GatewayClient:
         body = {k: v for k, v in params.items() if k not in COMMON_PARAMETERS}
         started = time.perf_counter()
         try:
-            response = self._http.post(
-                self.url,
-                params=query,
-                data=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-            )
+            status, content = self._post_within_deadline(query, body, started + self.timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             log.warning("gateway %s unreachable: %s", method, type(exc).__name__)
             raise self._unavailable(f"The platform could not be reached for {method}.") from exc
-        except httpx.TimeoutException as exc:  # sent, or partly sent: the platform may have acted
+        except (
+            httpx.TimeoutException,
+            bounded_reads.DeadlinePassed,
+        ) as exc:  # the platform may have acted
             log.warning("gateway %s timed out after %.2fs", method, time.perf_counter() - started)
             raise self._unavailable(
                 f"The platform did not answer {method} in time.", maybe_done=True
@@ -179,13 +191,16 @@ class GatewayClient:
             raise self._unavailable(
                 f"The platform's answer to {method} was lost.", maybe_done=True
             ) from exc
+        except bounded_reads.AnswerTooLarge as exc:
+            log.error("gateway %s answered more than %d bytes", method, self.max_answer_bytes)
+            raise GatewayBadResponse(f"The platform's answer to {method} was too large.") from exc
         elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            log.warning("gateway %s answered HTTP %s", method, response.status_code)
+        if status != 200:
+            log.warning("gateway %s answered HTTP %s", method, status)
             raise self._unavailable(
                 f"The platform answered {method} with HTTP error.", maybe_done=True
             )
-        inner = self._verified_inner(method, response.content)
+        inner = self._verified_inner(method, content)
         code = str(inner.get("code", ""))
         log.info(
             "gateway %s → %s in %.0f ms", method, inner.get("sub_code") or code, elapsed * 1000
@@ -202,11 +217,24 @@ class GatewayClient:
             str(inner.get("sub_msg", "")),
         )
 
+    def _post_within_deadline(
+        self, query: Mapping[str, str], body: Mapping[str, str], deadline: float
+    ) -> tuple[int, bytes]:
+        return bounded_reads.post_within_deadline(
+            self._http, self.url, query, body, deadline=deadline, cap=self.max_answer_bytes
+        )
+
     def _verified_inner(self, method: str, body: bytes) -> dict[str, Any]:
         """Cut the inner object out of the body and check the platform's signature over it."""
         try:
             inner_text, inner, signature = _extract_inner(body, signing.response_key(method))
         except (signing.MalformedResponse, UnicodeDecodeError) as exc:
+            other = _other_method_key(body, signing.response_key(method))
+            if other is not None:
+                log.error("gateway %s answered for another method (%s)", method, other)
+                raise GatewayBadResponse(
+                    f"The platform's answer to {method} was for another method."
+                ) from exc
             log.error("gateway %s answered a body that is not a response envelope", method)
             raise GatewayBadResponse(f"The platform's answer to {method} was malformed.") from exc
         if signature is None:
@@ -232,3 +260,21 @@ def _extract_inner(body: bytes, key: str) -> tuple[str, dict[str, Any], str | No
         return signing.extract_response(body, key)
     except signing.MalformedResponse:
         return signing.extract_response(body, "error_response")
+
+
+def _other_method_key(body: bytes, key: str) -> str | None:
+    """The `..._response` key of a well-formed envelope that is not `key`, if that is what came."""
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(envelope, dict):
+        return None
+    return next(
+        (
+            name
+            for name in envelope
+            if name.endswith("_response") and name not in (key, "error_response")
+        ),
+        None,
+    )

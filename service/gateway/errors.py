@@ -10,6 +10,9 @@ from service.errors import BadGateway, ServiceUnavailable
 class GatewayUnavailable(ServiceUnavailable):
     """Timeout, connection failure or `20000 Service Currently Unavailable`: retry later.
 
+    Also an answer still arriving at the call's total deadline, a connection reset mid-answer
+    and a non-200 answer (a proxy's error page): the platform may be fine behind them.
+
     `maybe_done` tells the two kinds apart for calls the platform does not deduplicate: True when
     the request may have reached the platform and its answer was lost (a read timeout, a
     connection cut after sending), False when the platform cannot have acted (no connection was
@@ -24,7 +27,11 @@ class GatewayUnavailable(ServiceUnavailable):
 
 
 class GatewayBadResponse(BadGateway):
-    """The answer cannot be trusted: unsigned, a signature that fails, or not the envelope."""
+    """The answer cannot be trusted: unsigned, a signature that fails, or not the envelope.
+
+    Not the envelope covers an answer over the size cap, a 200 that is not JSON and a signed
+    envelope for another method: retrying will not make such a gateway answer better.
+    """
 
     code = "gateway_bad_response"
 

@@ -11,6 +11,9 @@ e.g. a split whose `credit_amount + fund_amount` is not the amount, so a client'
 what the platform reports can be tried. A `pause` fault holds the call before it acts until
 `POST /_mock/faults/<id>/resume` (or `seconds` pass), so a test can put another call exactly
 between a request's arrival and its effect; its gate lives in the mock's process.
+Wire faults (`reset`, `trickle`, `oversize`, `html`, `not_json`, `wrong_method`, see
+`wire_faults`) let the method act and then spoil its answer on the wire, as a broken network,
+a proxy or a confused gateway would; `trickle` takes `seconds` as the pause between bytes.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from typing import Any
 
 from service.mock_idp.protocol import GatewayError
 from service.mock_idp.store import MockStore
+from service.mock_idp.wire_faults import DEFAULT_TRICKLE_SECONDS
+from service.mock_idp.wire_faults import KINDS as WIRE_KINDS
 
-KINDS = ("error", "latency", "bad_signature", "unsigned", "fields", "pause")
+KINDS = ("error", "latency", "bad_signature", "unsigned", "fields", "pause", *WIRE_KINDS)
 ANY_METHOD = "*"
 MAX_LATENCY_SECONDS = 120
 _CODE_PATTERN = re.compile(r"^[1-4]\d{4}$")  # 10003 (processing) too; 10000 is no fault
@@ -91,8 +96,11 @@ def validated_fault(data: Any, known_methods: Collection[str]) -> dict[str, Any]
             raise FaultInvalid("fields must be a non-empty object of string values")
         fault["fields"] = fields
         fault["after"] = True
-    if kind in ("latency", "pause"):
-        seconds = data.get("seconds", 1 if kind == "latency" else 10)
+    if kind in WIRE_KINDS:
+        fault["after"] = True
+    if kind in ("latency", "pause", "trickle"):
+        default = {"latency": 1, "pause": 10, "trickle": DEFAULT_TRICKLE_SECONDS}[kind]
+        seconds = data.get("seconds", default)
         if not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_LATENCY_SECONDS:
             raise FaultInvalid(f"seconds must be a number from 0 to {MAX_LATENCY_SECONDS}")
         fault["seconds"] = float(seconds)
@@ -151,6 +159,11 @@ def _fault_from_row(row) -> Fault:
         after=bool(row["after_acting"]),
         fields=json.loads(row["fields"]) if row["fields"] else None,
     )
+
+
+def wire_fault(faults: list[Fault]) -> Fault | None:
+    """The first fault that spoils the answer on the wire, if any."""
+    return next((fault for fault in faults if fault.kind in WIRE_KINDS), None)
 
 
 def apply_before(faults: list[Fault]) -> tuple[str | None, list[Fault]]:

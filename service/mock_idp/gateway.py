@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request
 
 from service.gateway.signing import response_key
 from service.mock_idp.authorize_page import error_page
-from service.mock_idp.faults import Fault, apply_after, apply_before, take_faults
+from service.mock_idp.faults import Fault, apply_after, apply_before, take_faults, wire_fault
 from service.mock_idp.methods import METHODS, PAGE_METHODS, PageHandler
 from service.mock_idp.protocol import (
     ERROR_RESPONSE_KEY,
@@ -28,6 +28,7 @@ from service.mock_idp.protocol import (
 )
 from service.mock_idp.runtime import current_platform_key, current_store
 from service.mock_idp.store import AppRecord, MockStore
+from service.mock_idp.wire_faults import spoiled_response
 
 logger = logging.getLogger(__name__)
 gateway_blueprint = Blueprint("mock_gateway", __name__)
@@ -43,6 +44,7 @@ class GatewayAnswer:
     inner: dict[str, Any]
     signed: bool
     signature: str = "valid"
+    wire: Fault | None = None
 
 
 @gateway_blueprint.route("/gateway.do", methods=["GET", "POST"])
@@ -69,6 +71,11 @@ def gateway() -> Response:
         answer.inner.get("code", ""),
         answer.inner.get("sub_code", ""),
     )
+    if answer.wire is not None:
+        return spoiled_response(
+            answer.wire.kind, body, method=method_name, inner=answer.inner,
+            private_key=current_platform_key(), seconds=answer.wire.seconds,
+        )  # fmt: skip
     return Response(body, status=200, content_type=JSON_CONTENT_TYPE)
 
 
@@ -101,6 +108,7 @@ def answer_call(params: dict[str, str], store: MockStore, *, host_url: str) -> G
         error = GatewayError("20000", "isp.unknow-error", "系统繁忙")
         answer = GatewayAnswer(_error_key(method, error), error.inner(), signed=app is not None)
     answer.signature = effects.signature
+    answer.wire = wire_fault(effects.after)
     return answer
 
 
