@@ -62,6 +62,9 @@ class Settings:
     credit_service_id: str
     deposit_pay_timeout_minutes: int
     deposit_reconcile_seconds: int
+    db_idle_in_transaction_seconds: int
+    db_statement_timeout_seconds: int
+    db_tcp_timeout_seconds: int
     gateway_timeout: float
     gateway_connect_timeout: float
     gateway_retries: int

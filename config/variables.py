@@ -122,6 +122,15 @@ class SettingsSchema(Schema):
     deposit_reconcile_seconds = fields.Integer(
         data_key=_var("deposit_reconcile_seconds"), validate=validate.Range(1, 86400)
     )
+    db_idle_in_transaction_seconds = fields.Integer(
+        data_key=_var("db_idle_in_transaction_seconds"), validate=validate.Range(1, 3600)
+    )
+    db_statement_timeout_seconds = fields.Integer(
+        data_key=_var("db_statement_timeout_seconds"), validate=validate.Range(1, 3600)
+    )
+    db_tcp_timeout_seconds = fields.Integer(
+        data_key=_var("db_tcp_timeout_seconds"), validate=validate.Range(3, 3600)
+    )
     gateway_timeout = fields.Float(
         data_key=_var("gateway_timeout"), validate=validate.Range(0.1, 120)
     )

@@ -17,6 +17,7 @@ from service.auth.live_sessions import LiveSessions
 from service.auth.scopes import CLIENT_SCOPES
 from service.auth.tokens import TokenKeys
 from service.components import Components
+from service.db_sessions import engine_options
 from service.extensions import api, db, limiter, migrate
 from service.gateway.client import GatewayClient
 from service.openapi import SECURITY_SCHEMES
@@ -61,8 +62,7 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
 def _flask_config(settings: Settings) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
-        # A file database never drops a connection; a server's pool should notice restarts.
-        "SQLALCHEMY_ENGINE_OPTIONS": {} if settings.uses_sqlite else {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings),
         "MAX_CONTENT_LENGTH": settings.max_body_bytes,
         "RATELIMIT_STORAGE_URI": settings.rate_limit_storage_uri,
         "RATELIMIT_HEADERS_ENABLED": True,
