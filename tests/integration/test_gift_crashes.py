@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 GIFTS = 2000
 QUANTITY = 2
 WORKERS = 3
-SPREAD_SECONDS = 10
+SPREAD_SECONDS = 20  # long enough for several kills while gifts fall due, even on a busy machine
 
 
 def _start_worker(env: dict[str, str], log: Path | None = None) -> subprocess.Popen:
