@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import insert
 
 from service.auth.clients import create_client
+from service.auth.models import User
 from service.components import field_cipher
+from service.dbtypes import utcnow
 from service.extensions import db
-from service.gifting.models import Gift
+from service.gifting.models import SCHEDULED, Gift, VoucherTemplate
 from service.gifting.sending import send_due_gifts
+from service.ids import new_id
 from service.scheduler import outbox
 from service.scheduler.models import OutboxJob
+from tests.conftest import APP_ID
 
 COFFEE = {
     "name": "Flat white",
@@ -103,3 +109,33 @@ def messages_about(mock_idp, platform_user_id: str, gift: dict, template_id: str
     inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{platform_user_id}").json()["messages"]
     return [m for m in inbox if m["form_id"] == (gift["trade_no"] or gift["id"])
             and m["user_template_id"] == template_id]  # fmt: skip
+
+
+def seed_paid_gifts(
+    friend_platform_id: str,
+    count: int,
+    quantity: int,
+    send_at: Callable[[int, datetime], datetime],
+    sender_platform_id: str = "2088000000000099",
+) -> list[str]:
+    """A template, a sender, the friend, and `count` paid gifts to the friend, written straight
+    to the database (for worker tests with many gifts); gift n is due at `send_at(n, now)`."""
+    template = VoucherTemplate(
+        name="Flat white", kind="item", face_value_fen=3200, price_fen=2900, validity_days=30,
+        claim_window_hours=72, covers=[{"name": "thanks", "image_url": "https://x.test/t.png"}],
+        max_quantity_per_order=5,
+    )  # fmt: skip
+    sender = User(app_id=APP_ID, platform_user_id=sender_platform_id)
+    friend = User(app_id=APP_ID, platform_user_id=friend_platform_id)
+    db.session.add_all([template, sender, friend])
+    db.session.flush()
+    now = utcnow()
+    ids = [new_id("gft") for _ in range(count)]
+    db.session.execute(insert(Gift), [{
+        "id": gift_id, "sender_id": sender.id, "template_id": template.id, "quantity": quantity,
+        "unit_price_fen": 2900, "amount_fen": 2900 * quantity, "recipient_kind": "user",
+        "recipient_user_id": friend.id, "message": "thanks", "cover": "thanks", "status": SCHEDULED,
+        "send_at": send_at(n, now), "paid_at": now, "created_at": now,
+    } for n, gift_id in enumerate(ids)])  # fmt: skip
+    db.session.commit()
+    return ids

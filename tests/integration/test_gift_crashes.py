@@ -21,16 +21,13 @@ from pathlib import Path
 
 import httpx
 from flask_migrate import upgrade
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from service import MIGRATIONS_DIR, create_app
-from service.auth.models import User
-from service.dbtypes import utcnow
 from service.extensions import db
-from service.gifting.models import SCHEDULED, SENT, Gift, GiftEvent, Voucher, VoucherTemplate
-from service.ids import new_id
+from service.gifting.models import SCHEDULED, SENT, Gift, GiftEvent, Voucher
 from service.scheduler.models import DEAD, DONE, OutboxJob
-from tests.conftest import APP_ID
+from tests.gifting_helpers import seed_paid_gifts
 
 REPO = Path(__file__).resolve().parents[2]
 GIFTS = 2000
@@ -61,31 +58,12 @@ def _wait_until_started(log: Path, seconds: float = 30) -> None:
 
 
 def _seed_due_gifts(friend_platform_id: str) -> list[str]:
-    """A template, a sender, the friend, and GIFTS paid gifts to the friend.
-
-    They fall due over SPREAD_SECONDS, so the kills land while gifts are being sent, not only
-    once the messages are left.
-    """
-    template = VoucherTemplate(
-        name="Flat white", kind="item", face_value_fen=3200, price_fen=2900, validity_days=30,
-        claim_window_hours=72, covers=[{"name": "thanks", "image_url": "https://x.test/t.png"}],
-        max_quantity_per_order=5,
+    """GIFTS paid gifts to the friend, falling due over SPREAD_SECONDS (from a second ago), so
+    the kills land while gifts are being sent, not only once the messages are left."""
+    return seed_paid_gifts(
+        friend_platform_id, GIFTS, QUANTITY,
+        lambda n, now: now - timedelta(seconds=1) + timedelta(seconds=SPREAD_SECONDS * n / GIFTS),
     )  # fmt: skip
-    sender = User(app_id=APP_ID, platform_user_id="2088000000000099")
-    friend = User(app_id=APP_ID, platform_user_id=friend_platform_id)
-    db.session.add_all([template, sender, friend])
-    db.session.flush()
-    start = utcnow() - timedelta(seconds=1)
-    ids = [new_id("gft") for _ in range(GIFTS)]
-    db.session.execute(insert(Gift), [{
-        "id": gift_id, "sender_id": sender.id, "template_id": template.id, "quantity": QUANTITY,
-        "unit_price_fen": 2900, "amount_fen": 2900 * QUANTITY, "recipient_kind": "user",
-        "recipient_user_id": friend.id, "message": "thanks", "cover": "thanks", "status": SCHEDULED,
-        "send_at": start + timedelta(seconds=SPREAD_SECONDS * n / GIFTS),
-        "paid_at": start, "created_at": start,
-    } for n, gift_id in enumerate(ids)])  # fmt: skip
-    db.session.commit()
-    return ids
 
 
 def _count(*conditions) -> int:

@@ -34,16 +34,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from service.auth.models import User
-from service.dbtypes import utcnow
 from service.extensions import db
-from service.gifting.models import SCHEDULED, SENT, Gift, GiftEvent, Voucher, VoucherTemplate
-from service.ids import new_id
+from service.gifting.models import SENT, Gift, GiftEvent, Voucher
 from service.scheduler.models import OutboxJob
-from tests.conftest import APP_ID, migrated_app, postgres_base_url, temporary_postgres_database
+from tests.conftest import migrated_app, postgres_base_url, temporary_postgres_database
+from tests.gifting_helpers import seed_paid_gifts
 
 REPO = Path(__file__).resolve().parents[2]
 MINIFIN = str(REPO / ".venv" / "bin" / "minifin")
@@ -207,24 +205,8 @@ class Relay:
 
 
 def _seed_gifts(friend_platform_id: str, due_in: float) -> None:
-    template = VoucherTemplate(
-        name="Flat white", kind="item", face_value_fen=3200, price_fen=2900, validity_days=30,
-        claim_window_hours=72, covers=[{"name": "thanks", "image_url": "https://x.test/t.png"}],
-        max_quantity_per_order=5,
-    )  # fmt: skip
-    sender = User(app_id=APP_ID, platform_user_id="2088000000000098")
-    friend = User(app_id=APP_ID, platform_user_id=friend_platform_id)
-    db.session.add_all([template, sender, friend])
-    db.session.flush()
-    now = utcnow()
-    db.session.execute(insert(Gift), [{
-        "id": new_id("gft"), "sender_id": sender.id, "template_id": template.id,
-        "quantity": QUANTITY, "unit_price_fen": 2900, "amount_fen": 2900 * QUANTITY,
-        "recipient_kind": "user", "recipient_user_id": friend.id, "message": "thanks",
-        "cover": "thanks", "status": SCHEDULED, "send_at": now + timedelta(seconds=due_in),
-        "paid_at": now, "created_at": now,
-    } for _ in range(GIFTS)])  # fmt: skip
-    db.session.commit()
+    seed_paid_gifts(friend_platform_id, GIFTS, QUANTITY,
+                    lambda n, now: now + timedelta(seconds=due_in), "2088000000000098")  # fmt: skip
 
 
 def _worker(env: dict[str, str], log: Path, namespace: str | None = None) -> subprocess.Popen:
