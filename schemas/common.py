@@ -5,6 +5,19 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields
 
 
+class WholeNumber(fields.Integer):
+    """An integer as JSON (and the document's `type: integer`) means it: `12` or `12.0`, never
+    `12.5`, `"12"` or `true`. Counts and integer fen; a whole float is exact, so nothing is lost."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
 class BaseSchema(Schema):
     """Unknown fields are rejected, so a misspelt field is an error rather than silently ignored."""
 

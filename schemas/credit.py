@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from schemas.common import BaseSchema
+from schemas.common import BaseSchema, WholeNumber
 from schemas.text import PlainText, text
 
 ONE_MILLION_YUAN_FEN = 100_000_000
@@ -75,8 +75,7 @@ class CheckCreateSchema(BaseSchema):
     """Ask whether the user's credit clears `threshold` (the configured one when omitted)."""
 
     purpose = fields.String(required=True, **_PURPOSE)
-    threshold = fields.Integer(
-        strict=True,
+    threshold = WholeNumber(
         validate=validate.Range(min=LOWEST_SCORE, max=HIGHEST_SCORE),
         metadata={"description": "A Zhima score from 350 to 950."},
     )
@@ -123,27 +122,26 @@ class DepositCreateSchema(BaseSchema):
         validate=text(min_length=1, max_length=128, shown=True),
         metadata={"example": "充电宝押金"},
     )
-    amount_fen = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
+    amount_fen = WholeNumber(
+        required=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
     category = fields.String(
         required=True,
-        validate=[validate.Regexp(r"^[A-Za-z0-9_]{1,64}$"), PlainText()],
+        validate=PlainText(pattern=r"^[A-Za-z0-9_]{1,64}$"),
         metadata={"description": "The platform's credit category.", "example": "RENT_POWERBANK"},
     )
 
 
 class ReleaseSchema(BaseSchema):
-    amount_fen = fields.Integer(
-        strict=True,
+    amount_fen = WholeNumber(
         validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN),
         metadata={"description": "Default: all that remains held."},
     )
 
 
 class ChargeSchema(BaseSchema):
-    amount_fen = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
+    amount_fen = WholeNumber(
+        required=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
     reason = fields.String(
         required=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from schemas.common import BaseSchema
+from schemas.common import BaseSchema, WholeNumber
 from schemas.text import IanaTimeZone, PlainText, WholeNested, text
 
 ONE_MILLION_YUAN_FEN = 100_000_000
@@ -32,30 +32,28 @@ class VoucherTemplateSchema(BaseSchema):
         validate=[validate.OneOf(["item", "stored_value"]), PlainText()],
         metadata={"description": "`item` is redeemed once; `stored_value` is spent down."},
     )
-    face_value_fen = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
+    face_value_fen = WholeNumber(
+        required=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
-    price_fen = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
+    price_fen = WholeNumber(
+        required=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
     currency = fields.String(dump_only=True, metadata={"example": "CNY"})
-    validity_days = fields.Integer(
+    validity_days = WholeNumber(
         load_default=365,
-        strict=True,
         validate=validate.Range(min=1, max=3650),
         metadata={"description": "How long a voucher stays usable after it is claimed."},
     )
-    claim_window_hours = fields.Integer(
+    claim_window_hours = WholeNumber(
         load_default=24,
-        strict=True,
         validate=validate.Range(min=1, max=720),
         metadata={"description": "Unclaimed this long after sending, a gift is refunded."},
     )
     covers = fields.List(
         WholeNested(CoverSchema), required=True, validate=validate.Length(min=1, max=10)
     )
-    max_quantity_per_order = fields.Integer(
-        load_default=10, strict=True, validate=validate.Range(min=1, max=100)
+    max_quantity_per_order = WholeNumber(
+        load_default=10, validate=validate.Range(min=1, max=100)
     )
     active = fields.Boolean(load_default=True)
     created_at = fields.AwareDateTime(dump_only=True)
@@ -78,13 +76,15 @@ class VoucherTemplateQuerySchema(BaseSchema):
 class RecipientSchema(BaseSchema):
     """Exactly one of: a Minifin user, a mobile number, or a claim link for anyone."""
 
+    class Meta(BaseSchema.Meta):
+        openapi = {"minProperties": 1, "maxProperties": 1}  # what `_exactly_one` checks
+
     user_id = fields.String(validate=text(min_length=1, max_length=32))
     phone = fields.String(
         load_only=True,
-        validate=[
-            validate.Regexp(r"^1[3-9][0-9]{9}$", error="Not a mainland China mobile number."),
-            PlainText(),
-        ],
+        validate=PlainText(
+            pattern=r"^1[3-9][0-9]{9}$", error="Not a mainland China mobile number."
+        ),
     )
     link = fields.Boolean(validate=validate.Equal(True, error="Use link: true, or leave it out."))
     kind = fields.String(dump_only=True, metadata={"example": "user"})
@@ -101,7 +101,7 @@ class GiftCreateSchema(BaseSchema):
     """What a user sends to buy a gift."""
 
     template_id = fields.String(required=True, validate=text(min_length=1, max_length=32))
-    quantity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
+    quantity = WholeNumber(required=True, validate=validate.Range(min=1, max=100))
     recipient = WholeNested(RecipientSchema, required=True)
     message = fields.String(
         load_default="", validate=text(max_length=200, shown=True, multiline=True)
@@ -111,7 +111,12 @@ class GiftCreateSchema(BaseSchema):
         load_default=None,
         metadata={"description": "ISO 8601 with an offset; omit to send once paid."},
     )
-    timezone = fields.String(load_default=None, validate=[PlainText(), IanaTimeZone()])
+    timezone = fields.String(
+        load_default=None,
+        validate=[PlainText(), IanaTimeZone()],
+        metadata={"format": "iana-time-zone", "example": "Asia/Shanghai",
+                  "description": "A zone name from the IANA database."},
+    )  # fmt: skip
 
 
 class GiftRescheduleSchema(BaseSchema):
@@ -215,8 +220,8 @@ class VoucherWithCodeSchema(VoucherSchema):
 class RedemptionSchema(BaseSchema):
     """A till redeems a voucher: the amount for stored value, nothing for an item."""
 
-    amount_fen = fields.Integer(
-        strict=True, load_only=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
+    amount_fen = WholeNumber(
+        load_only=True, validate=validate.Range(min=1, max=ONE_MILLION_YUAN_FEN)
     )
     store_id = fields.String(required=True, validate=text(min_length=1, max_length=64))
     voucher_id = fields.String(dump_only=True)

@@ -33,16 +33,28 @@ _BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
 
 
 class PlainText(validate.Validator):
-    """Refuse control characters (and, for text shown to others, bidi controls)."""
+    """Refuse control characters (and, for text shown to others, bidi controls).
 
-    def __init__(self, *, shown: bool = False, multiline: bool = False):
+    A field with a pattern of its own (a category, a mobile number) passes it as `pattern`:
+    it is checked after the characters and published as the field's pattern instead.
+    """
+
+    def __init__(self, *, shown: bool = False, multiline: bool = False,
+                 pattern: str | None = None, error: str | None = None):  # fmt: skip
         self.shown, self.multiline = shown, multiline
+        self.pattern_error = error or "String does not match expected pattern."
         controls = _CONTROLS
         if multiline:
             controls = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # all but \t \n \r
-        self._refused = re.compile(
-            f"[{controls}{_SURROGATES}{_BIDI_CONTROLS if shown else ''}]"
-        )
+        published = f"{controls}{_BIDI_CONTROLS if shown else ''}"
+        self._refused = re.compile(f"[{published}{_SURROGATES}]")
+        # What the document publishes as the field's `pattern` (apispec reads `regex`), so
+        # clients and generated requests know the rule; the escapes are valid ECMA-262 too.
+        # Surrogates are left out: they are not characters, and a JSON Schema pattern that
+        # names them is one most validators cannot compile.
+        plain = "^[^" + published.encode("unicode_escape").decode() + "]*$"
+        self.own_pattern = pattern is not None
+        self.regex = re.compile(pattern if pattern is not None else plain)
 
     def _repr_args(self) -> str:
         return f"shown={self.shown!r}, multiline={self.multiline!r}"
@@ -57,6 +69,8 @@ class PlainText(validate.Validator):
             raise ValidationError(
                 f"Only plain text: U+{ord(char):04X} (a {kind} character) is not allowed."
             )
+        if self.own_pattern and not self.regex.match(value):
+            raise ValidationError(self.pattern_error)
         return value
 
 

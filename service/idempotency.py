@@ -201,16 +201,23 @@ def idempotent(*, required: bool) -> Callable[[Callable], Callable]:
             _finish(principal, key, response)
             return response
 
-        parameter = {
-            "in": "header",
-            "name": HEADER,
-            "required": required,
-            "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
-            "description": "Repeat it to retry safely: the first answer is replayed.",
-        }
-        return Blueprint.doc(parameters=[parameter])(wrapper)
+        replayed = "Repeat it to retry safely: the first answer is replayed."
+        described = key_parameter(required, replayed)
+        return Blueprint.doc(parameters=[described])(wrapper)
 
     return decorator
+
+
+def key_parameter(required: bool, description: str) -> dict[str, Any]:
+    """The OpenAPI header parameter of an `Idempotency-Key`: 1–255 characters, not all blank
+    (a blank key counts as none)."""
+    return {
+        "in": "header",
+        "name": HEADER,
+        "required": required,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
+        "description": description,
+    }
 
 
 def _replay(earlier: IdempotencyRecord, fingerprint: str) -> Response:

@@ -10,12 +10,19 @@ from flask_smorest.utils import prepare_response
 
 from schemas.common import ProblemSchema
 from service.errors import PROBLEM_MIME
+from service.openapi_links import LinksPlugin
+from service.openapi_rules import SchemaRulesPlugin
 
 
 class MinifinApi(Api):
     """flask-smorest's Api, with every error response described as a problem document."""
 
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, *args, extra_plugins=None, **kwargs):
+        """Add the links (service/openapi_links.py) and schema rules (openapi_rules.py)."""
+        plugins = [*(extra_plugins or ()), LinksPlugin(), SchemaRulesPlugin()]
+        return super()._init_spec(*args, extra_plugins=plugins, **kwargs)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

@@ -21,6 +21,8 @@ from service.gateway import signing
 from service.security.keyfiles import new_keys_document, write_keys
 from tests.live_server import LiveServer
 
+pytest_plugins = ["tests.server_errors"]  # every 500 Minifin answers fails its test
+
 APP_ID = "2021000000000001"
 
 

@@ -22,7 +22,7 @@ from schemas.credit import (
 from service.auth.decorators import client_required, user_or_client_required, user_required
 from service.credit import checks, consents, deposits
 from service.errors import InvalidRequest
-from service.idempotency import HEADER, idempotent
+from service.idempotency import HEADER, idempotent, key_parameter
 from service.identity.audit import Actor
 from service.openapi import problems
 
@@ -118,6 +118,7 @@ def list_checks_of_user(user_id):
 @client_required("credit:check")
 @blp.arguments(ScoreRequestSchema)
 @blp.response(200, ScoreSchema, headers={"Cache-Control": {"schema": {"type": "string"}}})
+@blp.doc(parameters=[key_parameter(True, "Names the platform transaction; nothing is replayed.")])
 @problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
 def read_raw_score(body, user_id):
     """The legacy raw score, where the platform granted it and Minifin is configured to.

@@ -108,5 +108,6 @@ def test_generated_requests_conform_to_the_document_for_a_user_and_a_merchant(ap
                 except Unsatisfiable:
                     assert mode == "negative"
 
+    print(f"conformance gate: {len(_operations(app))} operations, {requests[0]} requests")
     assert requests[0] > 1000
     assert not failures, "\n\n".join(failures[:10])

@@ -103,6 +103,7 @@ def test_a_notification_signed_by_someone_else_is_rejected(client):
     assert applied == []
 
 
+@pytest.mark.server_error_expected
 def test_a_failure_while_applying_answers_an_error_so_the_gateway_delivers_again(
     app, client, platform_key
 ):

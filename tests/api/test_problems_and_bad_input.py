@@ -128,6 +128,7 @@ def test_every_body_endpoint_names_missing_fields(client, method, path, valid):
     assert set(valid) <= set(body["errors"])
 
 
+@pytest.mark.server_error_expected
 def test_an_unexpected_failure_is_a_500_problem_without_details(app, client, login, monkeypatch):
     tokens = login()
     from service.auth import decorators

@@ -116,6 +116,7 @@ def test_a_request_racing_one_that_fails_validation_gets_its_4xx_or_a_409_never_
     assert replayed.status_code == 422 and replayed.headers["Idempotent-Replayed"] == "true"
 
 
+@pytest.mark.server_error_expected
 def test_a_request_racing_one_that_crashed_runs_itself_or_gets_a_409_never_a_5xx(
     racing_app, merchant, monkeypatch
 ):
