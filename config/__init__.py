@@ -1,5 +1,6 @@
 """Minifin settings: defaults, `MINIFIN_*` environment parsing, profiles and their validation."""
 
-from config.settings import ConfigError, Settings, load_settings
+from config.loading import load_settings
+from config.settings import ConfigError, Settings
 
 __all__ = ["ConfigError", "Settings", "load_settings"]

@@ -1,85 +1,294 @@
-"""Read `MINIFIN_*` variables into one validated, immutable Settings object.
+"""Every setting Minifin reads, declared once: the `Settings` fields are the `MINIFIN_*` variables.
 
-Validation happens once, at start, so a misconfigured process stops with a single line naming the
-variable instead of failing on the first request that needs it.
+Each field's `setting(...)` holds the variable's defaults per profile, its range or pattern and
+its meaning (see `config.declaration`); `load_settings` (`config.loading`) reads the environment
+through them, and the README's configuration table is generated from them
+(`python -m config.reference --write README.md`). Adding a setting is adding a field here.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
 
-from marshmallow import ValidationError
+from marshmallow import validate
 
-from config.profiles import PROFILE_DEFAULTS
-from config.variables import SettingsSchema
+from config.declaration import INSTANCE_DIR, KEY, LIST, URL, setting
+
+_NOT_IN_PRODUCTION = {"production": None}
+_TEST_LIMIT = {"test": "10000 per minute"}
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or unacceptable; the message names the variable."""
 
 
+def _range(low: float, high: float) -> validate.Range:
+    return validate.Range(low, high)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting Minifin reads, already parsed and checked."""
 
-    profile: str
-    instance_dir: Path
-    database_url: str
-    public_url: str
-    gateway_url: str
-    app_id: str
-    app_private_key: str | None
-    platform_public_key: str | None
-    keys_file: Path
-    jwt_issuer: str
-    jwt_audience: str
-    access_token_ttl: int
-    client_token_ttl: int
-    refresh_token_ttl: int
-    refresh_idle_ttl: int
-    refresh_grace_seconds: int
-    session_check_seconds: float
-    job_max_attempts: int
-    job_lease_seconds: int
-    job_backoff_base: float
-    message_retry_after_timeout: bool
-    job_backoff_max: float
-    worker_poll_interval: float
-    gift_payment_minutes: int
-    refund_period_days: int
-    seller_id: str
-    identity_verification_minutes: int
-    identity_attempts_per_day: int
-    credit_purposes: tuple[str, ...]
-    credit_policy_version: str
-    credit_consent_days: int
-    credit_admittance_score: int
-    credit_raw_score: bool
-    credit_service_id: str
-    deposit_pay_timeout_minutes: int
-    deposit_reconcile_seconds: int
-    db_idle_in_transaction_seconds: int
-    db_statement_timeout_seconds: int
-    db_tcp_timeout_seconds: int
-    gateway_timeout: float
-    gateway_connect_timeout: float
-    gateway_retries: int
-    gateway_retry_after: int
-    rate_limit_storage_uri: str
-    login_rate_limit: str
-    refresh_rate_limit: str
-    token_rate_limit: str
-    max_body_bytes: int
-    trusted_proxies: int
-    log_level: str
-    mock_idp_url: str
-    authorize_url: str
-    docs_assets_url: str
-    extra: Mapping[str, str] = field(default_factory=dict)
+    profile: str = setting("`dev`, `test` or `production`", default="dev")
+    instance_dir: Path = setting(
+        "where dev keys and the SQLite database live",
+        default="instance",
+        note="(relative to the working directory)",
+    )
+    database_url: str = setting(
+        "`sqlite:///…` or `postgresql+psycopg://…`",
+        default=f"sqlite:///{INSTANCE_DIR}/minifin.sqlite3",
+        validate=validate.Regexp(
+            r"^(sqlite|postgresql(\+psycopg)?)://", error="must be a sqlite:// or postgresql:// URL"
+        ),
+    )
+    public_url: str = setting(
+        "Minifin's own address (for notification URLs)", default="http://127.0.0.1:5000", form=URL
+    )
+    gateway_url: str = setting(
+        "the platform's open gateway; production: `https://openapi.alipay.com/gateway.do`",
+        default="http://127.0.0.1:5001/gateway.do",
+        profiles=_NOT_IN_PRODUCTION,
+        form=URL,
+        note="(the mock)",
+    )
+    mock_idp_url: str = setting(
+        "the mock's control API (dev/test)",
+        default="http://127.0.0.1:5001",
+        profiles=_NOT_IN_PRODUCTION,
+        form=URL,
+        required=False,
+    )
+    authorize_url: str = setting(
+        "the platform's browser login page, for the claim page",
+        profiles={"production": "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm"},
+        form=URL,
+        required=False,
+        unset="the gateway's host + `/oauth2/publicAppAuthorize.htm`",
+    )
+    app_id: str = setting(
+        "the mini-program's app id",
+        default="2021000000000001",
+        profiles=_NOT_IN_PRODUCTION,
+        validate=validate.Regexp(r"^\d{16}$", error="must be the 16-digit app id"),
+    )
+    app_private_key: str | None = setting(
+        "RSA-2048 app key: PEM or bare base64, PKCS#1 or PKCS#8",
+        default=f"{INSTANCE_DIR}/app-private-key.pem",
+        profiles=_NOT_IN_PRODUCTION,
+        form=KEY,
+        required_in=("production",),
+    )
+    platform_public_key: str | None = setting(
+        "the platform's public key, PEM or bare base64",
+        default=f"{INSTANCE_DIR}/platform-public-key.pem",
+        profiles=_NOT_IN_PRODUCTION,
+        form=KEY,
+        required_in=("production",),
+    )
+    keys_file: Path = setting(
+        "JWT keys, field-encryption keys, blind-index key, token secret",
+        default=f"{INSTANCE_DIR}/keys.json",
+    )
+    jwt_issuer: str = setting("token `iss`", default="minifin")
+    jwt_audience: str = setting("token `aud`", default="minifin-api")
+    access_token_ttl: int = setting(
+        "seconds an access token lasts", default="900", validate=_range(60, 3600)
+    )
+    client_token_ttl: int = setting(
+        "seconds a merchant client's token lasts", default="900", validate=_range(60, 86400)
+    )
+    refresh_token_ttl: int = setting(
+        "seconds a session lasts",
+        default="2592000",
+        validate=_range(300, 90 * 86400),
+        note="(30 days)",
+    )
+    refresh_idle_ttl: int = setting(
+        "a refresh token unused this many seconds expires",
+        default="1209600",
+        validate=_range(300, 90 * 86400),
+        note="(14 days)",
+    )
+    refresh_grace_seconds: int = setting(
+        "window in which a repeated refresh returns the same pair",
+        default="30",
+        validate=_range(0, 300),
+    )
+    session_check_seconds: float = setting(
+        "how long a process remembers that a session is live (0: ask the database on every "
+        "request)",
+        default="1",
+        validate=_range(0, 30),
+    )
+    job_max_attempts: int = setting(
+        "attempts before an outbox job is parked as dead", default="8", validate=_range(1, 100)
+    )
+    job_lease_seconds: int = setting(
+        "how long a worker owns a job, from its claim and again from the moment the job starts "
+        "(database clock); after that another worker takes it",
+        default="60",
+        validate=_range(1, 3600),
+    )
+    message_retry_after_timeout: bool = setting(
+        "after a template message's attempt of unknown outcome (a timeout after sending, a "
+        "worker killed mid-send), send it again at most once (`true`) or not at all (`false`)",
+        default="true",
+    )
+    job_backoff_base: float = setting(
+        "retry delay: base·2^(attempt−1) seconds, capped by `MINIFIN_JOB_BACKOFF_MAX`, with "
+        "±50 % jitter",
+        default="2",
+        validate=_range(0.01, 3600),
+    )
+    job_backoff_max: float = setting(
+        "longest retry delay, seconds", default="3600", validate=_range(0.01, 86400)
+    )
+    worker_poll_interval: float = setting(
+        "longest sleep of an idle worker, seconds (PostgreSQL also wakes it with NOTIFY)",
+        default="1",
+        validate=_range(0.05, 60),
+    )
+    gift_payment_minutes: int = setting(
+        "how long a bought gift waits for payment before it is closed (also sent as the "
+        "trade's `time_expire`)",
+        default="15",
+        validate=_range(1, 1440),
+    )
+    refund_period_days: int = setting(
+        "how long after a payment the platform still accepts its refund (set it to what your "
+        "platform contract says); `send_at` + claim window must fit inside, less a day",
+        default="90",
+        validate=_range(2, 3650),
+    )
+    seller_id: str = setting(
+        "the merchant's `2088…` account; notifications naming another `seller_id` are refused",
+        required=False,
+        required_in=("production",),
+        unset="learned from the first notification about a trade Minifin opened",
+        validate=validate.Regexp(r"^(2088\d{12})?$", error="must be the 2088… merchant account"),
+    )
+    identity_verification_minutes: int = setting(
+        "how long a face verification may take before it expires",
+        default="30",
+        validate=_range(1, 1440),
+    )
+    identity_attempts_per_day: int = setting(
+        "verification attempts per user in 24 hours", default="5", validate=_range(1, 100)
+    )
+    credit_purposes: tuple[str, ...] = setting(
+        "the purposes a credit consent may name (comma-separated)",
+        default="deposit_waiver,credit_check",
+        form=LIST,
+        item=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"),
+        validate=validate.Length(min=1),
+    )
+    credit_policy_version: str = setting(
+        "the version of the credit privacy text users consent to, kept with each consent",
+        default="2026-11",
+        validate=validate.Length(1, 32),
+    )
+    credit_consent_days: int = setting(
+        "how long a credit consent lasts, days", default="365", validate=_range(1, 3650)
+    )
+    credit_admittance_score: int = setting(
+        "the threshold of a check that names none (350–950)",
+        default="600",
+        validate=_range(350, 950),
+    )
+    credit_raw_score: bool = setting(
+        "allow the legacy raw-score read (only for apps the platform granted it)", default="false"
+    )
+    credit_service_id: str = setting(
+        "the credit service id the platform assigned, sent in `extra_param`",
+        default="2026112500000000000000000001",
+        profiles=_NOT_IN_PRODUCTION,
+        required=False,
+        validate=validate.Regexp(r"^(\w{1,64})?$"),
+        note="(a demo id)",
+    )
+    deposit_pay_timeout_minutes: int = setting(
+        "how long the user has to confirm a deposit in the cashier",
+        default="15",
+        validate=_range(1, 1440),
+    )
+    deposit_reconcile_seconds: int = setting(
+        "when the worker asks the platform about a deposit no notification confirmed",
+        default="120",
+        validate=_range(1, 86400),
+    )
+    db_idle_in_transaction_seconds: int = setting(
+        "PostgreSQL: the server ends a session idle inside a transaction this long (a worker "
+        "cut off mid-batch), rolling it back",
+        default="10",
+        validate=_range(1, 3600),
+    )
+    db_statement_timeout_seconds: int = setting(
+        "PostgreSQL: longest statement, seconds", default="15", validate=_range(1, 3600)
+    )
+    db_tcp_timeout_seconds: int = setting(
+        "PostgreSQL: how soon either end gives up on a silent connection (TCP keepalives, "
+        "`tcp_user_timeout`, connect timeout)",
+        default="10",
+        validate=_range(3, 3600),
+    )
+    gateway_timeout: float = setting(
+        "seconds a gateway call may take",
+        default="10",
+        profiles={"test": "3"},
+        validate=_range(0.1, 120),
+    )
+    gateway_connect_timeout: float = setting(
+        "seconds to connect to the gateway", default="3", validate=_range(0.1, 60)
+    )
+    gateway_retries: int = setting(
+        "retries of safe gateway reads", default="2", validate=_range(0, 10)
+    )
+    gateway_retry_after: int = setting(
+        "`Retry-After` seconds on a 503 when the gateway is unavailable",
+        default="5",
+        profiles={"test": "1"},
+        validate=_range(1, 3600),
+    )
+    rate_limit_storage_uri: str = setting(
+        "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0`", default="memory://"
+    )
+    login_rate_limit: str = setting(
+        "logins per client address", default="30 per minute", profiles=_TEST_LIMIT
+    )
+    refresh_rate_limit: str = setting(
+        "refreshes per client address", default="60 per minute", profiles=_TEST_LIMIT
+    )
+    token_rate_limit: str = setting(
+        "client-credentials token requests per client address",
+        default="60 per minute",
+        profiles=_TEST_LIMIT,
+    )
+    max_body_bytes: int = setting(
+        "larger bodies get 413", default="65536", validate=_range(1024, 16 * 1024 * 1024)
+    )
+    trusted_proxies: int = setting(
+        "how many reverse proxies set `X-Forwarded-For`", default="0", validate=_range(0, 10)
+    )
+    log_level: str = setting(
+        "`DEBUG`, `INFO`, `WARNING` or `ERROR`",
+        default="INFO",
+        profiles={"test": "WARNING"},
+        validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    )
+    docs_assets_url: str = setting(
+        "where `/docs` loads Swagger UI from",
+        default="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        form=URL,
+        required=False,
+        note="(jsDelivr's swagger-ui-dist)",
+    )
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Every `MINIFIN_*` variable as given, declared or not (keys too, so never in the repr)."""
 
     @property
     def is_production(self) -> bool:
@@ -93,67 +302,3 @@ class Settings:
     @property
     def uses_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
-
-
-def _read_file(path: str, variable: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{variable}: cannot read {path}: {exc.strerror}") from exc
-
-
-def _key_value(env: Mapping[str, str], name: str, default_file: Path | None) -> str | None:
-    """A key given inline (`NAME`), as a file (`NAME_FILE`), or found at its default path."""
-    if env.get(name):
-        return env[name]
-    if env.get(f"{name}_FILE"):
-        return _read_file(env[f"{name}_FILE"], f"{name}_FILE")
-    if default_file is not None and default_file.exists():
-        return default_file.read_text(encoding="utf-8")
-    return None
-
-
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment (or a mapping overriding it) and validate them."""
-    env = dict(os.environ if environ is None else {**os.environ, **environ})
-    profile = env.get("MINIFIN_PROFILE", "dev")
-    if profile not in PROFILE_DEFAULTS:
-        allowed = ", ".join(PROFILE_DEFAULTS)
-        raise ConfigError(f"MINIFIN_PROFILE: {profile!r} is not one of {allowed}")
-    raw = {**PROFILE_DEFAULTS[profile], **_minifin_variables(env)}
-    raw["MINIFIN_PROFILE"] = profile
-    instance_dir = Path(raw.get("MINIFIN_INSTANCE_DIR") or "instance").resolve()
-    raw["MINIFIN_INSTANCE_DIR"] = str(instance_dir)
-    raw.setdefault("MINIFIN_DATABASE_URL", f"sqlite:///{instance_dir / 'minifin.sqlite3'}")
-    raw.setdefault("MINIFIN_KEYS_FILE", str(instance_dir / "keys.json"))
-    try:
-        values = SettingsSchema().load(raw)
-    except ValidationError as exc:
-        variable, messages = next(iter(exc.normalized_messages().items()))
-        message = messages[0] if isinstance(messages, list) else messages
-        raise ConfigError(f"{variable}: {message}") from exc
-    values["instance_dir"] = Path(values["instance_dir"])
-    values["keys_file"] = Path(values["keys_file"])
-    values["credit_purposes"] = tuple(values["credit_purposes"])
-    settings = Settings(
-        **values,
-        app_private_key=_key_value(
-            env,
-            "MINIFIN_APP_PRIVATE_KEY",
-            None if profile == "production" else instance_dir / "app-private-key.pem",
-        ),
-        platform_public_key=_key_value(
-            env,
-            "MINIFIN_PLATFORM_PUBLIC_KEY",
-            None if profile == "production" else instance_dir / "platform-public-key.pem",
-        ),
-        extra={k: v for k, v in env.items() if k.startswith("MINIFIN_")},
-    )
-    from config.validation import validate
-
-    validate(settings)
-    return settings
-
-
-def _minifin_variables(env: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k.startswith("MINIFIN_") and v != ""}

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from config.settings import Settings
+from config.keys import KeyFormatError, is_dev_key, load_private_key, load_public_key
+from config.settings import ConfigError, Settings
 
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 (a name, not a bind)
 
 
 def validate(settings: Settings) -> None:
     """Raise ConfigError for the first unacceptable setting."""
-    from config.settings import ConfigError
-
     if not settings.is_production:
         return
-    from service.gateway.signing import (
-        KeyFormatError,
-        is_dev_key,
-        load_private_key,
-        load_public_key,
-    )
-
     if not settings.app_private_key:
         raise ConfigError("MINIFIN_APP_PRIVATE_KEY: required in production (or _FILE)")
     if not settings.seller_id:

@@ -18,15 +18,12 @@ from service.components import components
 from service.dbtypes import utcnow
 from service.errors import InvalidRequest, NotFound, Unauthorized
 from service.extensions import db
-from service.gateway.errors import GatewayBadResponse, GatewayRejected
+from service.gateway import oauth, user_info
+from service.gateway.errors import GatewayRejected
 from service.ids import new_id
 from service.sql import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
-
-# What the gateway says about a code that cannot be exchanged (consumed, expired, other app).
-_BAD_CODE_SUB_CODES = {"isv.code-invalid", "isv.grant-type-invalid"}
-_NO_PROFILE_SUB_CODES = {"isv.insufficient-user-permissions", "isv.insufficient-isv-permissions"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ def login_with_auth_code(auth_code: str) -> IssuedTokens:
     Both gateway calls happen before any database work, so no transaction waits on the network.
     """
     grant = exchange_auth_code(auth_code)
-    profile = _fetch_profile(grant["access_token"])
+    profile = user_info.public_profile(components().gateway, grant["access_token"])
     now = utcnow()
     user = _upsert_user(grant, profile, now)
     settings = components().settings
@@ -63,33 +60,15 @@ def login_with_auth_code(auth_code: str) -> IssuedTokens:
 
 def exchange_auth_code(auth_code: str) -> dict[str, Any]:
     """Spend a mini-program auth code at the gateway; the grant names the user and its token."""
-    gateway = components().gateway
     try:
-        grant = gateway.call(
-            "alipay.system.oauth.token", grant_type="authorization_code", code=auth_code
-        )
+        return oauth.exchange_auth_code(components().gateway, auth_code)
     except GatewayRejected as exc:
-        if exc.sub_code in _BAD_CODE_SUB_CODES:
+        if exc.sub_code in oauth.CODE_UNUSABLE_SUB_CODES:
             raise InvalidRequest(
                 "The auth code is invalid, expired or already used; get a new one with "
                 "my.getAuthCode.",
                 code="auth_code_invalid",
             ) from exc
-        raise
-    if not (grant.get("user_id") or grant.get("open_id")) or not grant.get("access_token"):
-        raise GatewayBadResponse("The platform's token answer named no user.")
-    return grant
-
-
-def _fetch_profile(platform_access_token: str) -> dict[str, Any]:
-    """The public profile (nickname, avatar); empty when the user granted only `auth_base`."""
-    try:
-        return components().gateway.call(
-            "alipay.user.info.share", auth_token=platform_access_token, safe_to_retry=True
-        )
-    except GatewayRejected as exc:
-        if exc.sub_code in _NO_PROFILE_SUB_CODES:
-            return {}
         raise
 
 

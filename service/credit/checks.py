@@ -26,7 +26,7 @@ from service.credit.models import PENDING, CreditCheck
 from service.dbtypes import utcnow
 from service.errors import Conflict, Forbidden
 from service.extensions import db
-from service.gateway import credit as zhima
+from service.gateway import zhima
 from service.gateway.errors import GatewayRejected
 from service.identity.audit import Actor
 from service.identity.identities import has_verified_identity, verified_name_and_number

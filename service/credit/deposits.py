@@ -35,7 +35,7 @@ from service.credit.platform_totals import has_pending
 from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound, Unprocessable
 from service.extensions import db
-from service.gateway import credit as fund_auth
+from service.gateway import fund_auth
 from service.identity.audit import Actor
 from service.ids import new_id
 from service.scheduler.outbox import enqueue

@@ -36,7 +36,7 @@ from service.credit.review import park
 from service.credit.settlement import REST_SUFFIX, complete_operation, fill_in, revive_operation
 from service.dbtypes import utcnow
 from service.extensions import db
-from service.gateway import credit as fund_auth
+from service.gateway import fund_auth
 from service.notifications.services import NotificationTooEarly, notification_handler
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 

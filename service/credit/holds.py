@@ -38,7 +38,7 @@ from service.credit.review import park
 from service.credit.settlement import record_hold
 from service.dbtypes import utcnow
 from service.extensions import db
-from service.gateway.credit import FundOperation
+from service.gateway.fund_auth import FundOperation
 from service.ids import new_id
 from service.scheduler.outbox import enqueue
 

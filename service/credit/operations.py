@@ -38,8 +38,7 @@ from service.credit.settlement import complete_operation, fill_in
 from service.dbtypes import utcnow
 from service.errors import Conflict
 from service.extensions import db
-from service.gateway import credit as fund_auth
-from service.gateway import payments
+from service.gateway import fund_auth, payments
 from service.gateway.errors import (
     GatewayBadResponse,
     GatewayOutcomeUnknown,

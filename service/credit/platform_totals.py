@@ -35,7 +35,7 @@ from service.credit.review import park
 from service.credit.settlement import settle_if_done
 from service.dbtypes import utcnow
 from service.extensions import db
-from service.gateway.credit import FundOperation
+from service.gateway.fund_auth import FundOperation
 
 log = logging.getLogger(__name__)
 PLATFORM = "platform"  # requested_by of a release the platform made on its own

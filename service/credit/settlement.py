@@ -27,7 +27,7 @@ from service.credit.models import (
 )
 from service.dbtypes import utcnow
 from service.extensions import db
-from service.gateway.credit import FundOperation
+from service.gateway.fund_auth import FundOperation
 
 log = logging.getLogger(__name__)
 REST_SUFFIX = "rest"  # the request number of what a settling charge released with it

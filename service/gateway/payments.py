@@ -1,4 +1,4 @@
-"""Payments through the gateway: trades, refunds and template messages, in fen and plain values.
+"""Payments (`alipay.trade.*`) through the gateway: trades and refunds, in fen and plain values.
 
 Every money call here is keyed by a number the gateway deduplicates on (`out_trade_no`,
 `out_request_no`), so each is safe to retry: a worker that crashed after calling calls again with
@@ -6,15 +6,10 @@ the same key and gets the same result, never a second charge or refund. Each ans
 through the one answer table (`outcomes`): a done call returns, a refused one raises
 `GatewayRejected`, and an unknown one (`ACQ.SYSTEM_ERROR`, a timeout, …) is either settled here
 by a query (a refund) or raised as a 503 for the caller to retry with the same key.
-
-Template messages are the exception: the platform takes no idempotency key for them (reference
-§6), so they are sent once per call and their retry rule lives with the job that sends them
-(gifting/jobs.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,7 +23,6 @@ from service.gateway.outcomes import (
     TRADE_QUERY,
     TRADE_REFUND,
 )
-from service.gateway.signing import compact_json
 
 WAIT_BUYER_PAY, TRADE_SUCCESS = "WAIT_BUYER_PAY", "TRADE_SUCCESS"
 TRADE_FINISHED, TRADE_CLOSED = "TRADE_FINISHED", "TRADE_CLOSED"
@@ -155,36 +149,6 @@ def refund_trade(
     return RefundResult(
         refunded_fen=yuan_to_fen(str(answer["refund_fee"])),
         money_moved=answer.get("fund_change") == "Y",
-    )
-
-
-def send_template_message(
-    gateway: GatewayClient,
-    *,
-    to_user_id: str,
-    template_id: str,
-    page: str,
-    data: Mapping[str, str],
-    form_id: str,
-) -> None:
-    """Notify a user in the super-app, with exactly one request.
-
-    The platform has no idempotency key for messages: a repeat is a second message, so this is
-    never retried here (not even after `20000`); the caller decides, knowing from
-    `GatewayUnavailable.maybe_done` whether the message may have arrived. `form_id` is what the
-    platform accepts as the user's permission to be messaged: a form submission id, or the
-    `trade_no` of a payment.
-    """
-    gateway.call(
-        "alipay.open.app.mini.templatemessage.send",
-        {
-            "to_user_id": to_user_id,
-            "user_template_id": template_id,
-            "page": page,
-            "data": compact_json({key: {"value": value} for key, value in data.items()}),
-            "form_id": form_id,
-        },
-        safe_to_retry=False,
     )
 
 

@@ -1,9 +1,11 @@
-"""RSA keys and the open-gateway signature rules (the only module that touches RSA).
+"""The open-gateway signature rules, and RSA keys made and written for them.
 
 Both sides of the wire use it: the gateway client signs requests and checks responses and
 notifications; the mock identity provider checks requests and signs responses and notifications.
 Keeping one implementation means the mock can never drift into accepting what the real platform
-would refuse.
+would refuse. Reading a configured key (PEM or bare base64, the development-key mark) lives in
+`config.keys`, because the settings check at start needs it and config is the bottom layer; it is
+re-exported here so both sides of the wire load keys through this module.
 """
 
 from __future__ import annotations
@@ -19,82 +21,49 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from config.keys import (
+    DEV_KEY_MARKER,
+    KeyFormatError,
+    is_dev_key,
+    load_private_key,
+    load_public_key,
+)
+
+__all__ = [
+    "DEV_KEY_MARKER",
+    "LEGACY_RSA",
+    "RSA2",
+    "KeyFormatError",
+    "MalformedResponse",
+    "build_response",
+    "compact_json",
+    "extract_response",
+    "generate_private_key",
+    "is_dev_key",
+    "load_private_key",
+    "load_public_key",
+    "notification_signing_string",
+    "private_key_pem",
+    "public_key_base64",
+    "public_key_pem",
+    "request_signing_string",
+    "response_key",
+    "sign",
+    "sign_notification",
+    "sign_request",
+    "verify",
+    "verify_notification",
+    "verify_request",
+]
+
 RSA2 = "RSA2"
 LEGACY_RSA = "RSA"
 _HASHES = {RSA2: hashes.SHA256, LEGACY_RSA: hashes.SHA1}
-
-DEV_KEY_MARKER = "Minifin development key: never use it in production."
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.S)
-
-
-class KeyFormatError(ValueError):
-    """A configured key is in none of the accepted forms."""
 
 
 def generate_private_key() -> rsa.RSAPrivateKey:
     """Return a new RSA-2048 key, the size the platform issues to merchants."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _pem_or_der(text: str | bytes) -> tuple[str | None, bytes]:
-    """Split a key given as PEM (explanatory text allowed) or bare base64 into (label, DER)."""
-    if isinstance(text, bytes):
-        text = text.decode("ascii", errors="strict")
-    match = _PEM_BLOCK.search(text)
-    label, body = (match.group(1), match.group(2)) if match else (None, text)
-    try:
-        der = base64.b64decode("".join(body.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise KeyFormatError("key is neither PEM nor base64") from exc
-    if not der:
-        raise KeyFormatError("key is empty")
-    return label, der
-
-
-def load_private_key(text: str | bytes) -> rsa.RSAPrivateKey:
-    """Load an RSA private key from PEM or bare base64, PKCS#1 or PKCS#8."""
-    if isinstance(text, rsa.RSAPrivateKey):
-        return text
-    _label, der = _pem_or_der(text)
-    try:
-        key = serialization.load_der_private_key(der, password=None)
-    except ValueError as exc:
-        raise KeyFormatError("not an unencrypted RSA private key") from exc
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyFormatError("not an RSA private key")
-    return key
-
-
-def load_public_key(text: str | bytes) -> rsa.RSAPublicKey:
-    """Load an RSA public key from PEM or bare base64 (SubjectPublicKeyInfo or PKCS#1)."""
-    if isinstance(text, rsa.RSAPublicKey):
-        return text
-    _label, der = _pem_or_der(text)
-    try:
-        key = serialization.load_der_public_key(der)
-    except ValueError:
-        try:
-            key = serialization.load_der_public_key(_pkcs1_to_spki(der))
-        except ValueError as exc:
-            raise KeyFormatError("not an RSA public key") from exc
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise KeyFormatError("not an RSA public key")
-    return key
-
-
-def _pkcs1_to_spki(der: bytes) -> bytes:
-    """Wrap a PKCS#1 RSAPublicKey in a SubjectPublicKeyInfo so one loader handles both."""
-    algorithm = bytes.fromhex("300d06092a864886f70d0101010500")
-    bit_string = b"\x03" + _der_length(len(der) + 1) + b"\x00" + der
-    body = algorithm + bit_string
-    return b"\x30" + _der_length(len(body)) + body
-
-
-def _der_length(n: int) -> bytes:
-    if n < 0x80:
-        return bytes([n])
-    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(raw)]) + raw
 
 
 def private_key_pem(key: rsa.RSAPrivateKey, *, dev: bool = False) -> str:
@@ -120,13 +89,6 @@ def public_key_base64(key: rsa.RSAPublicKey | rsa.RSAPrivateKey) -> str:
     """The bare base64 body of the public key, as the platform's console shows it."""
     pem = public_key_pem(key)
     return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
-
-
-def is_dev_key(text: str | bytes) -> bool:
-    """Whether a key file was written by `minifin dev` (production refuses such keys)."""
-    if isinstance(text, bytes):
-        text = text.decode("ascii", errors="replace")
-    return DEV_KEY_MARKER in text
 
 
 def sign(message: str | bytes, private_key: rsa.RSAPrivateKey, sign_type: str = RSA2) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.components import gateway, settings
-from service.gateway import payments
+from service.gateway import template_message
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 from service.gifting.claims import claim_page_link
 from service.scheduler.outbox import ClaimedJob, OutcomeUnknown, PermanentFailure, job_handler
@@ -84,7 +84,7 @@ def send_template_message(job: ClaimedJob) -> None:
             f"not sent again: {job.ambiguous_attempts} earlier attempts may have been delivered"
         )
     try:
-        payments.send_template_message(gateway(), **_message(job.payload))
+        template_message.send_template_message(gateway(), **_message(job.payload))
     except GatewayUnavailable as exc:
         if exc.maybe_done:
             raise OutcomeUnknown(f"the message may have been delivered: {exc}") from exc

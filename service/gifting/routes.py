@@ -20,8 +20,7 @@ from schemas.gifting import (
     VoucherWithCodeSchema,
 )
 from service.auth.decorators import client_required, principal_required, user_required
-from service.gifting import claims, gifts, redemptions, refunds
-from service.gifting import templates as services
+from service.gifting import claims, gifts, redemptions, refunds, templates
 from service.idempotency import idempotent
 from service.openapi import problems
 
@@ -39,7 +38,7 @@ blp = Blueprint(
 @problems(blp, 401, 403, 413, 415, 422)
 def create_template(body):
     """Create a voucher template (merchant client with `templates:write`)."""
-    return services.create_template(body)
+    return templates.create_template(body)
 
 
 @blp.route("", methods=["GET"])
@@ -49,7 +48,7 @@ def create_template(body):
 @problems(blp, 401, 422)
 def list_templates(query):
     """Templates on sale (users); every template, filterable by `active` (merchant clients)."""
-    return services.list_templates(merchant=g.client is not None, active=query.get("active"))
+    return templates.list_templates(merchant=g.client is not None, active=query.get("active"))
 
 
 @blp.route("/<template_id>", methods=["GET"])
@@ -58,7 +57,7 @@ def list_templates(query):
 @problems(blp, 401, 404)
 def get_template(template_id):
     """One template."""
-    return services.get_template(template_id, merchant=g.client is not None)
+    return templates.get_template(template_id, merchant=g.client is not None)
 
 
 @blp.route("/<template_id>", methods=["PATCH"])
@@ -68,7 +67,7 @@ def get_template(template_id):
 @problems(blp, 401, 403, 404, 413, 415, 422)
 def update_template(body, template_id):
     """Change a template; `active: false` takes it off sale."""
-    return services.update_template(template_id, body)
+    return templates.update_template(template_id, body)
 
 
 gifts_blp = Blueprint(

@@ -23,7 +23,7 @@ from service.components import blind_index, field_cipher, gateway, settings
 from service.dbtypes import utcnow
 from service.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from service.extensions import db
-from service.gateway import identity as certification
+from service.gateway import certification
 from service.gateway.errors import GatewayRejected
 from service.identity import audit
 from service.identity.audit import Actor

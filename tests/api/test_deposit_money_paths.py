@@ -12,7 +12,7 @@ import time
 from service.components import gateway
 from service.credit.models import DepositOperation
 from service.extensions import db
-from service.gateway import credit as fund_auth
+from service.gateway import fund_auth
 from tests.api.test_credit_deposits import LIU_YANG, ZHAO_LEI, _held, _relay
 from tests.credit_helpers import settle_headers, start_deposit
 from tests.gifting_helpers import run_outbox_now

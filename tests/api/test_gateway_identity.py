@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from service.components import gateway
-from service.gateway import identity
+from service.gateway import certification
 from service.gateway.errors import GatewayRejected
 
 ZHANG_WEI = {"cert_name": "张伟", "cert_no": "110101198803141119"}
@@ -24,7 +24,7 @@ def gw(app):
 
 def _start(gw, person=ZHANG_WEI, outer_order_no=None) -> tuple[str, str]:
     outer_order_no = outer_order_no or f"idv_{secrets.token_hex(8)}"
-    certify_id = identity.initialize_certification(
+    certify_id = certification.initialize_certification(
         gw, outer_order_no=outer_order_no, return_url=RETURN_URL, **person
     )
     return outer_order_no, certify_id
@@ -66,7 +66,7 @@ def test_reusing_an_outer_order_no_for_someone_else_is_rejected(gw):
     with pytest.raises(GatewayRejected) as refused:
         _start(gw, person=other, outer_order_no=outer_order_no)
 
-    assert refused.value.sub_code == identity.OUTER_ORDER_NO_CONFLICT
+    assert refused.value.sub_code == certification.OUTER_ORDER_NO_CONFLICT
     assert refused.value.gateway_code == "40004"
 
 
@@ -74,16 +74,16 @@ def test_an_invalid_id_number_is_rejected_as_an_illegal_argument(gw):
     with pytest.raises(GatewayRejected) as refused:
         _start(gw, person={"cert_name": "张伟", "cert_no": "110101198803141118"})
 
-    assert refused.value.sub_code == identity.ILLEGAL_ARGUMENT
+    assert refused.value.sub_code == certification.ILLEGAL_ARGUMENT
     assert "cert_no" in refused.value.sub_msg
 
 
 def test_an_unfinished_certification_is_not_passed_and_not_finished(gw):
     _outer, certify_id = _start(gw)
 
-    result = identity.query_certification(gw, certify_id)
+    result = certification.query_certification(gw, certify_id)
 
-    assert result == identity.CertificationResult(passed=False, fail_reason=None)
+    assert result == certification.CertificationResult(passed=False, fail_reason=None)
     assert not result.finished
 
 
@@ -91,9 +91,9 @@ def test_a_passed_certification_reads_as_passed_and_finished(gw, mock_idp):
     _outer, certify_id = _start(gw)
     _complete(mock_idp, certify_id, passed=True)
 
-    result = identity.query_certification(gw, certify_id)
+    result = certification.query_certification(gw, certify_id)
 
-    assert result == identity.CertificationResult(passed=True)
+    assert result == certification.CertificationResult(passed=True)
     assert result.finished
 
 
@@ -101,7 +101,7 @@ def test_a_failed_certification_reads_as_finished_with_its_reason(gw, mock_idp):
     _outer, certify_id = _start(gw)
     _complete(mock_idp, certify_id, passed=False, fail_reason="活体检测未通过（LIVENESS_FAILED）")
 
-    result = identity.query_certification(gw, certify_id)
+    result = certification.query_certification(gw, certify_id)
 
     assert not result.passed
     assert result.fail_reason == "活体检测未通过（LIVENESS_FAILED）"
@@ -110,19 +110,19 @@ def test_a_failed_certification_reads_as_finished_with_its_reason(gw, mock_idp):
 
 def test_an_unknown_certify_id_is_rejected_with_the_not_exist_sub_code(gw):
     with pytest.raises(GatewayRejected) as refused:
-        identity.query_certification(gw, secrets.token_hex(16))
+        certification.query_certification(gw, secrets.token_hex(16))
 
-    assert refused.value.sub_code == identity.CERTIFY_ID_NOT_EXIST
+    assert refused.value.sub_code == certification.CERTIFY_ID_NOT_EXIST
 
 
 def test_the_page_url_is_a_signed_gateway_url_that_opens_the_face_scan_page(gw, mock_idp):
     _outer, certify_id = _start(gw)
 
-    url = identity.certify_page_url(gw, certify_id)
+    url = certification.certify_page_url(gw, certify_id)
 
     query = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
     assert url.startswith(gw.url + "?")
-    assert query["method"] == identity.CERTIFY
+    assert query["method"] == certification.CERTIFY
     assert query["biz_content"] == f'{{"certify_id":"{certify_id}"}}'
     assert query["sign_type"] == "RSA2" and query["sign"]
     page = httpx.get(url)
@@ -133,7 +133,7 @@ def test_the_page_url_is_a_signed_gateway_url_that_opens_the_face_scan_page(gw, 
 
 def test_a_tampered_page_url_is_refused_by_the_gateway(gw, mock_idp):
     _outer, certify_id = _start(gw)
-    url = identity.certify_page_url(gw, certify_id)
+    url = certification.certify_page_url(gw, certify_id)
 
     page = httpx.get(url.replace(certify_id, secrets.token_hex(16)))
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from service.components import gateway
-from service.gateway import payments
+from service.gateway import payments, template_message
 from service.gateway.errors import GatewayRejected, GatewayUnavailable
 
 MESSAGE = "alipay.open.app.mini.templatemessage.send"
@@ -102,7 +102,7 @@ def test_an_unpaid_trade_closes(gw, buyer):
 
 
 def _send_message(gw, buyer: str, page: str) -> None:
-    payments.send_template_message(
+    template_message.send_template_message(
         gw, to_user_id=buyer, template_id="TPL_GIFT", page=page,
         data={"keyword1": "A coffee from 阿伟"}, form_id="2026112522001",
     )  # fmt: skip

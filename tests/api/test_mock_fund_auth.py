@@ -257,7 +257,7 @@ def test_an_order_str_of_another_method_is_refused(mock, app_key):
 
 def test_minifins_own_order_string_builder_is_accepted(mock, app_key, receiver):
     from service.gateway.client import GatewayClient
-    from service.gateway.credit import freeze_order_string
+    from service.gateway.fund_auth import freeze_order_string
 
     gateway = GatewayClient(
         mock.url + "/gateway.do",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.gateway.identity import CertificationResult, _passed
+from service.gateway.certification import CertificationResult, _passed
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from service.credit.explanations import ADMITTED, NOT_ADMITTED, NOT_EVALUABLE, PENDING, explain
-from service.gateway.credit import operation_from, split_of
 from service.gateway.errors import GatewayBadResponse
+from service.gateway.fund_auth import operation_from, split_of
 
 NOTIFIED = {
     "auth_no": "2026120110645707732966805630",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.gateway.credit import operation_from
+from service.gateway.fund_auth import operation_from
 
 FIELDS = {"auth_no": "2026120110002001", "out_order_no": "dep_1", "out_request_no": "rel1",
           "amount": "99.00", "credit_amount": "60.00", "fund_amount": "39.00",

@@ -1,4 +1,4 @@
-"""Real-name authentication (face verification) through the gateway, in plain values.
+"""Real-name authentication (`alipay.user.certify.open.*`, face verification), in plain values.
 
 Three steps, as on the real platform: `initialize_certification` registers who is to be verified
 and returns a `certify_id`; `certify_page_url` is the signed `gateway.do` URL the user's browser

@@ -1,8 +1,10 @@
-"""Credit through the gateway: Zhima admittance checks and fund authorisation (deposit waivers).
+"""Fund authorisation (`alipay.fund.auth.*`, deposit holds and their waivers) through the gateway.
 
-Amounts go in and come out as integer fen; yuan strings exist only on the wire. Every call is
-keyed by a number the gateway deduplicates on (`transaction_id` for Zhima, `out_request_no` for
-a freeze or unfreeze, `out_trade_no` for a payment), so each is safe to repeat after a timeout:
+Freezes (`alipay.fund.auth.order.app.freeze`, as an orderStr the cashier sends), unfreezes,
+payments against a hold (`alipay.trade.pay` with an `auth_no`) and operation queries. Amounts
+go in and come out as integer fen; yuan strings exist only on the wire. Every call is keyed by a
+number the gateway deduplicates on (`out_request_no` for a freeze or unfreeze, `out_trade_no`
+for a payment), so each is safe to repeat after a timeout:
 the platform never acts twice. It does not always answer a repeat with the first result,
 though (a repeated payment is `ACQ.TRADE_HAS_SUCCESS`), so the money calls read their answers
 through the table in `outcomes.py`: done (then return what was done), refused
@@ -18,21 +20,16 @@ from typing import Any
 from service.gateway.client import GatewayClient
 from service.gateway.errors import GatewayBadResponse, GatewayOutcomeUnknown
 from service.gateway.money import fen_to_yuan, yuan_to_fen
-from service.gateway.outcomes import TRADE_PAY, TRADE_QUERY
+from service.gateway.outcomes import DETAIL_QUERY, TRADE_PAY, TRADE_QUERY, UNFREEZE
 from service.gateway.signing import compact_json
 
-BRIEF_PRODUCT_CODE = "w1010100000000002733"
-SCORE_PRODUCT_CODE = "w1010100100000000001"
 PRE_AUTH_ONLINE = "PRE_AUTH_ONLINE"
 FREEZE = "alipay.fund.auth.order.app.freeze"
-UNFREEZE = "alipay.fund.auth.order.unfreeze"
-DETAIL_QUERY = "alipay.fund.auth.operation.detail.query"
 COMPLETE, NOT_COMPLETE = "COMPLETE", "NOT_COMPLETE"
 # The answers that mean "there is no such order or operation (yet)": the user never confirmed.
 NOT_FOUND_SUB_CODES = frozenset(
     {"ORDER_NOT_EXIST", "OPERATION_NOT_EXIST", "AUTH_ORDER_NOT_EXIST", "AUTH_OPERATION_NOT_EXIST"}
 )
-INSUFFICIENT_USER_PERMISSIONS = "isv.insufficient-user-permissions"
 
 
 @dataclass(frozen=True)
@@ -120,46 +117,6 @@ def operation_from(
         )
     except (KeyError, ValueError) as exc:
         raise GatewayBadResponse("The platform's fund operation lacked its amounts.") from exc
-
-
-def admittance(
-    gateway: GatewayClient,
-    *,
-    transaction_id: str,
-    name: str,
-    id_number: str,
-    threshold: int,
-) -> tuple[bool | None, str]:
-    """Whether the person's credit clears `threshold`; None when it cannot be evaluated.
-
-    Returns the decision and the platform's `biz_no`. The score itself never comes back.
-    """
-    answer = gateway.call(
-        "zhima.credit.score.brief.get",
-        {
-            "transaction_id": transaction_id,
-            "product_code": BRIEF_PRODUCT_CODE,
-            "cert_type": "IDENTITY_CARD",
-            "cert_no": id_number,
-            "name": name,
-            "admittance_score": threshold,
-        },
-        safe_to_retry=True,
-    )
-    decision = {"Y": True, "N": False}.get(str(answer.get("is_admittance", "")).upper())
-    return decision, str(answer.get("biz_no", ""))
-
-
-def raw_score(gateway: GatewayClient, *, transaction_id: str, auth_token: str) -> int | None:
-    """The legacy raw Zhima score (apps granted it only); None when it cannot be evaluated."""
-    answer = gateway.call(
-        "zhima.credit.score.get",
-        {"transaction_id": transaction_id, "product_code": SCORE_PRODUCT_CODE},
-        auth_token=auth_token,
-        safe_to_retry=True,
-    )
-    score = str(answer.get("zm_score", ""))
-    return int(score) if score.isdigit() else None
 
 
 def freeze_order_string(
