@@ -47,7 +47,6 @@ _COMMON = {
     "MINIFIN_MAX_BODY_BYTES": "65536",
     "MINIFIN_TRUSTED_PROXIES": "0",
     "MINIFIN_LOG_LEVEL": "INFO",
-    "MINIFIN_DOCS_ASSETS_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
 }
 
 PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
