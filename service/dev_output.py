@@ -53,6 +53,15 @@ def say(text: str) -> None:
         click.echo(log_line("dev", part))
 
 
+class _DevFormatter(logging.Formatter):
+    """A record of this process as `log_line` shows a child's: each of its lines prefixed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = datetime.fromtimestamp(record.created)
+        lines = (log_line("dev", line, at) for line in super().format(record).splitlines())
+        return "\n".join(line for line in lines if line is not None)
+
+
 def log_like_children() -> None:
     """This process's own log records (migrations, seeding) with the same time and name prefix.
 
@@ -60,9 +69,7 @@ def log_like_children() -> None:
     leaves it alone.
     """
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s.%(msecs)03d      dev | %(levelname)s %(name)s: %(message)s", "%H:%M:%S"
-    ))  # fmt: skip
+    handler.setFormatter(_DevFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 

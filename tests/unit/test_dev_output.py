@@ -3,12 +3,13 @@ and a worker summary that is short when there is nothing to tell."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import click
 from flask import Flask
 
-from service.dev_output import log_line
+from service.dev_output import _DevFormatter, log_line
 from service.scheduler.worker import DueWorkSource, Worker
 
 ARRIVED = datetime(2026, 12, 2, 1, 4, 47, 254000)
@@ -67,3 +68,14 @@ def test_a_summary_with_something_to_tell_tells_it_all():
     assert busy.summary(60) == (
         f"worker {busy.id}: 1 rows in 60s (outbox 0, due_gifts 1); outbox 2 due"
     )
+
+
+def test_every_line_of_a_multi_line_record_of_minifin_dev_itself_is_prefixed():
+    record = logging.LogRecord("alembic", logging.INFO, __file__, 1, "first\nsecond", None, None)
+    record.created = ARRIVED.timestamp()
+    record.msecs = 254.0
+    shown = click.unstyle(_DevFormatter("%(levelname)s %(name)s: %(message)s").format(record))
+    assert shown.splitlines() == [
+        "01:04:47.254      dev | INFO alembic: first",
+        "01:04:47.254      dev | second",
+    ]
