@@ -281,11 +281,10 @@ class Settings:
         validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]),
     )
     docs_assets_url: str = setting(
-        "where `/docs` loads Swagger UI from",
-        default="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        "a CDN for `/docs` to load Swagger UI from (e.g. jsDelivr's swagger-ui-dist)",
         form=URL,
         required=False,
-        note="(jsDelivr's swagger-ui-dist)",
+        unset="the copy installed with Minifin, served under `/docs/assets/`",
     )
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Every `MINIFIN_*` variable as given, declared or not (keys too, so never in the repr)."""

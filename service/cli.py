@@ -43,10 +43,11 @@ class MinifinGroup(FlaskGroup):
 @click.group(
     cls=MinifinGroup,
     create_app=_create_app,
-    add_version_option=False,
+    add_version_option=False,  # Flask's would print Flask's and Python's versions, not ours
     load_dotenv=False,
     set_debug_flag=False,
 )
+@click.version_option(package_name="minifin", prog_name="minifin", message="%(prog)s %(version)s")
 def main() -> None:
     """Minifin: real-name authentication, credit authorisation and gift vouchers for
     mini-programs."""

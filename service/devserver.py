@@ -10,11 +10,12 @@ Ctrl-C handler only when SIGINT is not ignored at start, so run from a script th
 processes running. The first signal starts the stop; later ones are ignored so they cannot cut
 the stop short, and a signal that comes while a child is being started and recorded takes
 effect just after, so no child is ever started without being stopped.
+
+What it prints, and in which shape, is in dev_output.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -27,10 +28,9 @@ import click
 import httpx
 
 from config import Settings, load_settings
+from service.dev_output import log_like_children, log_line, say, try_it_text
 from service.gateway import signing
 from service.security import keyfiles
-
-_COLOURS = {"api": "green", "mock-idp": "magenta", "worker": "cyan"}
 
 
 def prepare_instance(instance_dir: Path) -> None:
@@ -39,12 +39,12 @@ def prepare_instance(instance_dir: Path) -> None:
     keys_file = instance_dir / "keys.json"
     if not keys_file.exists():
         keyfiles.write_keys(keys_file, keyfiles.new_keys_document(dev=True))
-        click.echo(f"created {keys_file}")
+        say(f"created {keys_file}")
     app_key = instance_dir / "app-private-key.pem"
     if not app_key.exists():
         app_key.write_text(signing.private_key_pem(signing.generate_private_key(), dev=True))
         app_key.chmod(0o600)
-        click.echo(f"created {app_key}")
+        say(f"created {app_key}")
     mock_dir = instance_dir / "mock-idp"
     mock_dir.mkdir(exist_ok=True)
     platform_key = mock_dir / "platform-key.pem"
@@ -126,10 +126,10 @@ def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 20) -> 
 
 
 def _pipe(name: str, process: subprocess.Popen) -> None:
-    prefix = click.style(f"{name:>8} |", fg=_COLOURS.get(name))
     assert process.stdout is not None
     for line in process.stdout:
-        click.echo(f"{prefix} {line.rstrip()}")
+        if (shown := log_line(name, line)) is not None:
+            click.echo(shown)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -185,28 +185,11 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.kill()
 
 
-def _try_it(settings: Settings, api: str, mock: str) -> str:
+def _first_user(mock: str) -> str:
+    """A demo user of the mock for the "try it" block."""
     users = httpx.get(f"{mock}/_mock/users", timeout=5).json()
     users = users.get("users", users) if isinstance(users, dict) else users
-    user_id = users[0]["user_id"] if users else "2088000000000001"
-    body = json.dumps({"app_id": settings.app_id, "user_id": user_id, "scopes": ["auth_user"]})
-    return f"""
-  Minifin is running.
-    API                        {api}   (docs: {api}/docs, spec: {api}/openapi.json)
-    mock identity provider     {mock}   (users: {mock}/_mock/users)
-    worker                     polling the database
-
-  Try it: a demo user logs in.
-    code=$(curl -s -X POST {mock}/_mock/auth-codes -H 'Content-Type: application/json' \\
-      -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["auth_code"])')
-    curl -s -X POST {api}/v1/sessions -H 'Content-Type: application/json' \\
-      -d "{{\\"auth_code\\": \\"$code\\"}}"
-  Then: curl -s {api}/v1/me -H "Authorization: Bearer <access_token>"
-  Or log in in a browser: {mock}/oauth2/publicAppAuthorize.htm?app_id={settings.app_id}\
-&scope=auth_user&redirect_uri={api}/healthz&state=demo
-
-  Ctrl-C stops everything.
-"""
+    return users[0]["user_id"] if users else "2088000000000001"
 
 
 def _interrupt(*_args: object) -> None:
@@ -237,11 +220,12 @@ def run_dev(*, api_port: int, mock_port: int) -> None:
     # must stop them too, SIGINT included even when it was ignored when we started.
     for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, _interrupt)
+    log_like_children()
     prepare_instance(instance_dir)
     settings = load_settings(env)
     migrate_database(settings)
     if seeded := seed_demo_templates(settings):
-        click.echo(f"seeded {seeded} demo voucher templates")
+        say(f"seeded {seeded} demo voucher templates")
     processes: list[subprocess.Popen] = []
     try:
         mock_process = _start(
@@ -260,11 +244,12 @@ def run_dev(*, api_port: int, mock_port: int) -> None:
         )
         _start("worker", ["worker"], env, processes)
         _wait_until_up(f"{api}/healthz", api_process)
-        click.echo(_try_it(settings, api, mock))
+        click.echo(try_it_text(settings.app_id, user_id=_first_user(mock), api=api, mock=mock))
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
-        click.echo("a process exited; stopping the others")
+        say("a process exited; stopping the others")
     except KeyboardInterrupt:
-        click.echo("\nstopping…")
+        click.echo()
+        say("stopping…")
     finally:
         _stop(processes)

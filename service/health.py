@@ -74,7 +74,11 @@ def gateway_state() -> GatewayState:
 @blp.route("/healthz", methods=["GET"])
 @blp.response(200, HealthSchema)
 def healthz():
-    """The process is up."""
+    """The process is up.
+
+    Liveness for a process supervisor: answers while the process can serve requests, without
+    touching the database or the gateway.
+    """
     return {"status": "ok", "checks": {}}
 
 
@@ -82,7 +86,12 @@ def healthz():
 @blp.response(200, HealthSchema)
 @problems(blp, 503)
 def readyz():
-    """The database answers; `checks.gateway` is the platform's last known state (not required)."""
+    """The database answers; `checks.gateway` is the platform's last known state (not required).
+
+    Readiness for a load balancer: 503 `not_ready` while the database does not answer. The
+    gateway's state (`ok`, `unreachable`, `unknown`) is reported beside it from a probe made at
+    most every 30 seconds, and never makes the process unready.
+    """
     if not database_ready():
         raise ServiceUnavailable("Not ready: database.", code="not_ready", retry_after=5)
     return {"status": "ready", "checks": {"database": "ok", "gateway": gateway_state().current()}}

@@ -1,10 +1,25 @@
-"""OpenAPI wiring: problem responses documented as application/problem+json, security schemes."""
+"""OpenAPI wiring: problem responses documented as application/problem+json, security schemes,
+an `operationId` for every operation, and the docs UI served from the installed package.
+
+**operationIds** are given here, for every route of every blueprint the API registers, as
+`<blueprint>.<view function>` (`gifts.buy_gift`): stable while the function keeps its name,
+readable, and unique because Flask's endpoints are. A route's docstring gives the rest: its first
+line is the operation's summary, the paragraphs after it the description.
+
+**The docs UI** (`/docs`, Swagger UI) loads its script and styles from the copy of Swagger UI
+that the `flask-swagger-ui` package installs with Minifin, served at `/docs/assets/`, so the
+page works without the internet (a laptop offline, a locked-down network). A CDN is used only
+when `MINIFIN_DOCS_ASSETS_URL` names one.
+"""
 
 from __future__ import annotations
 
 import http
 from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
 
+from flask import Response, send_from_directory
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
@@ -13,9 +28,28 @@ from service.errors import PROBLEM_MIME
 from service.openapi_links import LinksPlugin
 from service.openapi_rules import SchemaRulesPlugin
 
+SWAGGER_UI_ASSETS = "/assets"  # under OPENAPI_SWAGGER_UI_PATH: /docs/assets/swagger-ui.css
+ASSET_MAX_AGE = 24 * 3600
+
+
+def swagger_ui_dist() -> Path:
+    """The directory of Swagger UI's built files that flask-swagger-ui installs."""
+    return Path(str(files("flask_swagger_ui") / "dist"))
+
+
+def _swagger_ui_asset(filename: str) -> Response:
+    """One of Swagger UI's files (only those in the package's dist directory)."""
+    return send_from_directory(swagger_ui_dist(), filename, max_age=ASSET_MAX_AGE)
+
+
+def operation_id(blueprint: str, endpoint: str) -> str:
+    """The operationId of a route: its blueprint and its view function, `gifts.buy_gift`."""
+    return f"{blueprint}.{endpoint}"
+
 
 class MinifinApi(Api):
-    """flask-smorest's Api, with every error response described as a problem document."""
+    """flask-smorest's Api, with every error response described as a problem document, an
+    operationId on every operation, and the docs UI's assets served locally by default."""
 
     ERROR_SCHEMA = ProblemSchema
 
@@ -23,6 +57,28 @@ class MinifinApi(Api):
         """Add the links (service/openapi_links.py) and schema rules (openapi_rules.py)."""
         plugins = [*(extra_plugins or ()), LinksPlugin(), SchemaRulesPlugin()]
         return super()._init_spec(*args, extra_plugins=plugins, **kwargs)
+    def register_blueprint(self, blp: Blueprint, **options) -> None:
+        """Register the blueprint, every operation of it with its operationId."""
+        name = options.get("name", blp.name)
+        for endpoint, operations in blp._docs.items():
+            for method, doc in operations.items():
+                if method != "parameters":  # the route's own path parameters, not an operation
+                    manual = doc.setdefault("manual_doc", {})
+                    manual.setdefault("operationId", operation_id(name, endpoint))
+        super().register_blueprint(blp, **options)
+
+    def _register_swagger_ui_rule(self, blueprint) -> None:
+        """Swagger UI at OPENAPI_SWAGGER_UI_PATH, its assets from the installed package unless
+        OPENAPI_SWAGGER_UI_URL names where else to load them from."""
+        super()._register_swagger_ui_rule(blueprint)
+        ui_path = self.config.get("OPENAPI_SWAGGER_UI_PATH")
+        if ui_path is None or self.config.get("OPENAPI_SWAGGER_UI_URL"):
+            return
+        assets = "/" + ui_path.strip("/") + SWAGGER_UI_ASSETS
+        blueprint.add_url_rule(
+            f"{assets}/<path:filename>", endpoint="swagger_ui_assets", view_func=_swagger_ui_asset
+        )
+        self._swagger_ui_url = f"{(blueprint.url_prefix or '').rstrip('/')}{assets}/"
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

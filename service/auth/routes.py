@@ -38,7 +38,13 @@ well_known = Blueprint("well_known", __name__, description="Keys to verify Minif
 @blp.response(201, SessionTokensSchema)
 @problems(blp, 400, 413, 415, 429, 502, 503)
 def login(body):
-    """Log in with an auth code from `my.getAuthCode`."""
+    """Log in with an auth code from `my.getAuthCode`.
+
+    Exchanges the code with the platform (`alipay.system.oauth.token`), reads the profile
+    (`alipay.user.info.share`), creates or finds the user and opens a session: an ES256 access
+    token (15 minutes by default) and a single-use refresh token. Gateway trouble is a 503 or 502
+    and leaves no session.
+    """
     return services.login_with_auth_code(body["auth_code"])
 
 
@@ -48,7 +54,12 @@ def login(body):
 @blp.response(200, SessionTokensSchema)
 @problems(blp, 400, 401, 413, 415, 429)
 def refresh(body):
-    """Swap a refresh token for a new pair; a reused token ends the session."""
+    """Swap a refresh token for a new pair; a reused token ends the session.
+
+    Each refresh token works once and returns a new pair. Presenting a spent token again ends
+    the whole session (`refresh_token_reused`), except within the grace window
+    (`MINIFIN_REFRESH_GRACE_SECONDS`), where a repeat returns the same new pair.
+    """
     return services.refresh_session(body["refresh_token"])
 
 
@@ -57,7 +68,11 @@ def refresh(body):
 @blp.response(204)
 @problems(blp, 401)
 def logout():
-    """Log out: the session's refresh and access tokens stop working."""
+    """Log out: the session's refresh and access tokens stop working.
+
+    Ends the session of the access token presented: its refresh token stops working at once, and
+    its access tokens within `MINIFIN_SESSION_CHECK_SECONDS` on every process.
+    """
     services.logout(g.session_id)
 
 
@@ -66,7 +81,11 @@ def logout():
 @blp.response(200, UserSchema)
 @problems(blp, 401)
 def me():
-    """The logged-in user."""
+    """The logged-in user.
+
+    The user the access token belongs to: id, nickname and avatar, as the platform's profile
+    gave them at the latest login.
+    """
     return g.user
 
 
@@ -100,5 +119,9 @@ def _token_answers_speak_oauth(response):
 @well_known.route("/.well-known/jwks.json", methods=["GET"])
 @well_known.response(200, JWKSetSchema)
 def jwks():
-    """Public keys that verify Minifin's access tokens (current and recently rotated)."""
+    """Public keys that verify Minifin's access tokens (current and recently rotated).
+
+    The ES256 public keys (JWK Set) that verify Minifin's access tokens: the current key and
+    those rotated out while tokens they signed may still be valid. Cacheable for 5 minutes.
+    """
     return token_keys().jwks(), 200, {"Cache-Control": "public, max-age=300"}

@@ -43,7 +43,12 @@ def _actor(principal_id: str) -> Actor:
 @blp.response(201, ConsentSchema)
 @problems(blp, 400, 401, 403, 413, 415, 422, 502, 503)
 def grant_consent(body):
-    """Record your consent for one purpose, with a code from `my.getAuthCode` (`auth_zhima`)."""
+    """Record your consent for one purpose, with a code from `my.getAuthCode` (`auth_zhima`).
+
+    `purpose` is one of `MINIFIN_CREDIT_PURPOSES`; `scopes` is what `my.getAuthCode` reported
+    granted and must include `auth_zhima`. The consent keeps its evidence (the platform's grant,
+    the policy version) and replaces an earlier consent for the same purpose.
+    """
     return consents.grant_consent(_actor(g.user.id), body, request.headers.get(HEADER))
 
 
@@ -52,7 +57,10 @@ def grant_consent(body):
 @blp.response(200, ConsentSchema(many=True))
 @problems(blp, 401)
 def list_consents():
-    """Your credit consents, newest first."""
+    """Your credit consents, newest first.
+
+    Active, withdrawn and expired consents, each with its purpose and policy version.
+    """
     return consents.consents_of(g.user.id)
 
 
@@ -61,7 +69,10 @@ def list_consents():
 @blp.response(200, ConsentWithEventsSchema)
 @problems(blp, 401, 404)
 def get_consent(consent_id):
-    """One consent with everything done under it."""
+    """One consent with everything done under it.
+
+    Every use of the consent is listed: granted, used for a check or a deposit, withdrawn.
+    """
     return consents.consent_with_events(g.user.id, consent_id)
 
 
@@ -70,7 +81,11 @@ def get_consent(consent_id):
 @blp.response(200, ConsentWithEventsSchema)
 @problems(blp, 401, 404)
 def withdraw_consent(consent_id):
-    """Withdraw a consent, at once: later checks and deposits under it are refused."""
+    """Withdraw a consent, at once: later checks and deposits under it are refused.
+
+    Later checks and deposits under it are refused with `consent_withdrawn`; what was done under
+    it before stays recorded.
+    """
     return consents.withdraw_consent(_actor(g.user.id), consent_id)
 
 
@@ -81,7 +96,12 @@ def withdraw_consent(consent_id):
 @blp.response(201, CheckSchema)
 @problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
 def run_own_check(body):
-    """Does your credit clear the threshold? Needs your consent and a verified identity."""
+    """Does your credit clear the threshold? Needs your consent and a verified identity.
+
+    Asks the platform (`zhima.credit.score.brief.get`) whether your credit clears the threshold;
+    the score itself is never received. `admitted` is true, false, or null when the platform
+    cannot evaluate you, with an explanation in plain words. Needs an `Idempotency-Key`.
+    """
     return checks.run_check(_actor(g.user.id), g.user.id, body, request.headers[HEADER])
 
 
@@ -90,7 +110,10 @@ def run_own_check(body):
 @blp.response(200, CheckSchema(many=True))
 @problems(blp, 401)
 def list_own_checks():
-    """Every check of your credit: who asked, for what, and the outcome."""
+    """Every check of your credit: who asked, for what, and the outcome.
+
+    Your own checks and those merchant clients ran, newest first, each with who asked.
+    """
     return checks.checks_of(g.user.id)
 
 
@@ -101,7 +124,11 @@ def list_own_checks():
 @blp.response(201, CheckSchema)
 @problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
 def run_check_for_user(body, user_id):
-    """Check a consenting user's credit (merchant client with `credit:check`)."""
+    """Check a consenting user's credit (merchant client with `credit:check`).
+
+    The same check the user can run, on their consent for the purpose and their verified
+    identity, recorded as asked by this client. Needs an `Idempotency-Key`.
+    """
     return checks.run_check(_actor(g.client.id), user_id, body, request.headers[HEADER])
 
 
@@ -110,7 +137,10 @@ def run_check_for_user(body, user_id):
 @blp.response(200, CheckSchema(many=True))
 @problems(blp, 401, 403, 404)
 def list_checks_of_user(user_id):
-    """A user's credit checks (merchant client with `credit:check`)."""
+    """A user's credit checks (merchant client with `credit:check`).
+
+    Every check of that user's credit, by anyone, newest first.
+    """
     return checks.checks_of(user_id)
 
 
@@ -140,7 +170,12 @@ def read_raw_score(body, user_id):
 @blp.response(201, DepositSchema)
 @problems(blp, 400, 401, 403, 409, 413, 415, 422)
 def start_deposit(body):
-    """Start a deposit your credit may waive; pass `order_str` to `my.tradePay`."""
+    """Start a deposit your credit may waive; pass `order_str` to `my.tradePay`.
+
+    Rests on your `deposit_waiver` consent. Answers the signed `order_str` for `my.tradePay`;
+    once you confirm, the platform waives what your credit covers and freezes the rest, and the
+    deposit is `held`. Needs an `Idempotency-Key`.
+    """
     return deposits.start_deposit(_actor(g.user.id), body, request.headers[HEADER])
 
 
@@ -149,7 +184,11 @@ def start_deposit(body):
 @blp.response(200, DepositSchema(many=True))
 @problems(blp, 401)
 def list_deposits():
-    """Your deposits, newest first, each with its ledger."""
+    """Your deposits, newest first, each with its ledger.
+
+    Every deposit you started, with its status, the waived and frozen parts, and its ledger of
+    operations.
+    """
     return deposits.deposits_of(g.user.id)
 
 
@@ -158,7 +197,11 @@ def list_deposits():
 @blp.response(200, DepositSchema)
 @problems(blp, 401, 403, 404)
 def get_deposit(deposit_id):
-    """A deposit with its ledger (your own, or any for a client with `deposits:settle`)."""
+    """A deposit with its ledger (your own, or any for a client with `deposits:settle`).
+
+    The ledger lists the freeze, every release and every charge, with the credit/fund split and
+    the platform's ids; lines are only ever added.
+    """
     return deposits.deposit_for(g.user.id if g.user is not None else None, deposit_id)
 
 
@@ -169,7 +212,12 @@ def get_deposit(deposit_id):
 @blp.response(200, DepositSchema)
 @problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
 def release_deposit(body, deposit_id):
-    """Release part of the hold, or all that remains (merchant client with `deposits:settle`)."""
+    """Release part of the hold, or all that remains (merchant client with `deposits:settle`).
+
+    Gives back `amount_fen`, or all that remains when none is given
+    (`alipay.fund.auth.order.unfreeze`). The amount is reserved before the platform is called,
+    so releases and charges never exceed the hold. Needs an `Idempotency-Key`.
+    """
     return deposits.release(
         _actor(g.client.id), deposit_id, body.get("amount_fen"), request.headers[HEADER]
     )
@@ -182,5 +230,10 @@ def release_deposit(body, deposit_id):
 @blp.response(201, DepositSchema)
 @problems(blp, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503)
 def charge_deposit(body, deposit_id):
-    """Charge against the hold; taking all that remains, or `settle`, ends the deposit."""
+    """Charge against the hold; taking all that remains, or `settle`, ends the deposit.
+
+    Takes payment against the hold (`alipay.trade.pay` with the `auth_no`); a charge of all that
+    remains, or with `settle`, lets the platform release the rest. Needs an `Idempotency-Key`: a
+    retry resends the same request number.
+    """
     return deposits.charge(_actor(g.client.id), deposit_id, body, request.headers[HEADER])

@@ -84,8 +84,10 @@ def nearest_rank(ordered: list[float], quantile: float) -> float:
 
 
 def summary_line(window_seconds: float) -> str:
-    """One log line for a worker's periodic summary."""
+    """One log line for a worker's periodic summary ("" when none was sent and none is due)."""
     figures = sending_figures(window_seconds)
+    if not (figures.sent or figures.due):
+        return ""
     late = figures.lateness
     return (
         f"gifts sent {figures.sent} in {window_seconds:.0f}s (all workers), lateness "

@@ -33,7 +33,14 @@ def _actor(principal_id: str) -> Actor:
 @blp.response(201, VerificationSchema)
 @problems(blp, 400, 401, 409, 413, 415, 422, 429, 502, 503)
 def start_verification(body):
-    """Start a face verification; send the user to `certify_url` (consent must be `true`)."""
+    """Start a face verification; send the user to `certify_url` (consent must be `true`).
+
+    Checks the name and resident ID number first (the check character, a real birth date, a
+    region), then starts the platform's face verification
+    (`alipay.user.certify.open.initialize`). The name and number are sealed, never stored
+    readable, and the answer shows them masked. Limited to `MINIFIN_IDENTITY_ATTEMPTS_PER_DAY`
+    attempts a day.
+    """
     return verifications.start_verification(
         _actor(g.user.id), body, request.headers["Idempotency-Key"]
     )
@@ -44,7 +51,12 @@ def start_verification(body):
 @blp.response(200, VerificationSchema)
 @problems(blp, 401, 404, 502, 503)
 def get_verification(verification_id):
-    """One of your attempts, brought up to date from the platform while it is pending."""
+    """One of your attempts, brought up to date from the platform while it is pending.
+
+    A pending attempt is asked about at the platform (`alipay.user.certify.open.query`), since
+    the browser coming back proves nothing; it ends `passed`, `failed` (with `fail_reason`),
+    `expired` or `canceled`.
+    """
     return verifications.verification_for(_actor(g.user.id), verification_id)
 
 
@@ -53,7 +65,10 @@ def get_verification(verification_id):
 @blp.response(200, VerificationSchema)
 @problems(blp, 401, 404, 409)
 def cancel_verification(verification_id):
-    """Give up a pending attempt; the name and number it held are erased at once."""
+    """Give up a pending attempt; the name and number it held are erased at once.
+
+    Only a pending attempt can be canceled; it is recorded in the user's identity events.
+    """
     return verifications.cancel_verification(_actor(g.user.id), verification_id)
 
 
@@ -62,7 +77,11 @@ def cancel_verification(verification_id):
 @blp.response(200, IdentitySchema)
 @problems(blp, 401)
 def get_identity():
-    """Your verified identity, masked, with the birth date and whether you are an adult."""
+    """Your verified identity, masked, with the birth date and whether you are an adult.
+
+    `verified` tells whether a face verification passed for you; the name and ID number are
+    masked, and the birth date and adulthood are computed from the number when asked.
+    """
     return identities.identity_of(g.user.id)
 
 
@@ -71,7 +90,11 @@ def get_identity():
 @blp.response(200, IdentitySchema)
 @problems(blp, 401)
 def erase_identity():
-    """Erase your identity data now; a record that it happened is kept, without the data."""
+    """Erase your identity data now; a record that it happened is kept, without the data.
+
+    Removes the sealed name and number and the lookup hash at once, and cancels pending
+    attempts; you read as unverified afterwards. The identity events stay, without the data.
+    """
     return identities.erase_identity(_actor(g.user.id))
 
 
@@ -80,7 +103,11 @@ def erase_identity():
 @blp.response(200, IdentityEventSchema(many=True))
 @problems(blp, 401)
 def list_identity_events():
-    """How your identity data was processed: each attempt, outcome, read and erasure."""
+    """How your identity data was processed: each attempt, outcome, read and erasure.
+
+    Your record of processing: who did what and when, from where. Never the data itself; kept
+    after erasure.
+    """
     return identities.events_for(g.user.id)
 
 
@@ -89,5 +116,9 @@ def list_identity_events():
 @blp.response(200, IdentitySchema)
 @problems(blp, 401, 403, 404)
 def get_user_identity(user_id):
-    """A user's identity, masked (merchant client with `identity:read`); the read is audited."""
+    """A user's identity, masked (merchant client with `identity:read`); the read is audited.
+
+    The same masked view the user has of their own identity. Every read is recorded in the
+    user's identity events with the client that made it.
+    """
     return identities.identity_for_client(_actor(g.client.id), user_id)

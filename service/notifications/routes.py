@@ -20,6 +20,12 @@ blp = Blueprint(
 @blp.response(200, content_type="text/plain", description="The plain body `success`.")
 @problems(blp, 400, 413, 415)
 def alipay_notification():
-    """Verify, apply once, and answer `success` after the change is committed."""
+    """Verify, apply once, and answer `success` after the change is committed.
+
+    The platform posts payment, freeze, unfreeze and refund notifications here. A bad signature
+    is a 400. Each `notify_id` is applied once, and `success` is answered only after the change
+    is committed, so a failure makes the platform deliver it again; one that is not ours is
+    refused, recorded and counted.
+    """
     services.receive_notification(request.form.to_dict())
     return Response("success", mimetype="text/plain")

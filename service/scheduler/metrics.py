@@ -59,8 +59,10 @@ def outbox_figures(window_seconds: float = 60.0, now: datetime | None = None) ->
 
 
 def summary_line(window_seconds: float) -> str:
-    """One log line for a worker's periodic summary."""
+    """One log line for a worker's periodic summary ("" when nothing was done, is due or dead)."""
     figures = outbox_figures(window_seconds)
+    if not (figures.finished or figures.due or figures.by_status.get(DEAD, 0)):
+        return ""
     return (
         f"outbox done {figures.finished} in {window_seconds:.0f}s (all workers), "
         f"{figures.due} due (oldest {figures.oldest_due_seconds:.1f}s), "

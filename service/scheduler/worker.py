@@ -31,7 +31,8 @@ class DueWorkSource:
 
     `run_batch(worker_id, limit)` handles up to `limit` rows and returns how many it took;
     `seconds_until_due(horizon)` says how long nothing will be due (at most `horizon`);
-    `summary(seconds)` describes, in a few words for the log, how the work went lately.
+    `summary(seconds)` describes, in a few words for the log, how the work went lately, or says
+    nothing ("") when there is nothing to tell (nothing done, due or dead).
     """
 
     name: str
@@ -126,19 +127,27 @@ class Worker:
         return idle
 
     def summary(self, seconds: float) -> str:
-        """One line: rows this worker handled in the last `seconds`, then each source's figures."""
+        """One line: rows this worker handled in the last `seconds`, then each source's figures.
+
+        An idle system (nothing handled, and no source with anything to tell) gets a short line.
+        """
+        handled = sum(self._handled_since_summary.values())
         mine = ", ".join(f"{s.name} {self._handled_since_summary[s.name]}" for s in self.sources)
-        parts = [f"worker {self.id}: {sum(self._handled_since_summary.values())} rows "
-                 f"in {seconds:.0f}s ({mine or 'no sources'})"]  # fmt: skip
+        parts = [f"worker {self.id}: {handled} rows in {seconds:.0f}s ({mine or 'no sources'})"]
         for source in self.sources:
             if source.summary is None:
                 continue
             with self.app.app_context():
                 try:
-                    parts.append(source.summary(seconds))
+                    told = source.summary(seconds)
                 except Exception:
                     log.exception("due-work source %s could not summarise", source.name)
+                    told = ""
+            if told:
+                parts.append(told)
         self._handled_since_summary.clear()
+        if handled == 0 and len(parts) == 1:
+            return f"worker {self.id}: idle for {seconds:.0f}s (nothing due, nothing dead)"
         return "; ".join(parts)
 
     def run(self) -> None:
