@@ -38,7 +38,7 @@ from service.errors import (
     handle_domain_error,
     handle_http_exception,
 )
-from service.extensions import db
+from service.extensions import Model, db
 from service.sql import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ STARTED, COMPLETED = "started", "completed"
 BEGIN_ATTEMPTS = 5
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Model):
     """One key of one caller: the request's fingerprint and, once known, its answer."""
 
     __tablename__ = "idempotency_records"

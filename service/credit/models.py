@@ -15,7 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 from service.ids import new_id
 
 ACTIVE, WITHDRAWN, REPLACED = "active", "withdrawn", "replaced"
@@ -29,7 +29,7 @@ FREEZE, RELEASE, CHARGE = "freeze", "release", "charge"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
 
-class CreditConsent(db.Model):
+class CreditConsent(Model):
     """A user's separate consent to credit processing for one purpose, until withdrawn or expired.
 
     `status` is `active`, `withdrawn` or `replaced` (a newer consent for the same purpose); an
@@ -58,7 +58,7 @@ class CreditConsent(db.Model):
     platform_token_sealed: Mapped[str | None] = mapped_column(Text)
 
 
-class ConsentEvent(db.Model):
+class ConsentEvent(Model):
     """One thing done under (or to) a consent: granted, used for a check or deposit, withdrawn.
 
     Kept after withdrawal and without a foreign key, as the record of processing.
@@ -80,7 +80,7 @@ class ConsentEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class CreditCheck(db.Model):
+class CreditCheck(Model):
     """One admittance check: who asked, for which purpose, against what threshold, the answer.
 
     `admitted` is None while the check is `pending` (the gateway did not answer yet; a retry with
@@ -108,7 +108,7 @@ class CreditCheck(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Deposit(db.Model):
+class Deposit(Model):
     """A deposit the user's credit may waive, frozen through fund authorisation.
 
     `reserved_fen` counts every release and charge that was accepted, including those whose
@@ -169,7 +169,7 @@ class Deposit(db.Model):
         return self.order_str if self.status == AWAITING_USER else None
 
 
-class DepositOperation(db.Model):
+class DepositOperation(Model):
     """One line of a deposit's ledger: the freeze, each release, each charge.
 
     Lines are only added, never removed; a release or charge is written `pending` before its

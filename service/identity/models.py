@@ -15,7 +15,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 from service.ids import new_id
 
 PENDING, PASSED, FAILED = "pending", "passed", "failed"
@@ -23,7 +23,7 @@ EXPIRED, CANCELED = "expired", "canceled"
 FINISHED = (PASSED, FAILED, EXPIRED, CANCELED)
 
 
-class IdentityVerification(db.Model):
+class IdentityVerification(Model):
     """One attempt at face verification; `outer_order_no` at the gateway is its id."""
 
     __tablename__ = "identity_verifications"
@@ -50,7 +50,7 @@ class IdentityVerification(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class Identity(db.Model):
+class Identity(Model):
     """A user's verified real name and ID number; one identity is bound to one user per app."""
 
     __tablename__ = "identities"
@@ -67,7 +67,7 @@ class Identity(db.Model):
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class IdentityEvent(db.Model):
+class IdentityEvent(Model):
     """Who did what to whose identity data, when and from where; never the data itself.
 
     Kept after erasure (no foreign key to the user on purpose) as the record of processing.
