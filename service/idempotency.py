@@ -39,7 +39,7 @@ from service.errors import (
     handle_http_exception,
 )
 from service.extensions import Model, db
-from service.sql import insert_ignoring_conflicts
+from service.sql import insert_ignoring_conflicts, rows_changed
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
@@ -123,12 +123,12 @@ def _try_begin(principal: str, key: str, fingerprint: str) -> IdempotencyRecord 
         db.session.rollback()
         return _GONE
     if earlier.state == STARTED and now - earlier.started_at > STALE_AFTER:
-        taken = db.session.execute(
+        taken = rows_changed(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key,
                    IdempotencyRecord.started_at == earlier.started_at)
             .values(started_at=now, request_hash=fingerprint)
-        ).rowcount  # fmt: skip
+        )  # fmt: skip
         db.session.commit()
         if taken:
             log.warning("idempotency key of %s taken over after a stalled first attempt", principal)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase
 
 from service.dbtypes import utcnow
 from service.extensions import db
@@ -14,7 +15,7 @@ from service.extensions import db
 log = logging.getLogger(__name__)
 
 
-def insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> bool:
+def insert_ignoring_conflicts(model: type[DeclarativeBase], values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; returns whether a row was inserted.
 
     Starting a use case with this write (instead of select-then-insert) is race-free on
@@ -23,9 +24,19 @@ def insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> bool:
     """
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    primary_key = list(model.__table__.primary_key.columns)
+    primary_key = list(model.__table__.primary_key)
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(*primary_key)
     return db.session.execute(statement).first() is not None
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current transaction; returns how many rows it changed.
+
+    The count is what makes a conditional update safe to repeat (zero: someone else moved the row
+    first). The session's `execute` is typed as returning any result; a data-changing statement
+    gives a cursor result, which is the one that carries the count.
+    """
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
 
 
 def seconds_until_earliest(column: Any, *conditions: Any, horizon: float) -> float:

@@ -23,6 +23,7 @@ from service.dbtypes import utcnow
 from service.errors import Forbidden, NotFound, Unprocessable
 from service.extensions import db
 from service.identity.audit import Actor
+from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
 ZHIMA_SCOPE = "auth_zhima"
@@ -214,11 +215,11 @@ def withdraw_consent(actor: Actor, consent_id: str) -> CreditConsent:
     consent = _own_consent(actor.id, consent_id)
     if consent.status == ACTIVE:
         now = utcnow()
-        changed = db.session.execute(
+        changed = rows_changed(
             update(CreditConsent)
             .where(CreditConsent.id == consent.id, CreditConsent.status == ACTIVE)
             .values(status=WITHDRAWN, withdrawn_at=now, platform_token_sealed=None)
-        ).rowcount
+        )
         if changed:
             record_event(consent, "withdrawn", actor)
         db.session.commit()

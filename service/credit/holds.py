@@ -41,6 +41,7 @@ from service.extensions import db
 from service.gateway.credit import FundOperation
 from service.ids import new_id
 from service.scheduler.outbox import enqueue
+from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
 RESUME_OPERATION = "credit.resume_deposit_operation"
@@ -83,11 +84,11 @@ def release_unusable(deposit_id: str, problem: str) -> None:
     """Reserve the whole hold for one release, record why, and let the worker send it."""
     deposit = db.session.get(Deposit, deposit_id)
     amount = deposit.amount_fen - deposit.reserved_fen
-    taken = db.session.execute(
+    taken = rows_changed(
         update(Deposit)
         .where(Deposit.id == deposit_id, Deposit.status == HELD, Deposit.reserved_fen == 0)
         .values(reserved_fen=Deposit.amount_fen, problem=problem)
-    ).rowcount
+    )
     if not taken or amount <= 0:
         return
     line = DepositOperation(

@@ -24,6 +24,7 @@ from service.identity import audit
 from service.identity.audit import Actor
 from service.identity.models import FAILED, PASSED, PENDING, Identity, IdentityVerification
 from service.identity.user_lock import lock_user
+from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
 # Reasons Minifin itself gives (the gateway's own failure codes are passed through).
@@ -63,13 +64,13 @@ def finish(
         if identity_owner(app_id, verification.id_number_hash) not in (None, user_id):
             status, reason = FAILED, ALREADY_BOUND
     now = utcnow()
-    moved = db.session.execute(
+    moved = rows_changed(
         update(IdentityVerification)
         .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
         .values(status=status, fail_reason=reason, finished_at=now, name_sealed=None,
                 id_number_sealed=None, id_number_hash=None)
         .execution_options(synchronize_session=False)
-    ).rowcount  # fmt: skip
+    )  # fmt: skip
     if not moved:
         db.session.rollback()
         return False

@@ -52,6 +52,7 @@ from service.identity.outcomes import (
 from service.identity.user_lock import lock_user
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 from service.security.masking import mask_id_number, mask_name
+from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
 SETTLE_VERIFICATION = "identity.settle_verification"
@@ -194,12 +195,12 @@ def _initialize(verification: IdentityVerification, name: str, id_number: str) -
         cert_no=id_number,
         return_url=return_url,
     )
-    recorded = db.session.execute(
+    recorded = rows_changed(
         update(IdentityVerification)
         .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
         .values(certify_id=certify_id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if recorded:
         log.info("verification %s initialized", verification_id)
