@@ -66,8 +66,8 @@ class IdempotencyRecord(Model):
 
 
 def _principal() -> str:
-    user, client = getattr(g, "user", None), getattr(g, "client", None)
-    return user.id if user is not None else client.id
+    """Whose key it is: the signed-in user's, else the merchant client's (one of them is set)."""
+    return (getattr(g, "user", None) or g.client).id
 
 
 def _fingerprint() -> str:
@@ -218,14 +218,15 @@ def _replay(earlier: IdempotencyRecord, fingerprint: str) -> Response:
         raise Unprocessable(
             f"This {HEADER} was used with a different request.", code="idempotency_key_reused"
         )
-    if earlier.state != COMPLETED:
+    status = earlier.response_status  # set when, and only when, the record is completed
+    if earlier.state != COMPLETED or status is None:
         raise Conflict(
             "A request with this key is still being processed; retry shortly.",
             code="idempotency_request_in_progress",
             headers={"Retry-After": "1"},
         )
     body = earlier.response_body or ""
-    mimetype = "application/problem+json" if earlier.response_status >= 400 else "application/json"
-    response = Response(body, status=earlier.response_status, mimetype=mimetype)
+    mimetype = "application/problem+json" if status >= 400 else "application/json"
+    response = Response(body, status=status, mimetype=mimetype)
     response.headers["Idempotent-Replayed"] = "true"
     return response

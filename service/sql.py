@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +13,7 @@ from service.dbtypes import utcnow
 from service.extensions import db
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=DeclarativeBase)
 
 
 def insert_ignoring_conflicts(model: type[DeclarativeBase], values: dict[str, Any]) -> bool:
@@ -27,6 +28,19 @@ def insert_ignoring_conflicts(model: type[DeclarativeBase], values: dict[str, An
     primary_key = list(model.__table__.primary_key)
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(*primary_key)
     return db.session.execute(statement).first() is not None
+
+
+def existing(model: type[M], key: Any) -> M:
+    """The row with this primary key, which the caller knows is there.
+
+    For a row the use case wrote and committed itself, or that a job or a row it holds points
+    to. `session.get` answers None for a missing row; here that would be a broken invariant, so
+    it is raised at once rather than carried on as None.
+    """
+    row = db.session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} is not in the database")
+    return row
 
 
 def rows_changed(statement: Executable) -> int:

@@ -23,7 +23,7 @@ from service.dbtypes import utcnow
 from service.errors import Forbidden, NotFound, Unprocessable
 from service.extensions import db
 from service.identity.audit import Actor
-from service.sql import rows_changed
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 ZHIMA_SCOPE = "auth_zhima"
@@ -87,7 +87,7 @@ def grant_consent(
         return shown(earlier)
     db.session.rollback()  # no transaction stays open across the gateway call
     grant = exchange_auth_code(values["auth_code"])
-    user = db.session.get(User, actor.id)
+    user = existing(User, actor.id)
     if not _same_user(user, grant):
         raise Forbidden(
             "The auth code belongs to another platform user.", code="auth_code_other_user"

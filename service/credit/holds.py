@@ -41,7 +41,7 @@ from service.extensions import db
 from service.gateway.credit import FundOperation
 from service.ids import new_id
 from service.scheduler.outbox import enqueue
-from service.sql import rows_changed
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 RESUME_OPERATION = "credit.resume_deposit_operation"
@@ -74,7 +74,7 @@ def _split_text(operation: FundOperation) -> str:
 
 def _foreign_payer(deposit: Deposit, operation: FundOperation) -> bool:
     """Whether the platform names a payer who is not the deposit's user (ids are compared)."""
-    user = db.session.get(User, deposit.user_id)
+    user = existing(User, deposit.user_id)
     pairs = ((operation.payer_user_id, user.platform_user_id),
              (operation.payer_open_id, user.open_id))  # fmt: skip
     return any(reported and own and reported != own for reported, own in pairs)
@@ -82,7 +82,7 @@ def _foreign_payer(deposit: Deposit, operation: FundOperation) -> bool:
 
 def release_unusable(deposit_id: str, problem: str) -> None:
     """Reserve the whole hold for one release, record why, and let the worker send it."""
-    deposit = db.session.get(Deposit, deposit_id)
+    deposit = existing(Deposit, deposit_id)
     amount = deposit.amount_fen - deposit.reserved_fen
     taken = rows_changed(
         update(Deposit)

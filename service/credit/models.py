@@ -9,7 +9,7 @@ it; withdrawal erases it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,6 +56,9 @@ class CreditConsent(Model):
     # from where the consent reached Minifin, and the policy text's version. No personal data.
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     platform_token_sealed: Mapped[str | None] = mapped_column(Text)
+    if TYPE_CHECKING:  # not columns: filled in by `consents.shown` and `consent_with_events`
+        shown_status: str
+        events: list[ConsentEvent]
 
 
 class ConsentEvent(Model):
@@ -106,6 +109,8 @@ class CreditCheck(Model):
     biz_no: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    if TYPE_CHECKING:  # not a column: the plain words `checks.shown` attaches
+        explanation: str
 
 
 class Deposit(Model):

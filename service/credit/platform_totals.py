@@ -36,7 +36,7 @@ from service.credit.settlement import settle_if_done
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gateway.credit import FundOperation
-from service.sql import rows_changed
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 PLATFORM = "platform"  # requested_by of a release the platform made on its own
@@ -64,7 +64,7 @@ def apply_platform_totals(
     """Bring the ledger to the order's current totals; False while lines are pending."""
     if has_pending(deposit_id):
         return False
-    deposit = db.session.get(Deposit, deposit_id)
+    deposit = existing(Deposit, deposit_id)
     db.session.refresh(deposit)
     if paid_fen != deposit.charged_fen:
         park(deposit_id, UNEXPECTED_PAYMENT,

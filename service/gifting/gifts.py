@@ -42,7 +42,7 @@ from service.gifting.models import (
 from service.gifting.payment_results import SETTLE_UNPAID
 from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
-from service.sql import rows_changed
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 __all__ = ["SETTLE_UNPAID", "buy_gift", "gift_for", "gifts_of", "reschedule_gift"]
@@ -124,7 +124,7 @@ def _same_order(gift: Gift, order: Mapping[str, Any]) -> bool:
 
 def buy_gift(sender_id: str, values: Mapping[str, Any], idempotency_key: str) -> Gift:
     """Record the gift, then open its trade; returns it with the `trade_no` to pay."""
-    sender = db.session.get(User, sender_id)
+    sender = existing(User, sender_id)
     order = _checked_order(sender, values)
     gift = db.session.scalars(
         select(Gift).where(Gift.sender_id == sender_id, Gift.idempotency_key == idempotency_key)

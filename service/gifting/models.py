@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -95,6 +95,9 @@ class Gift(Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     claim_token_sealed: Mapped[str | None] = mapped_column(String(200))
+    if TYPE_CHECKING:  # not columns: opened by `claims.reveal_claim_link` for who may see them
+        claim_token: str
+        claim_url: str
     # Why a gift is parked in `needs_review` (`amount_mismatch`, …): an operator looks at it.
     review_reason: Mapped[str | None] = mapped_column(String(32))
 
@@ -141,6 +144,8 @@ class Voucher(Model):
     code_index: Mapped[str] = mapped_column(String(64), unique=True)
     code_sealed: Mapped[str] = mapped_column(String(200))
     code_last4: Mapped[str] = mapped_column(String(4))
+    if TYPE_CHECKING:  # not a column: opened by `claims.voucher_with_code` for its owner
+        code: str
     status: Mapped[str] = mapped_column(String(16), default=ISSUED)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -41,7 +41,7 @@ from service.gifting.models import (
 from service.notifications.merchant import known_seller_id, learn_seller_id
 from service.notifications.services import notification_handler
 from service.scheduler.outbox import ClaimedJob, job_handler
-from service.sql import rows_changed
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 SETTLE_UNPAID = "gifting.settle_unpaid"
@@ -177,9 +177,8 @@ def settle_unpaid(job: ClaimedJob) -> None:
     if status != PENDING_PAYMENT:
         return
     trade = payments.query_trade(gateway(), out_trade_no=gift_id)
-    gift = db.session.get(Gift, gift_id)
     if trade is not None and trade.paid:
-        _settle_paid(gift, trade)
+        _settle_paid(existing(Gift, gift_id), trade)
     else:
         if trade is not None and trade.status == payments.WAIT_BUYER_PAY:
             payments.close_trade(gateway(), out_trade_no=gift_id)

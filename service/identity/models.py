@@ -9,7 +9,7 @@ it is pending: when it ends they move to the identity (passed) or are erased (an
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,6 +48,19 @@ class IdentityVerification(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    if TYPE_CHECKING:  # not a column: signed afresh by `verifications._shown` while open
+        certify_url: str | None
+
+    def sealed_values(self) -> tuple[str, str, str]:
+        """The sealed name, sealed ID number and the number's blind index of a pending attempt.
+
+        Only a pending attempt holds them (they move or are erased when it ends), so their
+        absence here is a broken invariant and raised as such.
+        """
+        name, number, index = self.name_sealed, self.id_number_sealed, self.id_number_hash
+        if name is None or number is None or index is None:
+            raise ValueError(f"verification {self.id} ({self.status}) holds no sealed values")
+        return name, number, index
 
 
 class Identity(Model):
