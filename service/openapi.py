@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http
 from collections.abc import Callable
+from typing import Any
 
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
@@ -40,7 +41,7 @@ def problems(blp: Blueprint, *statuses: int) -> Callable[[Callable], Callable]:
     return decorator
 
 
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "userToken": {
         "type": "http",
         "scheme": "bearer",

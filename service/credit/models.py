@@ -169,6 +169,16 @@ class Deposit(Model):
         return self.amount_fen - self.reserved_fen if self.status == HELD else 0
 
     @property
+    def held_auth_no(self) -> str:
+        """The platform's number for the hold, which releases and charges name.
+
+        Every deposit that was held has one, and only a held deposit gets operations.
+        """
+        if self.auth_no is None:
+            raise ValueError(f"deposit {self.id} ({self.status}) was never held")
+        return self.auth_no
+
+    @property
     def shown_order_str(self) -> str | None:
         """The signed orderStr, only while the user has yet to confirm it."""
         return self.order_str if self.status == AWAITING_USER else None
