@@ -16,10 +16,15 @@ LOWEST_SCORE, HIGHEST_SCORE = 350, 950
 CONSENT_STATUSES = ["active", "withdrawn", "replaced", "expired"]
 CHECK_OUTCOMES = ["pending", "admitted", "not_admitted", "not_evaluable"]
 DEPOSIT_STATUSES = ["awaiting_user", "held", "settled", "expired", "needs_review"]
-_PURPOSE = {
-    "validate": text(min_length=1, max_length=40),
-    "metadata": {"description": "One of the configured purposes.", "example": "deposit_waiver"},
-}
+
+
+def _purpose() -> fields.String:
+    """The required `purpose` field several requests carry, declared once."""
+    return fields.String(
+        required=True,
+        validate=text(min_length=1, max_length=40),
+        metadata={"description": "One of the configured purposes.", "example": "deposit_waiver"},
+    )
 
 
 class ConsentCreateSchema(BaseSchema):
@@ -38,7 +43,7 @@ class ConsentCreateSchema(BaseSchema):
             "example": ["auth_zhima"],
         },
     )
-    purpose = fields.String(required=True, **_PURPOSE)
+    purpose = _purpose()
 
 
 class ConsentEventSchema(BaseSchema):
@@ -74,7 +79,7 @@ class ConsentWithEventsSchema(ConsentSchema):
 class CheckCreateSchema(BaseSchema):
     """Ask whether the user's credit clears `threshold` (the configured one when omitted)."""
 
-    purpose = fields.String(required=True, **_PURPOSE)
+    purpose = _purpose()
     threshold = WholeNumber(
         validate=validate.Range(min=LOWEST_SCORE, max=HIGHEST_SCORE),
         metadata={"description": "A Zhima score from 350 to 950."},
@@ -97,7 +102,7 @@ class CheckSchema(BaseSchema):
 
 
 class ScoreRequestSchema(BaseSchema):
-    purpose = fields.String(required=True, **_PURPOSE)
+    purpose = _purpose()
 
 
 class ScoreSchema(BaseSchema):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import service.jobs  # registers every outbox job handler
@@ -38,8 +39,10 @@ def create_app(environ: Mapping[str, str] | None = None, *, settings: Settings |
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     access_log.install(app)  # the `secret` route converter, before any route is added
     app.config.update(_flask_config(settings))
-    app.json.sort_keys = False  # keep the schemas' field order (token_type, then…)
-    app.json.ensure_ascii = False  # names and nicknames as UTF-8, not \u escapes
+    answers = DefaultJSONProvider(app)
+    answers.sort_keys = False  # keep the schemas' field order (token_type, then…)
+    answers.ensure_ascii = False  # names and nicknames as UTF-8, not \u escapes
+    app.json = answers
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies

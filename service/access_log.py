@@ -20,11 +20,15 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from typing import Any
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask
 from gunicorn.glogging import Logger as GunicornLogger
 from werkzeug.routing import UnicodeConverter
+
+if TYPE_CHECKING:
+    from gunicorn.glogging import _AtomsDict
 
 REDACTED = "…"
 SECRET_CONVERTER = "secret"
@@ -59,7 +63,8 @@ def _rule_patterns(rules: list[str]) -> list[re.Pattern[str]]:
     """One pattern per secret segment: the rule's text before it, then the segment itself."""
     patterns: dict[str, re.Pattern[str]] = {}
     for rule in rules:
-        prefix, literal = "", ""
+        prefix = ""
+        literal: str | None = ""  # the rule's text so far while it is all static
         position = 0
         for match in _PLACEHOLDER.finditer(rule):
             static = rule[position : match.start()]
@@ -104,10 +109,13 @@ def redact(text: str) -> str:
 class RedactingGunicornLogger(GunicornLogger):
     """gunicorn's logger with every atom (request line, path, referrer, environ) redacted."""
 
-    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
+    def atoms(
+        self, resp: Any, req: Any, environ: MutableMapping[str, Any], request_time: Any
+    ) -> _AtomsDict:
         atoms = super().atoms(resp, req, environ, request_time)
         redacted = {k: redact(v) if isinstance(v, str) else v for k, v in atoms.items()}
-        return {**redacted, "q": "", "{query_string}e": ""}
+        # The atoms also hold keys the stub's TypedDict does not list ("{name}e", "{name}i").
+        return cast("_AtomsDict", {**redacted, "q": "", "{query_string}e": ""})
 
 
 class RedactingFilter(logging.Filter):

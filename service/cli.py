@@ -127,7 +127,8 @@ def worker(
         )
     config = settings()
     loop = Worker(
-        current_app._get_current_object(),
+        # current_app is a proxy, typed by Flask as the app itself; the worker needs the real one
+        current_app._get_current_object(),  # type: ignore[attr-defined]
         sources=[SOURCES[name] for name in sources] or None,
         poll_interval=poll_interval or config.worker_poll_interval,
         batch_size=batch_size,

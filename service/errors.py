@@ -24,7 +24,7 @@ class DomainError(Exception):
     """Base of every error a use case may raise; subclasses fix status, code and title."""
 
     status: ClassVar[int] = 400
-    code: ClassVar[str] = "bad_request"
+    code: str = "bad_request"  # a class default an instance may override
     title: ClassVar[str] = "Bad request"
 
     def __init__(
@@ -159,8 +159,9 @@ def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
-    if status == 405 and error.valid_methods:
-        headers["Allow"] = ", ".join(error.valid_methods)
+    valid_methods = getattr(error, "valid_methods", None)  # only MethodNotAllowed has them
+    if status == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
     retry_after = getattr(error, "retry_after", None)
     if status == 429 and retry_after is None:
         headers.setdefault("Retry-After", "60")

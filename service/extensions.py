@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -31,6 +32,13 @@ class Base(DeclarativeBase):
 
 # Objects stay readable after a use case commits, so routes can dump them without reloading.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+# What every model subclasses. Flask-SQLAlchemy builds `db.Model` at run time from Base's body,
+# so a type checker cannot follow it; to the checker it is Base, whose `Mapped` columns it reads.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 api = MinifinApi()
 limiter = Limiter(key_func=get_remote_address)

@@ -38,8 +38,8 @@ from service.errors import (
     handle_domain_error,
     handle_http_exception,
 )
-from service.extensions import db
-from service.sql import insert_ignoring_conflicts
+from service.extensions import Model, db
+from service.sql import insert_ignoring_conflicts, rows_changed
 
 log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
@@ -50,7 +50,7 @@ STARTED, COMPLETED = "started", "completed"
 BEGIN_ATTEMPTS = 5
 
 
-class IdempotencyRecord(db.Model):
+class IdempotencyRecord(Model):
     """One key of one caller: the request's fingerprint and, once known, its answer."""
 
     __tablename__ = "idempotency_records"
@@ -66,8 +66,8 @@ class IdempotencyRecord(db.Model):
 
 
 def _principal() -> str:
-    user, client = getattr(g, "user", None), getattr(g, "client", None)
-    return user.id if user is not None else client.id
+    """Whose key it is: the signed-in user's, else the merchant client's (one of them is set)."""
+    return (getattr(g, "user", None) or g.client).id
 
 
 def _fingerprint() -> str:
@@ -123,12 +123,12 @@ def _try_begin(principal: str, key: str, fingerprint: str) -> IdempotencyRecord 
         db.session.rollback()
         return _GONE
     if earlier.state == STARTED and now - earlier.started_at > STALE_AFTER:
-        taken = db.session.execute(
+        taken = rows_changed(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key,
                    IdempotencyRecord.started_at == earlier.started_at)
             .values(started_at=now, request_hash=fingerprint)
-        ).rowcount  # fmt: skip
+        )  # fmt: skip
         db.session.commit()
         if taken:
             log.warning("idempotency key of %s taken over after a stalled first attempt", principal)
@@ -225,14 +225,15 @@ def _replay(earlier: IdempotencyRecord, fingerprint: str) -> Response:
         raise Unprocessable(
             f"This {HEADER} was used with a different request.", code="idempotency_key_reused"
         )
-    if earlier.state != COMPLETED:
+    status = earlier.response_status  # set when, and only when, the record is completed
+    if earlier.state != COMPLETED or status is None:
         raise Conflict(
             "A request with this key is still being processed; retry shortly.",
             code="idempotency_request_in_progress",
             headers={"Retry-After": "1"},
         )
     body = earlier.response_body or ""
-    mimetype = "application/problem+json" if earlier.response_status >= 400 else "application/json"
-    response = Response(body, status=earlier.response_status, mimetype=mimetype)
+    mimetype = "application/problem+json" if status >= 400 else "application/json"
+    response = Response(body, status=status, mimetype=mimetype)
     response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -18,6 +18,7 @@ import http
 from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from flask import Response, send_from_directory
 from flask_smorest import Api, Blueprint
@@ -103,7 +104,7 @@ def problems(blp: Blueprint, *statuses: int) -> Callable[[Callable], Callable]:
     return decorator
 
 
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "userToken": {
         "type": "http",
         "scheme": "bearer",

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase
 
 from service.dbtypes import utcnow
 from service.extensions import db
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=DeclarativeBase)
 
 
-def insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> bool:
+def insert_ignoring_conflicts(model: type[DeclarativeBase], values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; returns whether a row was inserted.
 
     Starting a use case with this write (instead of select-then-insert) is race-free on
@@ -23,9 +25,32 @@ def insert_ignoring_conflicts(model: type, values: dict[str, Any]) -> bool:
     """
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    primary_key = list(model.__table__.primary_key.columns)
+    primary_key = list(model.__table__.primary_key)
     statement = insert(model).values(**values).on_conflict_do_nothing().returning(*primary_key)
     return db.session.execute(statement).first() is not None
+
+
+def existing(model: type[M], key: Any) -> M:
+    """The row with this primary key, which the caller knows is there.
+
+    For a row the use case wrote and committed itself, or that a job or a row it holds points
+    to. `session.get` answers None for a missing row; here that would be a broken invariant, so
+    it is raised at once rather than carried on as None.
+    """
+    row = db.session.get(model, key)
+    if row is None:
+        raise LookupError(f"{model.__name__} {key!r} is not in the database")
+    return row
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current transaction; returns how many rows it changed.
+
+    The count is what makes a conditional update safe to repeat (zero: someone else moved the row
+    first). The session's `execute` is typed as returning any result; a data-changing statement
+    gives a cursor result, which is the one that carries the count.
+    """
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
 
 
 def seconds_until_earliest(column: Any, *conditions: Any, horizon: float) -> float:

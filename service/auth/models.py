@@ -8,11 +8,11 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 from service.ids import new_id
 
 
-class User(db.Model):
+class User(Model):
     """A platform user of one mini-program, keyed by the platform's user id or open id."""
 
     __tablename__ = "users"
@@ -34,7 +34,7 @@ class User(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One login: the family of refresh tokens rotated from it, revoked as a whole."""
 
     __tablename__ = "login_sessions"
@@ -49,7 +49,7 @@ class LoginSession(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class RefreshToken(db.Model):
+class RefreshToken(Model):
     """One link of a session's rotation chain; only the token's hash is stored.
 
     `used_at` marks a token as spent. The successor's raw value is derived from the spent token
@@ -72,7 +72,7 @@ class RefreshToken(db.Model):
     session: Mapped[LoginSession] = relationship(lazy="joined")
 
 
-class MerchantClient(db.Model):
+class MerchantClient(Model):
     """A merchant back office or store till using the client-credentials grant."""
 
     __tablename__ = "merchant_clients"

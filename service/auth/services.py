@@ -21,7 +21,7 @@ from service.extensions import db
 from service.gateway import oauth, user_info
 from service.gateway.errors import GatewayRejected
 from service.ids import new_id
-from service.sql import insert_ignoring_conflicts
+from service.sql import insert_ignoring_conflicts, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def refresh_session(raw_token: str) -> IssuedTokens:
     """
     now = utcnow()
     digest = refresh_tokens.token_hash(raw_token)
-    spent = db.session.execute(
+    spent = rows_changed(
         update(RefreshToken)
         .where(
             RefreshToken.token_hash == digest,
@@ -172,7 +172,7 @@ def refresh_session(raw_token: str) -> IssuedTokens:
         )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     row = db.session.scalars(select(RefreshToken).where(RefreshToken.token_hash == digest)).first()
     if row is None:
         raise Unauthorized("The refresh token is not valid.", code="refresh_token_invalid")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 from jwt.algorithms import ECAlgorithm
 from jwt.utils import base64url_decode
 
@@ -85,6 +86,8 @@ class TokenKeys:
         keys: dict[str, _Key] = {}
         for entry in jwt_keys:
             private = ECAlgorithm(ECAlgorithm.SHA256).prepare_key(entry["private_key_pem"])
+            if not isinstance(private, EllipticCurvePrivateKey):
+                raise ValueError(f"JWT key {entry['kid']} is a public key; a private key signs")
             keys[entry["kid"]] = _Key(entry["kid"], private, private.public_key())
         if not keys:
             raise ValueError("no JWT signing key configured")

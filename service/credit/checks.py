@@ -30,6 +30,7 @@ from service.gateway import zhima
 from service.gateway.errors import GatewayRejected
 from service.identity.audit import Actor
 from service.identity.identities import has_verified_identity, verified_name_and_number
+from service.sql import existing
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +79,15 @@ def run_check(
 
 
 def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
-    check = db.session.get(CreditCheck, check_id)
+    check = existing(CreditCheck, check_id)
     transaction_id, threshold = _transaction_id(check.id), check.threshold
-    name, id_number = verified_name_and_number(check.user_id)
+    verified = verified_name_and_number(check.user_id)
+    if verified is None:  # erased since the check was recorded
+        raise Forbidden(
+            "A credit check needs the user's verified real-name identity.",
+            code="identity_not_verified",
+        )
+    name, id_number = verified
     db.session.rollback()  # no transaction stays open across the gateway call
     try:
         admitted, biz_no = zhima.admittance(
@@ -99,9 +106,9 @@ def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
             ) from None
         raise
     finally:
-        del name, id_number
-    check = db.session.get(CreditCheck, check_id)
-    consent = db.session.get(consents.CreditConsent, check.consent_id)
+        del name, id_number, verified
+    check = existing(CreditCheck, check_id)
+    consent = existing(consents.CreditConsent, check.consent_id)
     outcome = {True: ADMITTED, False: NOT_ADMITTED, None: NOT_EVALUABLE}[admitted]
     check.outcome, check.admitted, check.biz_no = outcome, admitted, biz_no
     check.decided_at = utcnow()
@@ -120,8 +127,8 @@ def _drop_pending(check_id: str, actor: Actor, code: str) -> None:
     would be listed as awaiting an answer that never comes, while its Idempotency-Key replays
     the refusal for good; nothing was decided, so there is no check to keep.
     """
-    check = db.session.get(CreditCheck, check_id)
-    consent = db.session.get(consents.CreditConsent, check.consent_id)
+    check = existing(CreditCheck, check_id)
+    consent = existing(consents.CreditConsent, check.consent_id)
     consents.record_event(consent, "check_dropped", actor, check_id=check.id, code=code)
     db.session.delete(check)
     db.session.commit()
@@ -182,7 +189,7 @@ def disclose_raw_score(
     consent_id = consent.id
     db.session.rollback()
     score = zhima.raw_score(gateway(), transaction_id=transaction_id, auth_token=auth_token)
-    consent = db.session.get(consents.CreditConsent, consent_id)
+    consent = existing(consents.CreditConsent, consent_id)
     consents.record_event(
         consent, "score_disclosed", actor, evaluable=score is not None, purpose=purpose
     )

@@ -23,6 +23,7 @@ from service.dbtypes import utcnow
 from service.errors import Forbidden, NotFound, Unprocessable
 from service.extensions import db
 from service.identity.audit import Actor
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 ZHIMA_SCOPE = "auth_zhima"
@@ -86,7 +87,7 @@ def grant_consent(
         return shown(earlier)
     db.session.rollback()  # no transaction stays open across the gateway call
     grant = exchange_auth_code(values["auth_code"])
-    user = db.session.get(User, actor.id)
+    user = existing(User, actor.id)
     if not _same_user(user, grant):
         raise Forbidden(
             "The auth code belongs to another platform user.", code="auth_code_other_user"
@@ -214,11 +215,11 @@ def withdraw_consent(actor: Actor, consent_id: str) -> CreditConsent:
     consent = _own_consent(actor.id, consent_id)
     if consent.status == ACTIVE:
         now = utcnow()
-        changed = db.session.execute(
+        changed = rows_changed(
             update(CreditConsent)
             .where(CreditConsent.id == consent.id, CreditConsent.status == ACTIVE)
             .values(status=WITHDRAWN, withdrawn_at=now, platform_token_sealed=None)
-        ).rowcount
+        )
         if changed:
             record_event(consent, "withdrawn", actor)
         db.session.commit()

@@ -39,6 +39,7 @@ from service.gateway import fund_auth
 from service.identity.audit import Actor
 from service.ids import new_id
 from service.scheduler.outbox import enqueue
+from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
 DEPOSIT_PURPOSE = "deposit_waiver"
@@ -192,7 +193,7 @@ def _requested(
             )
         settles = False
     reserved = remaining if settles else amount
-    taken = db.session.execute(
+    taken = rows_changed(
         update(Deposit)
         .where(
             Deposit.id == deposit.id,
@@ -200,7 +201,7 @@ def _requested(
             Deposit.reserved_fen + reserved <= Deposit.amount_fen,
         )
         .values(reserved_fen=Deposit.reserved_fen + reserved)
-    ).rowcount
+    )
     if not taken:  # another operation reserved part of it since we read it
         db.session.rollback()
         raise _exceeds(deposit_for(None, deposit_id).remaining_fen)

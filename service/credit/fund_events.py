@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -39,6 +40,7 @@ from service.extensions import db
 from service.gateway import fund_auth
 from service.notifications.services import NotificationTooEarly, notification_handler
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.sql import existing
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def on_unfreeze(fields: Mapping[str, str]) -> None:
              f"{operation.split.credit_fen} + fund {operation.split.fund_fen}) for a line of "
              f"{line.amount_fen}")  # fmt: skip
     elif line.status in (PENDING, FAILED) and operation.succeeded:
-        reported = {
+        reported: dict[str, Any] = {
             "credit_fen": operation.split.credit_fen,
             "fund_fen": operation.split.fund_fen,
             "gateway_operation_id": operation.operation_id or None,
@@ -146,7 +148,7 @@ def reconcile_deposit(job: ClaimedJob) -> None:
     operation = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=out_request_no
     )
-    deposit = db.session.get(Deposit, deposit_id)
+    deposit = existing(Deposit, deposit_id)
     if operation is not None and operation.succeeded:
         if accept_freeze(deposit, operation):
             log.info("deposit %s held, learnt by reconciliation", deposit_id)

@@ -41,6 +41,7 @@ from service.extensions import db
 from service.gateway.fund_auth import FundOperation
 from service.ids import new_id
 from service.scheduler.outbox import enqueue
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 RESUME_OPERATION = "credit.resume_deposit_operation"
@@ -73,7 +74,7 @@ def _split_text(operation: FundOperation) -> str:
 
 def _foreign_payer(deposit: Deposit, operation: FundOperation) -> bool:
     """Whether the platform names a payer who is not the deposit's user (ids are compared)."""
-    user = db.session.get(User, deposit.user_id)
+    user = existing(User, deposit.user_id)
     pairs = ((operation.payer_user_id, user.platform_user_id),
              (operation.payer_open_id, user.open_id))  # fmt: skip
     return any(reported and own and reported != own for reported, own in pairs)
@@ -81,13 +82,13 @@ def _foreign_payer(deposit: Deposit, operation: FundOperation) -> bool:
 
 def release_unusable(deposit_id: str, problem: str) -> None:
     """Reserve the whole hold for one release, record why, and let the worker send it."""
-    deposit = db.session.get(Deposit, deposit_id)
+    deposit = existing(Deposit, deposit_id)
     amount = deposit.amount_fen - deposit.reserved_fen
-    taken = db.session.execute(
+    taken = rows_changed(
         update(Deposit)
         .where(Deposit.id == deposit_id, Deposit.status == HELD, Deposit.reserved_fen == 0)
         .values(reserved_fen=Deposit.amount_fen, problem=problem)
-    ).rowcount
+    )
     if not taken or amount <= 0:
         return
     line = DepositOperation(

@@ -9,13 +9,13 @@ it; withdrawal erases it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 from service.ids import new_id
 
 ACTIVE, WITHDRAWN, REPLACED = "active", "withdrawn", "replaced"
@@ -29,7 +29,7 @@ FREEZE, RELEASE, CHARGE = "freeze", "release", "charge"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 
 
-class CreditConsent(db.Model):
+class CreditConsent(Model):
     """A user's separate consent to credit processing for one purpose, until withdrawn or expired.
 
     `status` is `active`, `withdrawn` or `replaced` (a newer consent for the same purpose); an
@@ -56,9 +56,12 @@ class CreditConsent(db.Model):
     # from where the consent reached Minifin, and the policy text's version. No personal data.
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     platform_token_sealed: Mapped[str | None] = mapped_column(Text)
+    if TYPE_CHECKING:  # not columns: filled in by `consents.shown` and `consent_with_events`
+        shown_status: str
+        events: list[ConsentEvent]
 
 
-class ConsentEvent(db.Model):
+class ConsentEvent(Model):
     """One thing done under (or to) a consent: granted, used for a check or deposit, withdrawn.
 
     Kept after withdrawal and without a foreign key, as the record of processing.
@@ -80,7 +83,7 @@ class ConsentEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class CreditCheck(db.Model):
+class CreditCheck(Model):
     """One admittance check: who asked, for which purpose, against what threshold, the answer.
 
     `admitted` is None while the check is `pending` (the gateway did not answer yet; a retry with
@@ -106,9 +109,11 @@ class CreditCheck(db.Model):
     biz_no: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    if TYPE_CHECKING:  # not a column: the plain words `checks.shown` attaches
+        explanation: str
 
 
-class Deposit(db.Model):
+class Deposit(Model):
     """A deposit the user's credit may waive, frozen through fund authorisation.
 
     `reserved_fen` counts every release and charge that was accepted, including those whose
@@ -164,12 +169,22 @@ class Deposit(db.Model):
         return self.amount_fen - self.reserved_fen if self.status == HELD else 0
 
     @property
+    def held_auth_no(self) -> str:
+        """The platform's number for the hold, which releases and charges name.
+
+        Every deposit that was held has one, and only a held deposit gets operations.
+        """
+        if self.auth_no is None:
+            raise ValueError(f"deposit {self.id} ({self.status}) was never held")
+        return self.auth_no
+
+    @property
     def shown_order_str(self) -> str | None:
         """The signed orderStr, only while the user has yet to confirm it."""
         return self.order_str if self.status == AWAITING_USER else None
 
 
-class DepositOperation(db.Model):
+class DepositOperation(Model):
     """One line of a deposit's ledger: the freeze, each release, each charge.
 
     Lines are only added, never removed; a release or charge is written `pending` before its

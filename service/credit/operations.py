@@ -46,6 +46,7 @@ from service.gateway.errors import (
     GatewayUnavailable,
 )
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 # Answers that say the order can take no more operations: unknown on their own (an earlier
@@ -59,13 +60,13 @@ def perform(operation_id: int, *, confirmed_absent: bool = False) -> Deposit:
 
     `confirmed_absent`: a query just found that the platform has no such operation.
     """
-    operation = db.session.get(DepositOperation, operation_id)
-    deposit = db.session.get(Deposit, operation.deposit_id)
+    operation = existing(DepositOperation, operation_id)
+    deposit = existing(Deposit, operation.deposit_id)
     if operation.status != PENDING:
         return deposit
-    user = db.session.get(User, deposit.user_id)
+    user = existing(User, deposit.user_id)
     kind, request_no, amount, auth_no = (
-        operation.kind, operation.request_no, operation.amount_fen, deposit.auth_no
+        operation.kind, operation.request_no, operation.amount_fen, deposit.held_auth_no
     )  # fmt: skip
     reason, settles, deposit_id = operation.reason or "", operation.settles, deposit.id
     buyer_id, buyer_open_id = user.platform_user_id, user.open_id
@@ -126,7 +127,7 @@ def perform(operation_id: int, *, confirmed_absent: bool = False) -> Deposit:
         raise
     db.session.commit()
     db.session.expire_all()  # the counters moved in SQL; read them back
-    return db.session.get(Deposit, deposit_id)
+    return existing(Deposit, deposit_id)
 
 
 def _keep_pending(operation_id: int, request_no: str) -> None:
@@ -149,7 +150,7 @@ def _check_reported(deposit_id: str, amount: int, reported: fund_auth.FundOperat
 
 def _apply_totals_of(deposit_id: str) -> None:
     """Bring the ledger to the order's totals, read from the platform's record of the freeze."""
-    deposit = db.session.get(Deposit, deposit_id)
+    deposit = existing(Deposit, deposit_id)
     out_order_no, freeze_request_no = deposit.out_order_no, deposit.out_request_no
     db.session.rollback()
     freeze = fund_auth.operation_detail(
@@ -163,13 +164,13 @@ def _apply_totals_of(deposit_id: str) -> None:
 
 def _fail(operation_id: int, failure: str) -> None:
     """A refused operation gives its reservation back; the ledger keeps the line, failed."""
-    failed = db.session.execute(
+    failed = rows_changed(
         update(DepositOperation)
         .where(DepositOperation.id == operation_id, DepositOperation.status == PENDING)
         .values(status=FAILED, failure=failure[:128], completed_at=utcnow())
-    ).rowcount
+    )
     if failed:
-        operation = db.session.get(DepositOperation, operation_id)
+        operation = existing(DepositOperation, operation_id)
         db.session.execute(
             update(Deposit)
             .where(Deposit.id == operation.deposit_id)
@@ -186,7 +187,7 @@ def resume_operation(job: ClaimedJob) -> None:
     if operation is None or operation.status != PENDING:
         db.session.rollback()
         return
-    deposit = db.session.get(Deposit, operation.deposit_id)
+    deposit = existing(Deposit, operation.deposit_id)
     line_id, amount, deposit_id, kind = (
         operation.id, operation.amount_fen, deposit.id, operation.kind
     )  # fmt: skip
@@ -217,8 +218,8 @@ def resume_operation(job: ClaimedJob) -> None:
 @job_handler(RECORD_CHARGE_SPLIT)
 def record_charge_split(job: ClaimedJob) -> None:
     """Add to a charge's ledger line how much of it waived credit paid and how much held money."""
-    line = db.session.get(DepositOperation, job.payload["operation_id"])
-    deposit = db.session.get(Deposit, line.deposit_id)
+    line = existing(DepositOperation, job.payload["operation_id"])
+    deposit = existing(Deposit, line.deposit_id)
     out_order_no, request_no = deposit.out_order_no, line.request_no
     deposit_id, amount = deposit.id, line.amount_fen
     db.session.rollback()  # no transaction stays open across the gateway call
@@ -229,6 +230,6 @@ def record_charge_split(job: ClaimedJob) -> None:
         log.info("the platform keeps no operation record of charge %s", request_no)
         return
     if reported.amount_fen == amount and reported.split_adds_up:
-        fill_in(db.session.get(DepositOperation, job.payload["operation_id"]), reported)
+        fill_in(existing(DepositOperation, job.payload["operation_id"]), reported)
     _check_reported(deposit_id, amount, reported)
     db.session.commit()

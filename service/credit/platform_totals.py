@@ -36,6 +36,7 @@ from service.credit.settlement import settle_if_done
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gateway.fund_auth import FundOperation
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 PLATFORM = "platform"  # requested_by of a release the platform made on its own
@@ -63,7 +64,7 @@ def apply_platform_totals(
     """Bring the ledger to the order's current totals; False while lines are pending."""
     if has_pending(deposit_id):
         return False
-    deposit = db.session.get(Deposit, deposit_id)
+    deposit = existing(Deposit, deposit_id)
     db.session.refresh(deposit)
     if paid_fen != deposit.charged_fen:
         park(deposit_id, UNEXPECTED_PAYMENT,
@@ -129,14 +130,14 @@ def _add_platform_release(
     fund_fen: int | None = None,
 ) -> bool:
     """Count a release the platform made (reserved, released, a ledger line); False if too big."""
-    taken = db.session.execute(
+    taken = rows_changed(
         update(Deposit)
         .where(Deposit.id == deposit_id, Deposit.reserved_fen + amount <= Deposit.amount_fen)
         .values(
             reserved_fen=Deposit.reserved_fen + amount,
             released_fen=Deposit.released_fen + amount,
         )
-    ).rowcount
+    )
     if not taken:
         return False
     now = utcnow()

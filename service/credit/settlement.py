@@ -28,6 +28,7 @@ from service.credit.models import (
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gateway.fund_auth import FundOperation
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 REST_SUFFIX = "rest"  # the request number of what a settling charge released with it
@@ -41,7 +42,7 @@ def record_hold(deposit: Deposit, operation: FundOperation) -> bool:
     amount, the split and the payer before it calls this).
     """
     now = utcnow()
-    held = db.session.execute(
+    held = rows_changed(
         update(Deposit)
         .where(Deposit.id == deposit.id, Deposit.status.in_((AWAITING_USER, EXPIRED)))
         .values(
@@ -51,7 +52,7 @@ def record_hold(deposit: Deposit, operation: FundOperation) -> bool:
             fund_amount_fen=operation.split.fund_fen,
             held_at=now,
         )
-    ).rowcount
+    )
     if held:
         db.session.add(
             DepositOperation(
@@ -86,7 +87,7 @@ def complete_operation(
     Returns False when it was completed already (by the other of answer and notification).
     """
     now = utcnow()
-    done = db.session.execute(
+    done = rows_changed(
         update(DepositOperation)
         .where(DepositOperation.id == operation_id, DepositOperation.status == PENDING)
         .values(
@@ -97,10 +98,10 @@ def complete_operation(
             trade_no=trade_no,
             completed_at=now,
         )
-    ).rowcount
+    )
     if not done:
         return False
-    operation = db.session.get(DepositOperation, operation_id)
+    operation = existing(DepositOperation, operation_id)
     released = operation.amount_fen if operation.kind == RELEASE else 0
     charged = operation.amount_fen - released
     rest = operation.reserved_fen - operation.amount_fen
@@ -151,15 +152,15 @@ def revive_operation(operation_id: int, **reported) -> bool:
     Its reservation is taken again first (by the same conditional UPDATE that keeps the ledger
     within the hold); False when it no longer fits, which the caller parks for review.
     """
-    line = db.session.get(DepositOperation, operation_id)
-    taken = db.session.execute(
+    line = existing(DepositOperation, operation_id)
+    taken = rows_changed(
         update(Deposit)
         .where(
             Deposit.id == line.deposit_id,
             Deposit.reserved_fen + line.reserved_fen <= Deposit.amount_fen,
         )
         .values(reserved_fen=Deposit.reserved_fen + line.reserved_fen)
-    ).rowcount
+    )
     if not taken:
         return False
     db.session.execute(

@@ -42,7 +42,8 @@ class _Watchdog:
     def _fire(self) -> None:
         self.fired = True
         with contextlib.suppress(OSError):  # already closed: the answer ended in time
-            self._socket.shutdown(socket.SHUT_RDWR)
+            if self._socket is not None:  # always: the timer starts only with a socket
+                self._socket.shutdown(socket.SHUT_RDWR)
 
     def cancel(self) -> None:
         self._timer.cancel()

@@ -20,6 +20,7 @@ from service.dbtypes import utcnow
 from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.extensions import db
 from service.gifting.models import ACTIVE, CLAIMED, SENT, Gift, GiftEvent, Voucher
+from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +96,12 @@ def claim_gift(token: str, user_id: str) -> Gift:
         raise Forbidden("This gift is for someone else.", code="not_the_recipient")
     if gift.recipient_kind == "phone":
         _check_phone_owner(gift, user_id)
-    won = db.session.execute(
+    won = rows_changed(
         update(Gift)
         .where(Gift.id == gift.id, Gift.status == SENT)
         .values(status=CLAIMED, claimed_by=user_id, claimed_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if not won:
         db.session.rollback()
         raise Conflict("This gift has already been claimed.", code="gift_already_claimed")

@@ -29,7 +29,7 @@ def new_code() -> str:
 def normalise(text: str) -> str:
     """What people type → the canonical code: upper case, no spaces or dashes, O→0, I/L→1."""
     cleaned = text.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def is_well_formed(code: str) -> bool:

@@ -42,6 +42,7 @@ from service.gifting.models import (
 from service.gifting.payment_results import SETTLE_UNPAID
 from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 __all__ = ["SETTLE_UNPAID", "buy_gift", "gift_for", "gifts_of", "reschedule_gift"]
@@ -123,7 +124,7 @@ def _same_order(gift: Gift, order: Mapping[str, Any]) -> bool:
 
 def buy_gift(sender_id: str, values: Mapping[str, Any], idempotency_key: str) -> Gift:
     """Record the gift, then open its trade; returns it with the `trade_no` to pay."""
-    sender = db.session.get(User, sender_id)
+    sender = existing(User, sender_id)
     order = _checked_order(sender, values)
     gift = db.session.scalars(
         select(Gift).where(Gift.sender_id == sender_id, Gift.idempotency_key == idempotency_key)
@@ -164,12 +165,12 @@ def _open_trade(gift: Gift, sender: User) -> None:
         notify_url=f"{settings().public_url}/v1/notifications/alipay",
         expires_at=gift.created_at + window,
     )
-    recorded = db.session.execute(
+    recorded = rows_changed(
         update(Gift)
         .where(Gift.id == gift.id, Gift.status == PENDING_PAYMENT, Gift.trade_no.is_(None))
         .values(trade_no=trade_no)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     db.session.refresh(gift)
     if not recorded and gift.status != PENDING_PAYMENT:
@@ -189,7 +190,7 @@ def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
     if gift is None or gift.sender_id != user_id:
         raise NotFound("No such gift.", code="gift_not_found")
     send_at = _checked_send_at(send_at, now, gift.paid_at or now, gift.template.claim_window_hours)
-    moved = db.session.execute(
+    moved = rows_changed(
         update(Gift)
         .where(
             Gift.id == gift_id, Gift.sender_id == user_id, Gift.status == SCHEDULED,
@@ -197,7 +198,7 @@ def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
         )
         .values(send_at=send_at)
         .execution_options(synchronize_session=False)
-    ).rowcount  # fmt: skip
+    )  # fmt: skip
     if not moved:
         db.session.rollback()
         raise Conflict(

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.auth.models import User
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 from service.ids import new_id
 
 ITEM, STORED_VALUE = "item", "stored_value"
 
 
-class VoucherTemplate(db.Model):
+class VoucherTemplate(Model):
     """A kind of voucher: a coffee (`item`, redeemed once) or a card (`stored_value`).
 
     Templates are never deleted, only deactivated, because issued vouchers keep pointing at them.
@@ -49,7 +49,7 @@ PENDING_PAYMENT, SCHEDULED, CLOSED = "pending_payment", "scheduled", "closed"
 RECIPIENT_KINDS = ("user", "phone", "link")
 
 
-class Gift(db.Model):
+class Gift(Model):
     """A gift order: who buys what for whom, and when it is sent.
 
     `send_at` with `status` is the index the scheduler scans for due gifts. A phone recipient is
@@ -95,6 +95,9 @@ class Gift(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claim_token_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     claim_token_sealed: Mapped[str | None] = mapped_column(String(200))
+    if TYPE_CHECKING:  # not columns: opened by `claims.reveal_claim_link` for who may see them
+        claim_token: str
+        claim_url: str
     # Why a gift is parked in `needs_review` (`amount_mismatch`, …): an operator looks at it.
     review_reason: Mapped[str | None] = mapped_column(String(32))
 
@@ -105,7 +108,7 @@ class Gift(db.Model):
     vouchers: Mapped[list[Voucher]] = relationship(order_by="Voucher.id", viewonly=True)
 
 
-class GiftEvent(db.Model):
+class GiftEvent(Model):
     """One entry of a gift's timeline; `detail` never holds personal data."""
 
     __tablename__ = "gift_events"
@@ -124,7 +127,7 @@ NEEDS_REVIEW = "needs_review"
 ISSUED, ACTIVE, VOID = "issued", "active", "void"
 
 
-class Voucher(db.Model):
+class Voucher(Model):
     """One voucher of a sent gift. Its code is kept as a blind index (to redeem by code) and
     sealed (so its owner can see it again); only the last characters are shown otherwise."""
 
@@ -141,6 +144,8 @@ class Voucher(db.Model):
     code_index: Mapped[str] = mapped_column(String(64), unique=True)
     code_sealed: Mapped[str] = mapped_column(String(200))
     code_last4: Mapped[str] = mapped_column(String(4))
+    if TYPE_CHECKING:  # not a column: opened by `claims.voucher_with_code` for its owner
+        code: str
     status: Mapped[str] = mapped_column(String(16), default=ISSUED)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -149,7 +154,7 @@ class Voucher(db.Model):
 SPENT = "spent"
 
 
-class VoucherLedgerEntry(db.Model):
+class VoucherLedgerEntry(Model):
     """Append-only: every change to a voucher's balance, with the balance after it.
 
     A redemption keeps the till's Idempotency-Key, unique per merchant client: the database
@@ -170,7 +175,7 @@ class VoucherLedgerEntry(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
 
 
-class OperatorRefund(db.Model):
+class OperatorRefund(Model):
     """A refund the platform no longer accepts (the trade's refund period is over): the money
     is owed to the buyer and an operator pays it back outside the gateway (`minifin refunds
     list`). One per gateway refund number, so a retried job queues it once."""

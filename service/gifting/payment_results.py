@@ -41,6 +41,7 @@ from service.gifting.models import (
 from service.notifications.merchant import known_seller_id, learn_seller_id
 from service.notifications.services import notification_handler
 from service.scheduler.outbox import ClaimedJob, job_handler
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 SETTLE_UNPAID = "gifting.settle_unpaid"
@@ -52,12 +53,12 @@ _PARKABLE = (PENDING_PAYMENT, CLOSED)
 def _leave_pending(gift_id: str, status: str, event: str, detail: dict, **values: Any) -> bool:
     """Move a gift out of pending_payment, once (a conditional update); the caller commits."""
     now = utcnow()
-    moved = db.session.execute(
+    moved = rows_changed(
         update(Gift)
         .where(Gift.id == gift_id, Gift.status == PENDING_PAYMENT)
         .values(status=status, **values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved:
         db.session.add(GiftEvent(gift_id=gift_id, at=now, type=event, detail=detail))
     return bool(moved)
@@ -75,12 +76,12 @@ def _mark_closed(gift_id: str, why: str) -> bool:
 def park_for_review(gift_id: str, reason: str, detail: dict[str, Any]) -> bool:
     """Stop a gift whose payment does not match it (from a state holding no money); the caller
     commits. Nothing moves it on again by itself: an operator decides."""
-    moved = db.session.execute(
+    moved = rows_changed(
         update(Gift)
         .where(Gift.id == gift_id, Gift.status.in_(_PARKABLE))
         .values(status=NEEDS_REVIEW, review_reason=reason)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved:
         db.session.add(GiftEvent(gift_id=gift_id, at=utcnow(), type=NEEDS_REVIEW,
                                  detail={"reason": reason, **detail}))  # fmt: skip
@@ -176,9 +177,8 @@ def settle_unpaid(job: ClaimedJob) -> None:
     if status != PENDING_PAYMENT:
         return
     trade = payments.query_trade(gateway(), out_trade_no=gift_id)
-    gift = db.session.get(Gift, gift_id)
     if trade is not None and trade.paid:
-        _settle_paid(gift, trade)
+        _settle_paid(existing(Gift, gift_id), trade)
     else:
         if trade is not None and trade.status == payments.WAIT_BUYER_PAY:
             payments.close_trade(gateway(), out_trade_no=gift_id)

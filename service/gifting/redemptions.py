@@ -25,6 +25,7 @@ from service.errors import Conflict, DomainError, NotFound, Unprocessable
 from service.extensions import db
 from service.gifting import codes
 from service.gifting.models import ACTIVE, ISSUED, ITEM, SPENT, Voucher, VoucherLedgerEntry
+from service.sql import existing
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def _answer_of(earlier: VoucherLedgerEntry, code_text: str, amount_fen: int | No
     The same request means the same voucher (by its code), the same store and the same amount
     (an item voucher's amount may be left out, as it is always the whole).
     """
-    voucher = db.session.get(Voucher, earlier.voucher_id)
+    voucher = existing(Voucher, earlier.voucher_id)
     code = codes.normalise(code_text)
     same = (
         codes.is_well_formed(code)
@@ -88,8 +89,9 @@ def _answer_of(earlier: VoucherLedgerEntry, code_text: str, amount_fen: int | No
             "This Idempotency-Key was used for another redemption.",
             code="idempotency_key_reused",
         )
+    # `store_id` is the earlier entry's (checked above)
     answer = Redemption(voucher.id, earlier.amount_fen, earlier.balance_after_fen,
-                        earlier.store_id, earlier.at)  # fmt: skip
+                        store_id, earlier.at)  # fmt: skip
     db.session.rollback()
     return answer
 

@@ -42,7 +42,7 @@ from service.gifting.models import (
 )
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 from service.scheduler.worker import DueWorkSource, register_source
-from service.sql import insert_ignoring_conflicts
+from service.sql import insert_ignoring_conflicts, rows_changed
 
 log = logging.getLogger(__name__)
 REFUND_GIFT = "gifting.refund"
@@ -82,12 +82,12 @@ def seconds_until_next_expiry(horizon: float) -> float:
 
 def cancel_gift(user_id: str, gift_id: str) -> Gift:
     """The sender changes their mind before the gift is sent: canceled, refund queued."""
-    moved = db.session.execute(
+    moved = rows_changed(
         update(Gift)
         .where(Gift.id == gift_id, Gift.sender_id == user_id, Gift.status == SCHEDULED)
         .values(status=CANCELED)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     gift = db.session.get(Gift, gift_id)
     if gift is None or gift.sender_id != user_id:
         raise NotFound("No such gift.", code="gift_not_found")
@@ -121,12 +121,12 @@ def refund_gift(job: ClaimedJob) -> None:
         db.session.commit()
         return
     now = utcnow()
-    moved = db.session.execute(
+    moved = rows_changed(
         update(Gift)
         .where(Gift.id == gift_id, Gift.status.in_([EXPIRED_UNCLAIMED, CANCELED]))
         .values(status=REFUNDED, refunded_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved:
         db.session.add(GiftEvent(gift_id=gift_id, at=now, type="refunded",
                                  detail={"refunded_fen": result.refunded_fen}))  # fmt: skip

@@ -10,7 +10,7 @@ percentile, worst), and how many due gifts are still waiting. The reads use the 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,13 +70,13 @@ def _lateness_quantiles(since: datetime) -> tuple[int, dict[float, float]]:
         quantiles = [func.percentile_disc(q).within_group(_lateness_seconds()) for q in QUANTILES]
         count, *values = db.session.execute(select(func.count(), *quantiles).where(recent)).one()
         return count, {q: float(v or 0.0) for q, v in zip(QUANTILES, values, strict=True)}
-    values = db.session.scalars(
+    ordered = db.session.scalars(
         select(_lateness_seconds()).where(recent).order_by(_lateness_seconds())
     ).all()
-    return len(values), {q: nearest_rank(values, q) for q in QUANTILES}
+    return len(ordered), {q: nearest_rank(ordered, q) for q in QUANTILES}
 
 
-def nearest_rank(ordered: list[float], quantile: float) -> float:
+def nearest_rank(ordered: Sequence[float], quantile: float) -> float:
     """The nearest-rank quantile of sorted values (what PostgreSQL's percentile_disc gives)."""
     if not ordered:
         return 0.0

@@ -22,8 +22,8 @@ ADULT_AGE = 18
 
 # First two digits of the administrative division code (GB/T 2260): the provinces, the
 # autonomous regions, the municipalities, Taiwan, Hong Kong and Macau.
-_PROVINCES = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46)
-_PROVINCES += (50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)
+_PROVINCES = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+              50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)  # fmt: skip
 PROVINCE_CODES = frozenset(str(code) for code in _PROVINCES)
 
 CHINA = ZoneInfo("Asia/Shanghai")

@@ -23,7 +23,7 @@ from service.identity.idcard import china_today, parse_id_number
 from service.identity.models import CANCELED, PENDING, Identity, IdentityEvent, IdentityVerification
 from service.identity.user_lock import lock_user
 from service.security.masking import mask_id_number, mask_name
-from service.sql import flush_erased_values
+from service.sql import flush_erased_values, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def erase_identity(actor: Actor) -> IdentityView:
         .returning(IdentityVerification.id)
         .execution_options(synchronize_session=False)
     ).all()
-    erased = db.session.execute(delete(Identity).where(Identity.user_id == user_id)).rowcount
+    erased = rows_changed(delete(Identity).where(Identity.user_id == user_id))
     db.session.execute(
         update(IdentityVerification)
         .where(IdentityVerification.user_id == user_id)

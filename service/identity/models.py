@@ -9,13 +9,13 @@ it is pending: when it ends they move to the identity (passed) or are erased (an
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 from service.ids import new_id
 
 PENDING, PASSED, FAILED = "pending", "passed", "failed"
@@ -23,7 +23,7 @@ EXPIRED, CANCELED = "expired", "canceled"
 FINISHED = (PASSED, FAILED, EXPIRED, CANCELED)
 
 
-class IdentityVerification(db.Model):
+class IdentityVerification(Model):
     """One attempt at face verification; `outer_order_no` at the gateway is its id."""
 
     __tablename__ = "identity_verifications"
@@ -48,9 +48,22 @@ class IdentityVerification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    if TYPE_CHECKING:  # not a column: signed afresh by `verifications._shown` while open
+        certify_url: str | None
+
+    def sealed_values(self) -> tuple[str, str, str]:
+        """The sealed name, sealed ID number and the number's blind index of a pending attempt.
+
+        Only a pending attempt holds them (they move or are erased when it ends), so their
+        absence here is a broken invariant and raised as such.
+        """
+        name, number, index = self.name_sealed, self.id_number_sealed, self.id_number_hash
+        if name is None or number is None or index is None:
+            raise ValueError(f"verification {self.id} ({self.status}) holds no sealed values")
+        return name, number, index
 
 
-class Identity(db.Model):
+class Identity(Model):
     """A user's verified real name and ID number; one identity is bound to one user per app."""
 
     __tablename__ = "identities"
@@ -67,7 +80,7 @@ class Identity(db.Model):
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class IdentityEvent(db.Model):
+class IdentityEvent(Model):
     """Who did what to whose identity data, when and from where; never the data itself.
 
     Kept after erasure (no foreign key to the user on purpose) as the record of processing.

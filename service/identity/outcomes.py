@@ -24,6 +24,7 @@ from service.identity import audit
 from service.identity.audit import Actor
 from service.identity.models import FAILED, PASSED, PENDING, Identity, IdentityVerification
 from service.identity.user_lock import lock_user
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 # Reasons Minifin itself gives (the gateway's own failure codes are passed through).
@@ -56,25 +57,27 @@ def finish(
     if verification.status != PENDING:
         db.session.rollback()
         return False
-    sealed = (verification.name_sealed, verification.id_number_sealed, verification.id_number_hash)
-    app_id = None
+    binding = None  # the app and the sealed values a pass binds to the user
     if status == PASSED:
-        app_id = db.session.scalar(select(User.app_id).where(User.id == user_id))
-        if identity_owner(app_id, verification.id_number_hash) not in (None, user_id):
+        sealed = verification.sealed_values()
+        app_id = existing(User, user_id).app_id
+        if identity_owner(app_id, sealed[2]) not in (None, user_id):
             status, reason = FAILED, ALREADY_BOUND
+        else:
+            binding = (app_id, sealed)
     now = utcnow()
-    moved = db.session.execute(
+    moved = rows_changed(
         update(IdentityVerification)
         .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
         .values(status=status, fail_reason=reason, finished_at=now, name_sealed=None,
                 id_number_sealed=None, id_number_hash=None)
         .execution_options(synchronize_session=False)
-    ).rowcount  # fmt: skip
+    )  # fmt: skip
     if not moved:
         db.session.rollback()
         return False
-    if status == PASSED:
-        _bind_identity(user_id, app_id, verification_id, sealed, now)
+    if binding is not None:
+        _bind_identity(user_id, binding[0], verification_id, binding[1], now)
     detail = {"fail_reason": reason} if reason else {}
     audit.record(
         user_id, f"verification.{status}", actor, verification_id=verification_id, **detail

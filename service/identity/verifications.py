@@ -52,6 +52,7 @@ from service.identity.outcomes import (
 from service.identity.user_lock import lock_user
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
 from service.security.masking import mask_id_number, mask_name
+from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
 SETTLE_VERIFICATION = "identity.settle_verification"
@@ -124,7 +125,7 @@ def start_verification(
     actor: Actor, values: Mapping[str, Any], idempotency_key: str
 ) -> IdentityVerification:
     """Check the input, record the attempt, initialize it at the gateway, and return it."""
-    user = db.session.get(User, actor.id)
+    user = existing(User, actor.id)
     name, id_number = _checked_identity(values)
     id_number_hash = blind_index().digest("id_number", id_number)
     verification = db.session.scalars(
@@ -194,12 +195,12 @@ def _initialize(verification: IdentityVerification, name: str, id_number: str) -
         cert_no=id_number,
         return_url=return_url,
     )
-    recorded = db.session.execute(
+    recorded = rows_changed(
         update(IdentityVerification)
         .where(IdentityVerification.id == verification_id, IdentityVerification.status == PENDING)
         .values(certify_id=certify_id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if recorded:
         log.info("verification %s initialized", verification_id)
@@ -210,8 +211,9 @@ def _initialize(verification: IdentityVerification, name: str, id_number: str) -
 def _resume_initialize(verification: IdentityVerification) -> None:
     """A pending attempt whose initialization failed earlier: try again with its sealed values."""
     cipher = field_cipher()
-    name = cipher.open(verification.name_sealed, owner=verification.user_id)
-    id_number = cipher.open(verification.id_number_sealed, owner=verification.user_id)
+    name_sealed, id_number_sealed, _ = verification.sealed_values()
+    name = cipher.open(name_sealed, owner=verification.user_id)
+    id_number = cipher.open(id_number_sealed, owner=verification.user_id)
     _initialize(verification, name, id_number)
 
 
@@ -220,9 +222,9 @@ def _shown(verification: IdentityVerification) -> IdentityVerification:
 
     Signed when it is shown rather than stored, so the signature's timestamp is fresh.
     """
-    open_ = verification.status == PENDING and verification.certify_id is not None
+    certify_id = verification.certify_id if verification.status == PENDING else None
     verification.certify_url = (  # not a column
-        certification.certify_page_url(gateway(), verification.certify_id) if open_ else None
+        certification.certify_page_url(gateway(), certify_id) if certify_id is not None else None
     )
     return verification
 
@@ -239,7 +241,7 @@ def verification_for(actor: Actor, verification_id: str) -> IdentityVerification
     verification = _own_verification(actor.id, verification_id)
     if verification.status == PENDING:
         refresh(verification, actor)
-        verification = db.session.get(IdentityVerification, verification_id)
+        verification = existing(IdentityVerification, verification_id)
     return _shown(verification)
 
 
@@ -259,7 +261,7 @@ def refresh(verification: IdentityVerification, actor: Actor) -> None:
         if error.sub_code != certification.CERTIFY_ID_NOT_EXIST:
             raise
         result = None  # the platform forgot it: it was never finished in time
-    verification = db.session.get(IdentityVerification, verification_id)
+    verification = existing(IdentityVerification, verification_id)
     if result is None:
         finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, actor)
         return
@@ -291,6 +293,6 @@ def settle_verification(job: ClaimedJob) -> None:
         db.session.rollback()
         return
     refresh(verification, audit.WORKER)
-    verification = db.session.get(IdentityVerification, job.payload["verification_id"])
+    verification = existing(IdentityVerification, job.payload["verification_id"])
     if verification.status == PENDING:  # the gateway says unfinished and the clock says late
         finish(verification, EXPIRED, NOT_FINISHED_IN_TIME, audit.WORKER)

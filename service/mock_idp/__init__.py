@@ -10,6 +10,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 
 from service.gateway.signing import generate_private_key, load_private_key, private_key_pem
 from service.mock_idp.authorize_page import authorize_blueprint
@@ -40,7 +41,9 @@ def create_mock_app(
 ) -> Flask:
     """Build the mock gateway app; `data_dir` keeps its store and (generated) platform key."""
     app = Flask(__name__)
-    app.json.ensure_ascii = False
+    readable = DefaultJSONProvider(app)
+    readable.ensure_ascii = False  # Chinese text as itself, as the platform sends it
+    app.json = readable
     directory = Path(data_dir if data_dir is not None else tempfile.mkdtemp(prefix="minifin-mock-"))
     directory.mkdir(parents=True, exist_ok=True)
     app.extensions[PLATFORM_KEY_EXTENSION] = _platform_key(directory, platform_private_key)

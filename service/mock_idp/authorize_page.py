@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() gives
 
 from service.mock_idp.demo_users import masked_name
 from service.mock_idp.grants import issue_auth_code, parse_scopes
@@ -132,7 +133,7 @@ def show_authorize_page() -> Response:
 
 
 @authorize_blueprint.post(AUTHORIZE_PATH)
-def decide() -> Response:
+def decide() -> BaseResponse:
     """Approve → back to the app with an auth code; deny → back with `error=access_denied`."""
     store = current_store()
     try:

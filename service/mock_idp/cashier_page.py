@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() gives
 
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.authorize_page import (
@@ -85,17 +86,19 @@ def show_cashier() -> Response:
     try:
         trade, return_url = _trade_and_return_url(request.args)
     except CashierRequestInvalid as problem:
-        return error_page(*problem.args, heading=HEADING)
+        message, status = problem.args
+        return error_page(message, status, heading=HEADING)
     return _render(trade, return_url)
 
 
 @cashier_blueprint.post(CASHIER_PATH)
-def decide() -> Response:
+def decide() -> BaseResponse:
     """Pay or cancel, then back to return_url (or a result page when there is none)."""
     try:
         trade, return_url = _trade_and_return_url(request.form)
     except CashierRequestInvalid as problem:
-        return error_page(*problem.args, heading=HEADING)
+        message, status = problem.args
+        return error_page(message, status, heading=HEADING)
     nonce = request.form.get("nonce", "")
     if not spend_page_nonce(current_store(), nonce, _form_context(trade, return_url)):
         return error_page(
@@ -114,7 +117,7 @@ def decide() -> Response:
     return _leave(trade, return_url, RESULT_PAID, "paid")
 
 
-def _leave(trade: Trade, return_url: str, result_code: str, result: str) -> Response:
+def _leave(trade: Trade, return_url: str, result_code: str, result: str) -> BaseResponse:
     if not return_url:
         return _render(trade, return_url, result=result)
     back = {"trade_no": trade.trade_no, "out_trade_no": trade.out_trade_no}

@@ -20,6 +20,7 @@ import hashlib
 import time
 
 from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() gives
 
 from service.mock_idp.authorize_page import (
     error_page,
@@ -79,7 +80,7 @@ def _render(certification: Certification, *, status: int = 200) -> Response:
 
 
 @certify_blueprint.post(CERTIFY_PATH)
-def decide() -> Response:
+def decide() -> BaseResponse:
     """Scan, fail or cancel, then back to the certification's return_url."""
     store = current_store()
     certification = get_certification(store, request.form.get("certify_id", ""))
@@ -105,5 +106,6 @@ def decide() -> Response:
         return redirect(certification.return_url, 302)
     finished = finish_certification(store, certification.certify_id, outcome, now)
     if finished is None:  # finished meanwhile, in another tab or through the control API
-        return _render(get_certification(store, certification.certify_id), status=409)
+        latest = get_certification(store, certification.certify_id)
+        return _render(latest or certification, status=409)
     return redirect(finished.return_url, 302)

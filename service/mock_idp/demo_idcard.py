@@ -10,8 +10,8 @@ _CHECK_CHARACTERS = "10X98765432"
 _SHAPE = re.compile(r"^[1-8]\d{16}[\dX]$")
 
 # First two digits of the administrative division code: the provinces of GB/T 2260.
-_PROVINCES = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46)
-_PROVINCES += (50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)
+_PROVINCES = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+              50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82)  # fmt: skip
 PROVINCE_CODES = frozenset(str(code) for code in _PROVINCES)
 
 

@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 from importlib import resources
-from typing import Any
+from typing import Any, TypeGuard
 
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.demo_idcard import gender_of, is_valid_id_number
@@ -143,7 +143,7 @@ def _validated_face(face: Any) -> dict[str, Any]:
     return {"outcome": "fail", "reason": reason}
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

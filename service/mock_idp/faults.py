@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 from service.mock_idp.protocol import GatewayError
 from service.mock_idp.store import MockStore
@@ -59,6 +59,10 @@ class Fault:
     def to_json(self) -> dict[str, Any]:
         """The fault as the control API shows it."""
         return asdict(self)
+
+    def gateway_error(self) -> GatewayError:
+        """What an `error` fault answers (`validated_fault` gives every one its three texts)."""
+        return GatewayError(self.code or "", self.sub_code or "", self.sub_msg or "")
 
 
 def validated_fault(data: Any, known_methods: Collection[str]) -> dict[str, Any]:
@@ -118,7 +122,7 @@ def add_fault(store: MockStore, fault: dict[str, Any]) -> Fault:
              "created_at": time.time(), "after_acting": int(fault.get("after", False)),
              "fields_json": json.dumps(fault["fields"]) if fault.get("fields") else None},
         )  # fmt: skip
-    return Fault(id=cursor.lastrowid, **fault)
+    return Fault(id=cast(int, cursor.lastrowid), **fault)  # set after an INSERT
 
 
 def list_faults(store: MockStore) -> list[Fault]:
@@ -186,7 +190,7 @@ def apply_before(faults: list[Fault]) -> tuple[str | None, list[Fault]]:
             signature = "none"
     for fault in before:
         if fault.kind == "error":
-            raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
+            raise fault.gateway_error()
     return signature, [fault for fault in faults if fault.after]
 
 
@@ -201,7 +205,7 @@ def apply_after(faults: list[Fault], inner: dict[str, Any]) -> dict[str, Any]:
             time.sleep(fault.seconds or 0)
     for fault in faults:
         if fault.kind == "error":
-            raise GatewayError(fault.code, fault.sub_code, fault.sub_msg)
+            raise fault.gateway_error()
     return inner
 
 

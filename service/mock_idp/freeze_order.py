@@ -58,7 +58,7 @@ def verified_freeze(store: MockStore, params: Mapping[str, str], now: float) -> 
     """The freeze an orderStr asks for, once it passes every check gateway.do makes."""
     app = store.get_app(params.get("app_id"))
     try:
-        check_signed_request(params, app, now, store.settings()["timestamp_skew_seconds"])
+        app = check_signed_request(params, app, now, store.settings()["timestamp_skew_seconds"])
         if params.get("method") != FREEZE_METHOD:
             raise parameter_refusal(f"orderStr 的 method 必须是 {FREEZE_METHOD}")
         return freeze_request(params, app.app_id)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, redirect, render_template, request
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() gives
 
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.authorize_page import (
@@ -108,7 +109,7 @@ def _render(
 
 
 @freeze_blueprint.post(FREEZE_PATH)
-def decide() -> Response:
+def decide() -> BaseResponse:
     """Confirm or cancel, then back to the orderStr's return_url or to a result page."""
     store, now = current_store(), time.time()
     order_str, payer_id = request.form.get("order_str", ""), request.form.get("payer_id", "")
@@ -137,7 +138,7 @@ def _leave(
     payer_id: str,
     result_code: str,
     order: AuthOrder | None,
-) -> Response:
+) -> BaseResponse:
     app = current_store().get_app(freeze_ask.app_id)
     return_url = freeze_ask.return_url
     if return_url and app is not None and is_registered_redirect(app, return_url):

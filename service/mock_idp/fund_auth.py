@@ -119,6 +119,8 @@ def _repeated_freeze(
 ) -> AuthOperation:
     """The first freeze again for a retry; another request under the same order is refused."""
     operation = operation_where(db, "auth_no = ? AND operation_type = ?", order.auth_no, FREEZE)
+    if operation is None:  # an order is created with its freeze, in one transaction
+        raise LookupError(f"fund auth order {order.auth_no} has no freeze")
     if operation.out_request_no != request.out_request_no:
         raise FundAuthRefused(
             "ORDER_ALREADY_EXIST",

@@ -105,8 +105,8 @@ def answer_call(params: dict[str, str], store: MockStore, *, host_url: str) -> G
         answer = GatewayAnswer(_error_key(method, error), error.inner(), signed=app is not None)
     except Exception:
         logger.exception("mock gateway method %s failed", method_name)
-        error = GatewayError("20000", "isp.unknow-error", "系统繁忙")
-        answer = GatewayAnswer(_error_key(method, error), error.inner(), signed=app is not None)
+        busy = GatewayError("20000", "isp.unknow-error", "系统繁忙")
+        answer = GatewayAnswer(_error_key(method, busy), busy.inner(), signed=app is not None)
     answer.signature = effects.signature
     answer.wire = wire_fault(effects.after)
     return answer
@@ -128,7 +128,9 @@ def _checked_call(
     host_url: str,
     effects: FaultEffects,
 ) -> GatewayAnswer:
-    call = _verified_call(params, store, app, method and method.name, host_url, effects)
+    name = method.name if method is not None else None
+    call = _verified_call(params, store, app, name, host_url, effects)
+    assert method is not None, "_verified_call refuses an unknown method"
     inner = apply_after(effects.after, success_inner(method.handler(call)))  # done, then lost
     return GatewayAnswer(response_key(method.name), inner, True)
 
@@ -143,7 +145,7 @@ def _verified_call(
 ) -> GatewayCall:
     """The common checks, the signature and the method's faults, in the platform's order."""
     now = time.time()
-    check_signed_request(params, app, now, store.settings()["timestamp_skew_seconds"])
+    app = check_signed_request(params, app, now, store.settings()["timestamp_skew_seconds"])
     if method_name is None:
         raise GatewayError(
             "40002", "isv.invalid-method", "不存在的方法名", under_error_response=True

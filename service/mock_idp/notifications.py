@@ -180,7 +180,7 @@ def list_notifications(
     auth_no: str | None = None,
 ) -> list[dict[str, Any]]:
     """Notifications as the control API shows them, oldest first, optionally filtered."""
-    sql, params = "SELECT * FROM notifications WHERE 1 = 1", []
+    sql, params = "SELECT * FROM notifications WHERE 1 = 1", list[str]()
     for subject in (trade_no, auth_no):  # both are kept in the subject column `trade_no`
         if subject:
             sql, params = sql + " AND trade_no = ?", [*params, subject]

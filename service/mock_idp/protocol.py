@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from service.gateway import signing
 from service.gateway.money import yuan_to_fen
@@ -143,14 +143,18 @@ def check_common_formats(params: Mapping[str, str], now: float, skew: float | No
 
 def check_signed_request(
     params: Mapping[str, str], app: AppRecord | None, now: float, skew: float | None
-) -> None:
-    """What every request passes before its method runs: parameters, app, formats, signature."""
+) -> AppRecord:
+    """What every request passes before its method runs: parameters, app, formats, signature.
+
+    Returns the app, now known to exist.
+    """
     check_required(params)
     if app is None:
         raise GatewayError("40002", "isv.invalid-app-id", "无效的 AppID 参数")
     check_common_formats(params, now, skew)
     if not signing.verify_request(params, app.public_key):
         raise signature_mismatch(params)
+    return app
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -221,6 +225,15 @@ def parameter_refusal(message: str, *, missing: bool = False) -> GatewayError:
     return GatewayError("40002", "isv.invalid-parameter", message)
 
 
+# A required parameter is never None: the overloads tell the type checker so.
+@overload
+def text_parameter(
+    biz: Mapping[str, Any], name: str, *, max_length: int, required: Literal[True] = ...,
+    refuse: Callable[..., GatewayError] = ...,
+) -> str: ...
+@overload
+def text_parameter(biz: Mapping[str, Any], name: str, *, max_length: int, required: bool,
+                   refuse: Callable[..., GatewayError] = ...) -> str | None: ...
 def text_parameter(
     biz: Mapping[str, Any],
     name: str,
@@ -243,6 +256,14 @@ def text_parameter(
     return text
 
 
+@overload
+def amount_parameter(biz: Mapping[str, Any], name: str, *, required: Literal[True] = ...,
+                     positive: bool = ..., refuse: Callable[..., GatewayError] = ...) -> int: ...
+@overload
+def amount_parameter(
+    biz: Mapping[str, Any], name: str, *, required: bool, positive: bool = ...,
+    refuse: Callable[..., GatewayError] = ...,
+) -> int | None: ...
 def amount_parameter(
     biz: Mapping[str, Any],
     name: str,

@@ -6,13 +6,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from service.gateway.signing import load_public_key
 
@@ -155,7 +155,7 @@ class MockStore:
                 raise
             self._db.execute("COMMIT")
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[sqlite3.Row]:
         """All rows of one read."""
         with self._lock:
             return self._db.execute(sql, params).fetchall()
@@ -299,11 +299,12 @@ class MockStore:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (time.time(), http_method, method, app_id, code, sub_code or None),
             )
-            db.execute("DELETE FROM calls WHERE id <= ?", (cursor.lastrowid - kept,))
+            newest = cast(int, cursor.lastrowid)  # always set after an INSERT
+            db.execute("DELETE FROM calls WHERE id <= ?", (newest - kept,))
 
     def list_calls(self, method: str | None = None) -> list[dict[str, Any]]:
         """The logged calls, oldest first, optionally of one method."""
-        sql, params = "SELECT * FROM calls", ()
+        sql, params = "SELECT * FROM calls", tuple[str, ...]()
         if method:
             sql, params = sql + " WHERE method = ?", (method,)
         rows = self.query(sql + " ORDER BY id", params)

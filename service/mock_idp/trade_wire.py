@@ -61,7 +61,7 @@ def query_fields(app: AppRecord, trade: Trade, user: dict[str, Any]) -> dict[str
         "receipt_amount": _paid_amount(trade),
         **buyer_ids(app, trade.buyer_user_id, "buyer_user_id"),
     }
-    if trade.was_paid:
+    if trade.paid_at is not None:  # it was paid
         fields["send_pay_date"] = beijing_time(trade.paid_at)
         fields["fund_bill_list"] = [
             {"fund_channel": FUND_CHANNEL, "amount": fen_to_yuan(trade.total_fen)}
@@ -113,7 +113,7 @@ def trade_status_sync_fields(
         "subject": trade.subject,
         "gmt_create": beijing_time(trade.created_at),
     }
-    if trade.was_paid:
+    if trade.paid_at is not None:  # it was paid
         paid = fen_to_yuan(trade.total_fen)
         fields.update(
             receipt_amount=paid,

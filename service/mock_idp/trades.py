@@ -276,7 +276,8 @@ def _move(
 ) -> Trade:
     """Record the new state and its time, and queue the notification that reports it."""
     db.execute(_MOVES[state], (state, now, trade.trade_no))
-    moved = replace(trade, status=state, **{_STATE_TIMES[state]: now})
+    at: dict[str, Any] = {_STATE_TIMES[state]: now}  # the time column this state sets
+    moved = replace(trade, status=state, **at)
     notify_trade_status(store, db, platform_key, moved, now)
     return moved
 

@@ -19,13 +19,13 @@ from service.notifications.models import REFUSED, GatewayNotification
 def refused_by_reason() -> dict[str, int]:
     """How many notifications were refused, by reason (`app_mismatch`, `amount_mismatch`, …)."""
     try:
-        return dict(
-            db.session.execute(
-                select(GatewayNotification.refusal, func.count())
-                .where(GatewayNotification.outcome == REFUSED)
-                .group_by(GatewayNotification.refusal)
-            ).all()
-        )
+        rows = db.session.execute(
+            select(GatewayNotification.refusal, func.count())
+            .where(GatewayNotification.outcome == REFUSED)
+            .group_by(GatewayNotification.refusal)
+        ).all()
+        # A refused notification always records why; a row without a reason has no label.
+        return {reason: count for reason, count in rows if reason is not None}
     finally:
         db.session.rollback()
 

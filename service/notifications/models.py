@@ -8,12 +8,12 @@ from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 
 HANDLED, IGNORED, REFUSED = "handled", "ignored", "refused"
 
 
-class GatewayNotification(db.Model):
+class GatewayNotification(Model):
     """One notification, by the gateway's unique `notify_id`; a repeat is recognised by it."""
 
     __tablename__ = "gateway_notifications"
@@ -28,7 +28,7 @@ class GatewayNotification(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class PlatformFact(db.Model):
+class PlatformFact(Model):
     """Something Minifin learned from the platform and every process must share (the merchant's
     `seller_id` when MINIFIN_SELLER_ID is unset): the first value recorded stays."""
 

@@ -89,7 +89,7 @@ def receive_notification(fields: Mapping[str, str]) -> str:
         return "duplicate"
     if refusal is None and handler is None:
         log.warning("no handler for notification type %s; recorded and acknowledged", notify_type)
-    elif refusal is None:
+    elif refusal is None and handler is not None:
         try:
             refusal = handler(fields)
         except BaseException:

@@ -9,12 +9,12 @@ from sqlalchemy import JSON, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.dbtypes import UTCDateTime, utcnow
-from service.extensions import db
+from service.extensions import Model
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
 
 
-class OutboxJob(db.Model):
+class OutboxJob(Model):
     """One side effect to perform (a gateway call, a message), claimed by workers with a lease.
 
     A pending job runs once `run_at` has passed; a running job whose lease has expired belongs to

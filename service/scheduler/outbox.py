@@ -45,7 +45,7 @@ from service.scheduler.clock import db_now, db_now_plus
 from service.scheduler.metrics import summary_line
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 from service.scheduler.worker import DueWorkSource, register_source
-from service.sql import seconds_until_earliest
+from service.sql import rows_changed, seconds_until_earliest
 
 log = logging.getLogger(__name__)
 WAKE_CHANNEL = "minifin_jobs"
@@ -194,7 +194,7 @@ def renew_lease(job: ClaimedJob, worker_id: str) -> bool:
 
     One statement: the claim's lease covered the batch, this one covers the job from its start.
     """
-    renewed = db.session.execute(
+    renewed = rows_changed(
         update(OutboxJob)
         .where(*_held_by(job, worker_id))
         .values(
@@ -202,7 +202,7 @@ def renew_lease(job: ClaimedJob, worker_id: str) -> bool:
             ambiguous_attempts=OutboxJob.ambiguous_attempts + 1,  # until its outcome is known
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not renewed:
         log.warning("job %s (%s) was taken over before it started; skipped", job.id, job.kind)
@@ -216,12 +216,12 @@ def _finish(job: ClaimedJob, worker_id: str, *, known: bool = True, **values: An
     """
     if known:
         values["ambiguous_attempts"] = OutboxJob.ambiguous_attempts - 1
-    updated = db.session.execute(
+    updated = rows_changed(
         update(OutboxJob)
         .where(*_held_by(job, worker_id))
         .values(locked_by=None, lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if not updated:
         log.warning("job %s (%s) was taken over before it finished", job.id, job.kind)
@@ -295,7 +295,7 @@ def requeue_dead(job_ids: list[int] | None = None) -> int:
     )
     if job_ids:
         statement = statement.where(OutboxJob.id.in_(job_ids))
-    count = db.session.execute(statement).rowcount
+    count = rows_changed(statement)
     db.session.commit()
     return count
 

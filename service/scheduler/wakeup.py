@@ -15,11 +15,16 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger(__name__)
 
 
+def _sleep(seconds: float, stop: threading.Event) -> None:
+    """SQLite has no notifications: sleep until the time is up or the worker is stopped."""
+    stop.wait(seconds)
+
+
 def listener_for(database_url: str, channel: str) -> Callable[[float, threading.Event], None]:
     """A wait function for the worker: sleep `seconds`, unless stopped or notified sooner."""
     url = make_url(database_url)
     if not url.drivername.startswith("postgresql"):
-        return lambda seconds, stop: stop.wait(seconds) and None
+        return _sleep
     import psycopg
 
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy.orm import DeclarativeBase
 
 from service.extensions import db
 from service.security.fields import FieldCipher
@@ -22,7 +23,7 @@ from service.security.fields import FieldCipher
 class SealedColumns:
     """A model's sealed columns and the column naming the owner each value is bound to."""
 
-    model: type
+    model: type[DeclarativeBase]
     owner: str
     columns: tuple[str, ...]
 
@@ -53,7 +54,7 @@ def reseal_all(
     """Re-seal every stale value under the cipher's active key; returns the rows rewritten."""
     rewritten = 0
     for spec in registry:
-        (key,) = spec.model.__table__.primary_key.columns
+        (key,) = spec.model.__table__.primary_key
         after = None
         while True:
             query = select(key, getattr(spec.model, spec.owner),
@@ -82,7 +83,8 @@ def _reseal_row(
     }
     unchanged = [getattr(spec.model, c) == v for c, v in zip(spec.columns, values, strict=True)
                  if v is not None]  # fmt: skip
-    return db.session.execute(
+    written = db.session.execute(
         update(spec.model).where(key == row_key, *unchanged).values(**changes)
         .execution_options(synchronize_session=False)
-    ).rowcount  # fmt: skip
+    )  # fmt: skip
+    return cast(CursorResult[Any], written).rowcount  # an UPDATE answers with a cursor result

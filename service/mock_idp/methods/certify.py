@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal, overload
 
 from service.mock_idp.authorize_page import is_registered_redirect, is_web_url
 from service.mock_idp.certifications import (
@@ -37,6 +37,14 @@ _OUTER_ORDER_NO = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 MAX_NAME_LENGTH = 64
 
 
+@overload  # required (the default): never None
+def _text(
+    values: dict[str, Any], name: str, max_length: int, required: Literal[True] = ...
+) -> str: ...
+@overload
+def _text(
+    values: dict[str, Any], name: str, max_length: int, required: bool = ...
+) -> str | None: ...
 def _text(values: dict[str, Any], name: str, max_length: int, required: bool = True) -> str | None:
     return text_parameter(
         values, name, max_length=max_length, required=required, refuse=illegal_argument

@@ -12,7 +12,7 @@ Business failures are 40004 with the platform's fund-authorisation sub_codes
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal, overload
 
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.authorize_page import is_web_url
@@ -52,6 +52,14 @@ def freeze_server_call(call: GatewayCall) -> dict[str, Any]:
     )
 
 
+@overload  # required (the default): never None
+def _text(
+    call: GatewayCall, name: str, max_length: int = ..., required: Literal[True] = ...
+) -> str: ...
+@overload
+def _text(
+    call: GatewayCall, name: str, max_length: int = ..., required: bool = ...
+) -> str | None: ...
 def _text(call: GatewayCall, name: str, max_length: int = 64, required: bool = True) -> str | None:
     return text_parameter(call.biz, name, max_length=max_length, required=required)
 
@@ -92,6 +100,14 @@ def operation_detail_query(call: GatewayCall) -> dict[str, Any]:
     return operation_fields(call.app, order, operation)
 
 
+@overload
+def _pay_text(
+    call: GatewayCall, name: str, max_length: int, required: Literal[True] = ...
+) -> str: ...
+@overload
+def _pay_text(
+    call: GatewayCall, name: str, max_length: int, required: bool = ...
+) -> str | None: ...
 def _pay_text(call: GatewayCall, name: str, max_length: int, required: bool = True) -> str | None:
     return text_parameter(
         call.biz, name, max_length=max_length, required=required, refuse=invalid_trade_parameter
@@ -153,6 +169,7 @@ def trade_pay(call: GatewayCall) -> dict[str, Any]:
     trade, operation = payment.trade, payment.operation
     user = call.store.get_user(trade.buyer_user_id) or {"user_id": trade.buyer_user_id}
     paid = fen_to_yuan(trade.total_fen)
+    assert trade.paid_at is not None, "pay_from_auth answers a paid trade"
     fields: dict[str, Any] = {
         "trade_no": trade.trade_no,
         "out_trade_no": trade.out_trade_no,

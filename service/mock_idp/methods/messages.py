@@ -28,11 +28,12 @@ def _recipient(call: GatewayCall) -> str:
     """The user from `to_user_id`, or from `to_open_id` as this app knows them."""
     user_id = text_parameter(call.biz, "to_user_id", max_length=28, required=False)
     open_id = text_parameter(call.biz, "to_open_id", max_length=128, required=False)
-    if user_id is None and open_id is None:
+    if user_id is not None:
+        found: str | None = user_id
+    elif open_id is not None:
+        found = user_of_open_id(call.store, call.app.app_id, open_id)
+    else:
         raise parameter_refusal("缺少必选参数 to_user_id 或 to_open_id", missing=True)
-    found = (
-        user_id if user_id is not None else user_of_open_id(call.store, call.app.app_id, open_id)
-    )
     if found is None or call.store.get_user(found) is None:
         raise GatewayError("40004", "USER_NOT_EXIST", "消息接收用户不存在")
     return found

@@ -11,7 +11,7 @@ unpaid then is closed (notified `TRADE_CLOSED`) the next time anyone looks at it
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal, overload
 
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.grants import user_of_open_id
@@ -43,6 +43,10 @@ _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
 MAX_WINDOW_SECONDS = 15 * 86400  # the platform's longest payment window
 
 
+@overload  # required (the default): never None
+def _text(call: GatewayCall, name: str, max_length: int, required: Literal[True] = ...) -> str: ...
+@overload
+def _text(call: GatewayCall, name: str, max_length: int, required: bool = ...) -> str | None: ...
 def _text(call: GatewayCall, name: str, max_length: int, required: bool = True) -> str | None:
     return text_parameter(
         call.biz, name, max_length=max_length, required=required, refuse=invalid_trade_parameter

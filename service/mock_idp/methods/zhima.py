@@ -58,7 +58,7 @@ def _user_refused(message: str) -> GatewayError:
 def score_brief_get(call: GatewayCall) -> dict[str, Any]:
     """`is_admittance` Y/N (N/A for nobody or the unevaluable), never the score itself."""
     transaction_id = text_parameter(call.biz, "transaction_id", max_length=64)
-    request = {
+    request: dict[str, Any] = {
         "method": BRIEF_METHOD,
         "product_code": _one_of(call, "product_code", (BRIEF_PRODUCT_CODE,)),
         "cert_type": _one_of(call, "cert_type", ("IDENTITY_CARD",)),
