@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields
 from webargs.fields import DelimitedList
@@ -28,7 +29,7 @@ _BY_TYPE: dict[object, type[fields.Field]] = {
 
 def _field(item: Declared) -> fields.Field:
     declaration = item.declaration
-    options: dict[str, object] = {"data_key": item.variable}
+    options: dict[str, Any] = {"data_key": item.variable}  # keyword arguments of a Field
     if declaration.validate is not None:
         options["validate"] = declaration.validate
     if declaration.required:

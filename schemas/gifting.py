@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from schemas.common import BaseSchema, WholeNumber
@@ -77,7 +79,7 @@ class RecipientSchema(BaseSchema):
     """Exactly one of: a Minifin user, a mobile number, or a claim link for anyone."""
 
     class Meta(BaseSchema.Meta):
-        openapi = {"minProperties": 1, "maxProperties": 1}  # what `_exactly_one` checks
+        openapi: ClassVar = {"minProperties": 1, "maxProperties": 1}  # what `_exactly_one` checks
 
     user_id = fields.String(validate=text(min_length=1, max_length=32))
     phone = fields.String(
