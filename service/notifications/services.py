@@ -14,28 +14,21 @@ redelivery can make it acceptable and the platform would otherwise retry it for 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from sqlalchemy import update
 
-from service.components import gateway
+from service.components import gateway, notification_handlers
 from service.dbtypes import utcnow
 from service.errors import InvalidRequest, ServiceUnavailable
 from service.extensions import db
 from service.notifications.merchant import addressed_to_our_app, seller_refusal
 from service.notifications.models import HANDLED, IGNORED, REFUSED, GatewayNotification
-from service.registry import HandlerRegistry
 from service.sql import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 # Fields worth logging: identifiers and states, never names, accounts or amounts.
 _LOGGED_FIELDS = ("notify_type", "notify_id", "out_trade_no", "out_order_no", "trade_status")
-
-# A handler applies the notification and returns None, or returns why it refused it (its own
-# state changes, e.g. parking a gift for review, still commit with the refusal).
-NotificationHandler = Callable[[Mapping[str, str]], str | None]
-HANDLERS: HandlerRegistry[NotificationHandler] = HandlerRegistry("notification type")
-notification_handler = HANDLERS.register  # `@notification_handler("trade_status_sync")`
 
 
 class BadNotificationSignature(InvalidRequest):
@@ -69,7 +62,8 @@ def receive_notification(fields: Mapping[str, str]) -> str:
     notify_id, notify_type = fields.get("notify_id", ""), fields.get("notify_type", "")
     if not notify_id or not notify_type:
         raise InvalidRequest("A notification needs notify_id and notify_type.")
-    handler = HANDLERS.get(notify_type)
+    # Each capability declares its handlers (service/contributions.py, NotificationHandler).
+    handler = notification_handlers().get(notify_type)
     refusal = _dispatch_refusal(fields)
     outcome = REFUSED if refusal else HANDLED if handler else IGNORED
     fresh = insert_ignoring_conflicts(

@@ -7,20 +7,37 @@ import secrets
 
 import pytest
 
+from service.bootstrap import CONTRIBUTIONS
+from service.contributions import Contributions
 from service.extensions import db
 from service.gateway import signing
 from service.notifications.models import GatewayNotification
-from service.notifications.services import notification_handler
 
 applied: list[dict] = []
 explode = {"now": False}
 
 
-@notification_handler("test_status_sync")
 def _apply(fields) -> None:
     if explode["now"]:
         raise RuntimeError("the database went away mid-change")
     applied.append(dict(fields))
+
+
+TEST_TYPE = Contributions(name="test", notification_handlers=(("test_status_sync", _apply),))
+
+
+@pytest.fixture(scope="module")
+def app(app_env):
+    """Minifin wired with one more notification type, on the session's database."""
+    from flask_migrate import upgrade
+
+    from service import MIGRATIONS_DIR, create_app
+
+    application = create_app(app_env, contributions=(*CONTRIBUTIONS, TEST_TYPE))
+    with application.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+    yield application
+    application.extensions["minifin"].gateway.close()
 
 
 @pytest.fixture(autouse=True)
