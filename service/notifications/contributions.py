@@ -7,11 +7,14 @@ Read by the composition root (service/bootstrap.py) only.
 from __future__ import annotations
 
 from service.contributions import Contributions
-from service.notifications.metrics import RefusedNotificationsCollector
+from service.notifications.metrics import (
+    RefusedNotificationsCollector,
+    UnhandledNotificationsCollector,
+)
 from service.notifications.routes import blp
 
 CONTRIBUTIONS = Contributions(
     name="notifications",
     api_blueprints=(blp,),
-    metrics=(RefusedNotificationsCollector,),
+    metrics=(RefusedNotificationsCollector, UnhandledNotificationsCollector),
 )
