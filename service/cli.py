@@ -243,6 +243,7 @@ def _rotate_field_keys(
     """Write the new key first (running processes open its values at once), then re-seal."""
     from flask.cli import ScriptInfo
 
+    from service.extensions import db
     from service.models import SEALED_COLUMNS
     from service.security.fields import FieldCipher
     from service.security.rotation import count_stale, reseal_all
@@ -254,9 +255,9 @@ def _rotate_field_keys(
     click.echo(f"sealing with field key {cipher.active}")
     app = ctx.ensure_object(ScriptInfo).load_app()
     with app.app_context():
-        total = count_stale(SEALED_COLUMNS, cipher)
+        total = count_stale(db.session, SEALED_COLUMNS, cipher)
         with click.progressbar(length=total, label="re-encrypting", show_pos=True) as bar:
-            rewritten = reseal_all(SEALED_COLUMNS, cipher, batch_size=batch_size,
+            rewritten = reseal_all(db.session, SEALED_COLUMNS, cipher, batch_size=batch_size,
                                    progress=bar.update)  # fmt: skip
     click.echo(f"re-encrypted {rewritten} row(s); every sealed value now uses {cipher.active}")
 
