@@ -72,8 +72,6 @@ class ClaimedJob:
     ambiguous_attempts: int = 0  # earlier attempts whose outcome is unknown
 
 
-
-
 def enqueue(
     kind: str,
     payload: dict[str, Any],
@@ -108,6 +106,7 @@ def enqueue_many(
 
 
 def _check_kind(kind: str) -> None:
+    """A kind must have a handler in the app's wiring, or its jobs could never run."""
     if kind not in job_handlers():
         raise ValueError(f"no handler registered for job kind {kind!r}")
 
