@@ -1,5 +1,6 @@
-"""The `minifin` command: dev, serve, worker, mock-idp, db, keys, clients, seed, and the operator's
-commands (jobs, deposits, refunds, gifts) from `cli_operator.py`."""
+"""The `minifin` command: dev, serve, worker, mock-idp, db, keys, seed, and the commands the
+capabilities contribute (clients, jobs, deposits, refunds, gifts), added from the composition
+root (service/bootstrap.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import click
 from flask.cli import FlaskGroup
 
 from config import ConfigError, load_settings
+from service.bootstrap import default_wiring
 from service.cli_db import db
-from service.cli_operator import OPERATOR_GROUPS
 from service.security import keyfiles
 
 
@@ -54,8 +55,8 @@ def main() -> None:
 
 
 main.add_command(db)
-for _group in OPERATOR_GROUPS:
-    main.add_command(_group)
+for _command in default_wiring().cli_commands:
+    main.add_command(_command)
 
 
 @main.command(with_appcontext=False)
@@ -115,21 +116,22 @@ def worker(
     """Run a worker: performs due work from the database until SIGTERM."""
     from flask import current_app
 
-    from service.components import settings
+    from service.components import components
     from service.scheduler.outbox import WAKE_CHANNEL
     from service.scheduler.wakeup import listener_for
-    from service.scheduler.worker import SOURCES, Worker
+    from service.scheduler.worker import Worker
 
-    unknown = sorted(set(sources) - set(SOURCES))
+    known = components().wiring.due_work  # every kind of due work the app was composed with
+    unknown = sorted(set(sources) - set(known))
     if unknown:
         raise click.BadParameter(
-            f"{', '.join(unknown)} (known: {', '.join(sorted(SOURCES))})", param_hint="--source"
+            f"{', '.join(unknown)} (known: {', '.join(sorted(known))})", param_hint="--source"
         )
-    config = settings()
+    config = components().settings
     loop = Worker(
         # current_app is a proxy, typed by Flask as the app itself; the worker needs the real one
         current_app._get_current_object(),  # type: ignore[attr-defined]
-        sources=[SOURCES[name] for name in sources] or None,
+        sources=[known[name] for name in sources] or None,
         poll_interval=poll_interval or config.worker_poll_interval,
         batch_size=batch_size,
         summary_every=summary_every,
@@ -243,6 +245,7 @@ def _rotate_field_keys(
     """Write the new key first (running processes open its values at once), then re-seal."""
     from flask.cli import ScriptInfo
 
+    from service.extensions import db
     from service.models import SEALED_COLUMNS
     from service.security.fields import FieldCipher
     from service.security.rotation import count_stale, reseal_all
@@ -254,40 +257,11 @@ def _rotate_field_keys(
     click.echo(f"sealing with field key {cipher.active}")
     app = ctx.ensure_object(ScriptInfo).load_app()
     with app.app_context():
-        total = count_stale(SEALED_COLUMNS, cipher)
+        total = count_stale(db.session, SEALED_COLUMNS, cipher)
         with click.progressbar(length=total, label="re-encrypting", show_pos=True) as bar:
-            rewritten = reseal_all(SEALED_COLUMNS, cipher, batch_size=batch_size,
+            rewritten = reseal_all(db.session, SEALED_COLUMNS, cipher, batch_size=batch_size,
                                    progress=bar.update)  # fmt: skip
     click.echo(f"re-encrypted {rewritten} row(s); every sealed value now uses {cipher.active}")
-
-
-@main.group()
-def clients() -> None:
-    """Merchant clients (back offices, store tills) using the client-credentials grant."""
-
-
-@clients.command("create")
-@click.argument("name")
-@click.option(
-    "--scope",
-    "scopes",
-    multiple=True,
-    required=True,
-    help="Repeat for each scope, e.g. --scope vouchers:redeem.",
-)
-def clients_create(name: str, scopes: tuple[str, ...]) -> None:
-    """Create a client and print its id and secret (shown once)."""
-    from service.auth.clients import create_client
-    from service.errors import DomainError
-
-    try:
-        client, secret = create_client(name, list(scopes))
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
-    click.echo(
-        f"client_id:     {client.id}\nclient_secret: {secret}\nscopes:        "
-        f"{client.scopes}\nThe secret is not stored; keep it now."
-    )
 
 
 @main.command()

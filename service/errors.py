@@ -1,6 +1,7 @@
 """Domain errors and the one handler that turns every error into application/problem+json.
 
-Services raise subclasses of DomainError; routes never build error responses themselves. HTTP
+Services raise subclasses of DomainError (and the gateway its GatewayErrors, which carry the same
+fields); routes never build error responses themselves. HTTP
 errors from Flask, webargs (validation), Flask-Limiter and unexpected exceptions go through the
 same handler, so a client parses one shape everywhere (RFC 9457).
 """
@@ -14,6 +15,8 @@ from typing import Any, ClassVar
 
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
+
+from service.gateway.errors import GatewayError
 
 PROBLEM_MIME = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://minifin.dev/problems/"
@@ -74,12 +77,6 @@ class Unprocessable(DomainError):
 
 class TooManyRequests(DomainError):
     status, code, title = 429, "rate_limited", "Too many requests"
-
-
-class BadGateway(DomainError):
-    """The gateway answered something we cannot trust (bad signature, malformed body)."""
-
-    status, code, title = 502, "gateway_bad_response", "The payment platform answered badly"
 
 
 class ServiceUnavailable(DomainError):
@@ -144,7 +141,7 @@ def _flatten_webargs_messages(messages: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def handle_domain_error(error: DomainError) -> Response:
+def handle_domain_error(error: DomainError | GatewayError) -> Response:
     return problem(
         error.status,
         error.code,
@@ -189,5 +186,6 @@ def handle_unexpected(error: Exception) -> Response:
 def register_error_handlers(app: Flask) -> None:
     """Install the problem+json handlers (after flask-smorest, replacing its JSON handler)."""
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(GatewayError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

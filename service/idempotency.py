@@ -39,6 +39,7 @@ from service.errors import (
     handle_http_exception,
 )
 from service.extensions import Model, db
+from service.gateway.errors import GatewayError
 from service.sql import insert_ignoring_conflicts, rows_changed
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ def idempotent(*, required: bool) -> Callable[[Callable], Callable]:
                 return _replay(earlier, fingerprint)
             try:
                 response = current_app.make_response(view(*args, **kwargs))
-            except DomainError as error:
+            except (DomainError, GatewayError) as error:  # answered, and replayed, as problems
                 response = handle_domain_error(error)
             except HTTPException as error:  # the body's validation (webargs' 422), a 404…
                 db.session.rollback()

@@ -1,27 +1,23 @@
-"""Name → handler tables that capabilities fill at import time (job kinds, notification types)."""
+"""Name → handler tables built from declared pairs, refusing a name claimed twice.
+
+The composition root (bootstrap.py) joins every capability's declared job kinds and notification
+types with this: two handlers for one name would leave which one runs to the order of a list, so
+a repeat is an error when the app is built, never a silent override.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
 
-H = TypeVar("H", bound=Callable)
+V = TypeVar("V")
 
 
-class HandlerRegistry(dict[str, H], Generic[H]):
-    """A dict of handlers with a decorator that refuses to register a name twice."""
-
-    def __init__(self, what: str):
-        super().__init__()
-        self.what = what
-
-    def register(self, name: str) -> Callable[[H], H]:
-        """Decorator: `@registry.register("name")`."""
-
-        def decorator(handler: H) -> H:
-            if name in self and self[name] is not handler:
-                raise RuntimeError(f"a handler for {self.what} {name!r} is already registered")
-            self[name] = handler
-            return handler
-
-        return decorator
+def unique_table(what: str, pairs: Iterable[tuple[str, V]]) -> dict[str, V]:
+    """A dict of the pairs, in their order; a name given twice raises RuntimeError."""
+    table: dict[str, V] = {}
+    for name, value in pairs:
+        if name in table:
+            raise RuntimeError(f"{what} {name!r} is claimed twice")
+        table[name] = value
+    return table

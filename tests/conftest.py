@@ -114,15 +114,20 @@ def any_database_url(request, tmp_path) -> Iterator[str]:
 
 
 @contextmanager
-def migrated_app(app_env: dict[str, str], database_url: str, **settings: str) -> Iterator:
-    """A Minifin app of a test's own on `database_url`, migrated, with `MINIFIN_*` overrides;
-    its gateway client closed and its connections disposed afterwards."""
+def migrated_app(
+    app_env: dict[str, str], database_url: str, *, contributions=None, **settings: str
+) -> Iterator:
+    """A Minifin app of a test's own on `database_url`, migrated, with `MINIFIN_*` overrides
+    (and, if given, wired with these contributions); its gateway client closed and its
+    connections disposed afterwards."""
     from flask_migrate import upgrade
 
     from service import MIGRATIONS_DIR, create_app
     from service.extensions import db
 
-    application = create_app({**app_env, "MINIFIN_DATABASE_URL": database_url, **settings})
+    application = create_app(
+        {**app_env, "MINIFIN_DATABASE_URL": database_url, **settings}, contributions=contributions
+    )
     with application.app_context():
         upgrade(directory=MIGRATIONS_DIR)
     try:

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 from flask import request, request_finished
 
-MINIFIN_API = "service"  # the import name create_app gives its Flask app
+MINIFIN_API = "service.app"  # the import name create_app (service/app.py) gives its app
 
 answered: Counter[tuple[str, int]] = Counter()  # (server, status) → answers
 unexpected: list[str] = []

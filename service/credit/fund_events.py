@@ -38,14 +38,13 @@ from service.credit.settlement import REST_SUFFIX, complete_operation, fill_in, 
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.gateway import fund_auth
-from service.notifications.services import NotificationTooEarly, notification_handler
-from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.notifications.services import NotificationTooEarly
+from service.scheduler.outbox import ClaimedJob, enqueue
 from service.sql import existing
 
 log = logging.getLogger(__name__)
 
 
-@notification_handler("fund_auth_freeze")
 def on_freeze(fields: Mapping[str, str]) -> None:
     """The user confirmed in the cashier: the deposit is held (once, however often told)."""
     operation = fund_auth.operation_from(fields)
@@ -58,7 +57,6 @@ def on_freeze(fields: Mapping[str, str]) -> None:
         accept_freeze(deposit, operation)
 
 
-@notification_handler("fund_auth_unfreeze")
 def on_unfreeze(fields: Mapping[str, str]) -> None:
     """A release finished; it may arrive before the answer to the call that asked for it."""
     operation = fund_auth.operation_from(fields)
@@ -135,7 +133,6 @@ def _settling_charge_pending(auth_no: str) -> bool:
     return pending is not None
 
 
-@job_handler(RECONCILE_DEPOSIT)
 def reconcile_deposit(job: ClaimedJob) -> None:
     """No notification yet: ask the platform whether the user confirmed; expire it when late."""
     deposit = db.session.get(Deposit, job.payload["deposit_id"])

@@ -45,7 +45,7 @@ from service.gateway.errors import (
     GatewayRejected,
     GatewayUnavailable,
 )
-from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.scheduler.outbox import ClaimedJob, enqueue
 from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,6 @@ def _fail(operation_id: int, failure: str) -> None:
     log.warning("deposit operation %s refused by the platform: %s", operation_id, failure)
 
 
-@job_handler(RESUME_OPERATION)
 def resume_operation(job: ClaimedJob) -> None:
     """Reconcile a pending operation by query; resend it only if the platform never had it."""
     operation = db.session.get(DepositOperation, job.payload["operation_id"])
@@ -215,7 +214,6 @@ def resume_operation(job: ClaimedJob) -> None:
         perform(line_id, confirmed_absent=reported is None)
 
 
-@job_handler(RECORD_CHARGE_SPLIT)
 def record_charge_split(job: ClaimedJob) -> None:
     """Add to a charge's ledger line how much of it waived credit paid and how much held money."""
     line = existing(DepositOperation, job.payload["operation_id"])

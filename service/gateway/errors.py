@@ -1,13 +1,41 @@
-"""How a gateway call can fail, as domain errors the problem handler already understands."""
+"""How a gateway call can fail, each error carrying the problem it is answered with.
+
+The gateway imports nothing of the rest of Minifin (the mock and the settings checks use its
+protocol code), so these are not `service.errors.DomainError`s: they carry the same fields
+(`status`, `code`, `title`, `detail`, `errors`, `headers`), and service/errors.py answers a
+`GatewayError` with the same problem+json handler as a domain error.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-from service.errors import BadGateway, ServiceUnavailable
+
+class GatewayError(Exception):
+    """Base of every gateway failure; subclasses fix status, code and title."""
+
+    status: ClassVar[int] = 502
+    code: ClassVar[str] = "gateway_bad_response"
+    title: ClassVar[str] = "The payment platform answered badly"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Mapping[str, list[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        code: str | None = None,
+    ):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = dict(errors) if errors else None
+        self.headers = dict(headers or {})
+        if code:
+            self.code = code
 
 
-class GatewayUnavailable(ServiceUnavailable):
+class GatewayUnavailable(GatewayError):
     """Timeout, connection failure or `20000 Service Currently Unavailable`: retry later.
 
     Also an answer still arriving at the call's total deadline, a connection reset mid-answer
@@ -19,14 +47,22 @@ class GatewayUnavailable(ServiceUnavailable):
     made, or it answered `20000`).
     """
 
-    code = "gateway_unavailable"
+    status, code, title = 503, "gateway_unavailable", "The payment platform is unavailable"
 
-    def __init__(self, detail: str | None = None, *, maybe_done: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        maybe_done: bool = False,
+        retry_after: int = 5,
+        **kwargs: Any,
+    ):
         super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", str(retry_after))
         self.maybe_done = maybe_done
 
 
-class GatewayBadResponse(BadGateway):
+class GatewayBadResponse(GatewayError):
     """The answer cannot be trusted: unsigned, a signature that fails, or not the envelope.
 
     Not the envelope covers an answer over the size cap, a 200 that is not JSON and a signed
@@ -36,7 +72,7 @@ class GatewayBadResponse(BadGateway):
     code = "gateway_bad_response"
 
 
-class GatewayRejected(BadGateway):
+class GatewayRejected(GatewayError):
     """The gateway refused the call with a business or argument error (4000x).
 
     Services translate the sub-codes they expect into their own errors; any other refusal is a

@@ -26,7 +26,7 @@ from service.components import gateway, settings
 from service.gateway import template_message
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 from service.gifting.claims import claim_page_link
-from service.scheduler.outbox import ClaimedJob, OutcomeUnknown, PermanentFailure, job_handler
+from service.scheduler.outbox import ClaimedJob, OutcomeUnknown, PermanentFailure
 
 TEMPLATE_MESSAGE = "gateway.template_message"
 # Payload keys that are not call parameters: the gift whose claim link the page gets, and the
@@ -76,7 +76,6 @@ def _message(payload: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-@job_handler(TEMPLATE_MESSAGE)
 def send_template_message(job: ClaimedJob) -> None:
     """Send one template message, under the retry rule above."""
     if job.ambiguous_attempts > retries_after_unknown_outcome():

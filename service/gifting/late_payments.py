@@ -24,7 +24,7 @@ from service.gateway import payments
 from service.gateway.errors import GatewayRejected
 from service.gifting.models import Gift, GiftEvent
 from service.gifting.refunds import leave_to_operator, refund_period_over, tell_the_sender
-from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.scheduler.outbox import ClaimedJob, enqueue
 
 log = logging.getLogger(__name__)
 REFUND_PAID_LATE = "gifting.refund_paid_late"
@@ -51,7 +51,6 @@ def record_paid_late(gift: Gift, trade_no: str, amount_fen: int, how: str) -> No
             dedupe_key=f"refund-late:{trade_no}")  # fmt: skip
 
 
-@job_handler(REFUND_PAID_LATE)
 def refund_paid_late(job: ClaimedJob) -> None:
     """Give a paid-late payment back in full; `late-<trade_no>` makes a retry refund nothing."""
     gift_id, trade_no = job.payload["gift_id"], job.payload["trade_no"]

@@ -39,8 +39,7 @@ from service.gifting.models import (
     GiftEvent,
 )
 from service.notifications.merchant import known_seller_id, learn_seller_id
-from service.notifications.services import notification_handler
-from service.scheduler.outbox import ClaimedJob, job_handler
+from service.scheduler.outbox import ClaimedJob
 from service.sql import existing, rows_changed
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,6 @@ def _amount_refusal(gift: Gift, fields: Mapping[str, str]) -> str | None:
     return None
 
 
-@notification_handler("trade_status_sync")
 def apply_trade_status(fields: Mapping[str, str]) -> str | None:
     """A payment (or a closed trade) for a gift; returns why it was refused, if it was."""
     gift = db.session.get(Gift, fields.get("out_trade_no", ""))
@@ -168,7 +166,6 @@ def _apply_payment(gift: Gift, trade_no: str, how: str) -> None:
     record_paid_late(gift, trade_no, gift.amount_fen, how)
 
 
-@job_handler(SETTLE_UNPAID)
 def settle_unpaid(job: ClaimedJob) -> None:
     """When the payment window ends: paid after all (a lost notification) or closed."""
     gift_id = job.payload["gift_id"]

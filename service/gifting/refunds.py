@@ -40,8 +40,8 @@ from service.gifting.models import (
     OperatorRefund,
     Voucher,
 )
-from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
-from service.scheduler.worker import DueWorkSource, register_source
+from service.scheduler.outbox import ClaimedJob, enqueue
+from service.scheduler.worker import DueWorkSource
 from service.sql import insert_ignoring_conflicts, rows_changed
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,6 @@ def cancel_gift(user_id: str, gift_id: str) -> Gift:
     return gift
 
 
-@job_handler(REFUND_GIFT)
 def refund_gift(job: ClaimedJob) -> None:
     """Refund the whole gift; the gift id as `out_request_no` makes a retry refund nothing more."""
     gift_id = job.payload["gift_id"]
@@ -185,4 +184,7 @@ def tell_the_sender(gift_id: str, refunded_fen: int, reason: str, event: str = "
     enqueue(TEMPLATE_MESSAGE, payload, dedupe_key=key)
 
 
-register_source(DueWorkSource("unclaimed_gifts", expire_unclaimed_gifts, seconds_until_next_expiry))
+# Unclaimed gifts as due work, run by every worker (declared in gifting/contributions.py).
+UNCLAIMED_GIFTS = DueWorkSource(
+    "unclaimed_gifts", expire_unclaimed_gifts, seconds_until_next_expiry
+)

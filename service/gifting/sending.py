@@ -42,7 +42,7 @@ from service.gifting.models import (
 from service.gifting.sending_metrics import summary_line
 from service.ids import new_id
 from service.scheduler.outbox import enqueue_many
-from service.scheduler.worker import DueWorkSource, register_source
+from service.scheduler.worker import DueWorkSource
 
 log = logging.getLogger(__name__)
 GIFT_TEMPLATE_ID = "TPL_GIFT_RECEIVED"
@@ -158,4 +158,5 @@ def seconds_until_next_gift(horizon: float) -> float:
     return seconds_until_due(SCHEDULED, Gift.send_at, horizon)
 
 
-register_source(DueWorkSource("due_gifts", send_due_gifts, seconds_until_next_gift, summary_line))
+# Due gifts as due work, run by every worker (declared in gifting/contributions.py).
+DUE_GIFTS = DueWorkSource("due_gifts", send_due_gifts, seconds_until_next_gift, summary_line)

@@ -50,7 +50,7 @@ from service.identity.outcomes import (
     reason_code,
 )
 from service.identity.user_lock import lock_user
-from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.scheduler.outbox import ClaimedJob, enqueue
 from service.security.masking import mask_id_number, mask_name
 from service.sql import existing, rows_changed
 
@@ -285,7 +285,6 @@ def cancel_verification(actor: Actor, verification_id: str) -> IdentityVerificat
     return _shown(verification)
 
 
-@job_handler(SETTLE_VERIFICATION)
 def settle_verification(job: ClaimedJob) -> None:
     """At the end of the window: record the outcome, or expire the attempt and erase its data."""
     verification = db.session.get(IdentityVerification, job.payload["verification_id"])

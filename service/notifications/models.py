@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.dbtypes import UTCDateTime, utcnow
 from service.extensions import Model
 
-HANDLED, IGNORED, REFUSED = "handled", "ignored", "refused"
+HANDLED, REFUSED = "handled", "refused"
+# A notification of a type no capability handles: parked, answered so that the platform delivers
+# it again, and applied by the first delivery after a handler exists. (Rows recorded `ignored`
+# before this outcome existed were acknowledged and are not delivered again.)
+UNHANDLED = "unhandled"
 
 
 class GatewayNotification(Model):

@@ -9,33 +9,31 @@ handler cannot accept (another trade, another buyer, another amount) is *refused
 with outcome `refused` and the reason, logged without personal data, counted in `/metrics`
 (`minifin_notifications_refused_total{reason}`), and still answered `success`, because no
 redelivery can make it acceptable and the platform would otherwise retry it for a day.
+
+A notification of a type no capability handles is *parked*: recorded with outcome `unhandled`,
+counted in `/metrics` (`minifin_notifications_unhandled{notify_type}`), and answered with a 503,
+so the platform keeps delivering it; the first delivery after a handler exists applies it. It is
+never acknowledged as done, since nothing was done with it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from service.components import gateway
+from service.components import gateway, notification_handlers
 from service.dbtypes import utcnow
 from service.errors import InvalidRequest, ServiceUnavailable
 from service.extensions import db
 from service.notifications.merchant import addressed_to_our_app, seller_refusal
-from service.notifications.models import HANDLED, IGNORED, REFUSED, GatewayNotification
-from service.registry import HandlerRegistry
+from service.notifications.models import HANDLED, REFUSED, UNHANDLED, GatewayNotification
 from service.sql import insert_ignoring_conflicts
 
 log = logging.getLogger(__name__)
 # Fields worth logging: identifiers and states, never names, accounts or amounts.
 _LOGGED_FIELDS = ("notify_type", "notify_id", "out_trade_no", "out_order_no", "trade_status")
-
-# A handler applies the notification and returns None, or returns why it refused it (its own
-# state changes, e.g. parking a gift for review, still commit with the refusal).
-NotificationHandler = Callable[[Mapping[str, str]], str | None]
-HANDLERS: HandlerRegistry[NotificationHandler] = HandlerRegistry("notification type")
-notification_handler = HANDLERS.register  # `@notification_handler("trade_status_sync")`
 
 
 class BadNotificationSignature(InvalidRequest):
@@ -52,6 +50,13 @@ class NotificationTooEarly(ServiceUnavailable):
     code = "notification_too_early"
 
 
+class NotificationUnhandled(ServiceUnavailable):
+    """The answer to a notification of a type no capability handles: parked, not acknowledged,
+    so that the platform delivers it again (and it is applied once a handler exists)."""
+
+    code, title = "notification_unhandled", "Notification type not handled"
+
+
 def _dispatch_refusal(fields: Mapping[str, str]) -> str | None:
     """Why a verified notification is not addressed to this merchant, or None."""
     if not addressed_to_our_app(fields):
@@ -60,8 +65,8 @@ def _dispatch_refusal(fields: Mapping[str, str]) -> str | None:
 
 
 def receive_notification(fields: Mapping[str, str]) -> str:
-    """Apply one notification at most once; returns `handled`, `ignored`, `refused` or
-    `duplicate`."""
+    """Apply one notification at most once; returns `handled`, `refused` or `duplicate`, and
+    raises NotificationUnhandled for a type no capability handles (parked)."""
     summary = {k: fields.get(k) for k in _LOGGED_FIELDS if fields.get(k)}
     if not gateway().verify_notification(fields):
         log.warning("rejected a notification whose signature does not verify: %s", summary)
@@ -69,27 +74,19 @@ def receive_notification(fields: Mapping[str, str]) -> str:
     notify_id, notify_type = fields.get("notify_id", ""), fields.get("notify_type", "")
     if not notify_id or not notify_type:
         raise InvalidRequest("A notification needs notify_id and notify_type.")
-    handler = HANDLERS.get(notify_type)
+    # Each capability declares its handlers (service/contributions.py, NotificationHandler).
+    handler = notification_handlers().get(notify_type)
     refusal = _dispatch_refusal(fields)
-    outcome = REFUSED if refusal else HANDLED if handler else IGNORED
-    fresh = insert_ignoring_conflicts(
-        GatewayNotification,
-        {
-            "notify_id": notify_id,
-            "notify_type": notify_type,
-            "fields": {k: v for k, v in fields.items() if k != "sign"},
-            "outcome": outcome,
-            "refusal": refusal,
-            "received_at": utcnow(),
-        },
-    )
+    if refusal is None and handler is None:
+        return _park_unhandled(notify_id, notify_type, fields, summary)
+    outcome = REFUSED if refusal else HANDLED
+    record = _record_values(notify_id, notify_type, fields, outcome, refusal)
+    fresh = insert_ignoring_conflicts(GatewayNotification, record) or _take_parked(record)
     if not fresh:
         db.session.rollback()
         log.info("notification repeated, already applied: %s", summary)
         return "duplicate"
-    if refusal is None and handler is None:
-        log.warning("no handler for notification type %s; recorded and acknowledged", notify_type)
-    elif refusal is None and handler is not None:
+    if refusal is None and handler is not None:
         try:
             refusal = handler(fields)
         except BaseException:
@@ -109,3 +106,53 @@ def receive_notification(fields: Mapping[str, str]) -> str:
     else:
         log.info("notification %s: %s", outcome, summary)
     return outcome
+
+
+def _record_values(
+    notify_id: str, notify_type: str, fields: Mapping[str, str], outcome: str, refusal: str | None
+) -> dict:
+    return {
+        "notify_id": notify_id,
+        "notify_type": notify_type,
+        "fields": {k: v for k, v in fields.items() if k != "sign"},
+        "outcome": outcome,
+        "refusal": refusal,
+        "received_at": utcnow(),
+    }
+
+
+def _take_parked(record: dict) -> bool:
+    """A delivery of a notification parked as unhandled takes its record over (one conditional
+    update, so of two concurrent deliveries one applies it and the other is a duplicate)."""
+    return bool(
+        db.session.execute(
+            update(GatewayNotification)
+            .where(GatewayNotification.notify_id == record["notify_id"],
+                   GatewayNotification.outcome == UNHANDLED)
+            .values(outcome=record["outcome"], refusal=record["refusal"],
+                    received_at=record["received_at"])
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )  # fmt: skip
+
+
+def _park_unhandled(
+    notify_id: str, notify_type: str, fields: Mapping[str, str], summary: Mapping[str, object]
+) -> str:
+    """Record a notification no capability handles and answer so that it is delivered again."""
+    record = _record_values(notify_id, notify_type, fields, UNHANDLED, None)
+    if not insert_ignoring_conflicts(GatewayNotification, record):
+        known = db.session.scalar(
+            select(GatewayNotification.outcome).where(GatewayNotification.notify_id == notify_id)
+        )
+        if known != UNHANDLED:  # applied before (by a handler since removed): done already
+            db.session.rollback()
+            log.info("notification repeated, already applied: %s", summary)
+            return "duplicate"
+    db.session.commit()
+    log.warning("no handler for notification type %s; parked, the platform will deliver it "
+                "again: %s", notify_type, summary)  # fmt: skip
+    raise NotificationUnhandled(
+        f"No handler for notification type {notify_type!r} yet; it is kept and will be applied "
+        "when delivered again."
+    )

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,14 +36,13 @@ from typing import Any
 from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from service.components import settings
+from service.components import job_handlers, settings
 from service.dbtypes import utcnow
 from service.extensions import db
-from service.registry import HandlerRegistry
 from service.scheduler.clock import db_now, db_now_plus
 from service.scheduler.metrics import summary_line
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
-from service.scheduler.worker import DueWorkSource, register_source
+from service.scheduler.worker import DueWorkSource
 from service.sql import rows_changed, seconds_until_earliest
 
 log = logging.getLogger(__name__)
@@ -72,11 +70,6 @@ class ClaimedJob:
     attempt: int
     max_attempts: int
     ambiguous_attempts: int = 0  # earlier attempts whose outcome is unknown
-
-
-Handler = Callable[[ClaimedJob], None]
-HANDLERS: HandlerRegistry[Handler] = HandlerRegistry("job kind")
-job_handler = HANDLERS.register  # `@job_handler("gateway.template_message")`
 
 
 def enqueue(
@@ -113,7 +106,8 @@ def enqueue_many(
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in HANDLERS:
+    """A kind must have a handler in the app's wiring, or its jobs could never run."""
+    if kind not in job_handlers():
         raise ValueError(f"no handler registered for job kind {kind!r}")
 
 
@@ -242,7 +236,7 @@ def run_job(job: ClaimedJob, worker_id: str) -> str | None:
     """
     if not renew_lease(job, worker_id):
         return None
-    handler = HANDLERS.get(job.kind)
+    handler = job_handlers().get(job.kind)
     try:
         if handler is None:
             raise PermanentFailure(f"no handler registered for {job.kind!r}")
@@ -309,4 +303,5 @@ def list_jobs(status: str, limit: int = 100) -> list[OutboxJob]:
     )
 
 
-register_source(DueWorkSource("outbox", run_due_jobs, seconds_until_next_job, summary_line))
+# The outbox's due work, run by every worker (declared in scheduler/contributions.py).
+SOURCE = DueWorkSource("outbox", run_due_jobs, seconds_until_next_job, summary_line)

@@ -41,27 +41,14 @@ class DueWorkSource:
     summary: Callable[[float], str] | None = None
 
 
-SOURCES: dict[str, DueWorkSource] = {}
-
-
-def register_source(source: DueWorkSource) -> DueWorkSource:
-    """Add a kind of due work every worker runs (capabilities do this at import)."""
-    SOURCES[source.name] = source
-    return source
-
-
-def default_sources() -> list[DueWorkSource]:
-    """Every kind of due work Minifin has (registered by the modules in service/jobs.py)."""
-    return list(SOURCES.values())
-
-
 def new_worker_id() -> str:
     """host:pid:random — unique per process, readable in job listings."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Worker:
-    """Polls its sources; stops after the current batch on SIGTERM or SIGINT."""
+    """Polls its sources (by default all the app's); stops after the current batch on SIGTERM or
+    SIGINT."""
 
     def __init__(
         self,
@@ -74,7 +61,10 @@ class Worker:
         wait: Callable[[float, threading.Event], None] | None = None,
     ):
         self.app = app
-        self.sources = default_sources() if sources is None else sources
+        # By default every kind of due work the app was composed with (service/bootstrap.py).
+        if sources is None:
+            sources = list(app.extensions["minifin"].wiring.due_work.values())
+        self.sources = sources
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.summary_every = summary_every

@@ -4,6 +4,9 @@ Each capability declares its sealed columns (`SealedColumns`); this module knows
 models beyond that. A batch is read by primary key (so a run is resumable and never loops), each
 value opened and sealed again for the same owner, and written back only if it has not changed
 meanwhile, so a concurrent erasure or update always wins over the rotation.
+
+The caller hands in the database session (`minifin keys rotate --fields` passes the app's), so the
+security package imports nothing of the rest of Minifin.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, func, or_, select, update
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
-from service.extensions import db
 from service.security.fields import FieldCipher
+
+# A session, or Flask-SQLAlchemy's `db.session` (a scoped session).
+DbSession = Session | scoped_session[Any]
 
 
 @dataclass(frozen=True)
@@ -35,16 +40,17 @@ class SealedColumns:
         ))  # fmt: skip
 
 
-def count_stale(registry: Iterable[SealedColumns], cipher: FieldCipher) -> int:
+def count_stale(session: DbSession, registry: Iterable[SealedColumns], cipher: FieldCipher) -> int:
     """How many rows still hold a value sealed under an older key."""
     return sum(
-        db.session.scalar(select(func.count()).select_from(spec.model).where(
+        session.scalar(select(func.count()).select_from(spec.model).where(
             spec.stale(cipher.prefix())))
         for spec in registry
     )  # fmt: skip
 
 
 def reseal_all(
+    session: DbSession,
     registry: Iterable[SealedColumns],
     cipher: FieldCipher,
     *,
@@ -62,19 +68,25 @@ def reseal_all(
             query = query.where(spec.stale(cipher.prefix())).order_by(key).limit(batch_size)
             if after is not None:
                 query = query.where(key > after)
-            rows = db.session.execute(query).all()
+            rows = session.execute(query).all()
             if not rows:
                 break
             for row_key, owner, *values in rows:
-                rewritten += _reseal_row(spec, key, row_key, owner, values, cipher)
-            db.session.commit()
+                rewritten += _reseal_row(session, spec, key, row_key, owner, values, cipher)
+            session.commit()
             after = rows[-1][0]
             progress(len(rows))
     return rewritten
 
 
 def _reseal_row(
-    spec: SealedColumns, key: Any, row_key: Any, owner: str, values: list, cipher: FieldCipher
+    session: DbSession,
+    spec: SealedColumns,
+    key: Any,
+    row_key: Any,
+    owner: str,
+    values: list,
+    cipher: FieldCipher,
 ) -> int:
     changes = {
         column: cipher.seal(cipher.open(value, owner=owner), owner=owner)
@@ -83,7 +95,7 @@ def _reseal_row(
     }
     unchanged = [getattr(spec.model, c) == v for c, v in zip(spec.columns, values, strict=True)
                  if v is not None]  # fmt: skip
-    written = db.session.execute(
+    written = session.execute(
         update(spec.model).where(key == row_key, *unchanged).values(**changes)
         .execution_options(synchronize_session=False)
     )  # fmt: skip

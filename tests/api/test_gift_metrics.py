@@ -16,7 +16,7 @@ from service.extensions import db
 from service.gifting.models import Gift
 from service.gifting.sending import send_due_gifts
 from service.gifting.sending_metrics import nearest_rank
-from service.scheduler.worker import SOURCES, Worker
+from service.scheduler.worker import Worker
 from tests.gifting_helpers import buy, order, run_outbox_now
 from tests.integration.test_outbox import _scrape
 
@@ -84,9 +84,10 @@ def test_a_gift_sent_minutes_ago_leaves_the_last_minute_but_stays_in_the_last_fi
 
 
 def test_the_worker_logs_a_summary_of_what_it_sent_and_how_late(app, late_gifts, caplog):
+    due_work = app.extensions["minifin"].wiring.due_work
     worker = Worker(
         app,
-        sources=[SOURCES["due_gifts"], SOURCES["outbox"]],
+        sources=[due_work[name] for name in ("due_gifts", "outbox")],
         summary_every=0,  # a line after every pass
         wait=lambda seconds, stop: stop.set(),  # the first idle moment ends the run
     )

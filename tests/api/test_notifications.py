@@ -7,20 +7,37 @@ import secrets
 
 import pytest
 
+from service.bootstrap import CONTRIBUTIONS
+from service.contributions import Contributions
 from service.extensions import db
 from service.gateway import signing
 from service.notifications.models import GatewayNotification
-from service.notifications.services import notification_handler
 
 applied: list[dict] = []
 explode = {"now": False}
 
 
-@notification_handler("test_status_sync")
 def _apply(fields) -> None:
     if explode["now"]:
         raise RuntimeError("the database went away mid-change")
     applied.append(dict(fields))
+
+
+TEST_TYPE = Contributions(name="test", notification_handlers=(("test_status_sync", _apply),))
+
+
+@pytest.fixture(scope="module")
+def app(app_env):
+    """Minifin wired with one more notification type, on the session's database."""
+    from flask_migrate import upgrade
+
+    from service import MIGRATIONS_DIR, create_app
+
+    application = create_app(app_env, contributions=(*CONTRIBUTIONS, TEST_TYPE))
+    with application.app_context():
+        upgrade(directory=MIGRATIONS_DIR)
+    yield application
+    application.extensions["minifin"].gateway.close()
 
 
 @pytest.fixture(autouse=True)
@@ -120,13 +137,48 @@ def test_a_failure_while_applying_answers_an_error_so_the_gateway_delivers_again
     assert len(applied) == 1
 
 
-def test_an_unknown_type_is_recorded_and_acknowledged(app, client, platform_key, caplog):
-    with caplog.at_level(logging.WARNING, logger="service"):
-        response = _post(client, _notification(platform_key, notify_type="brand_new_sync"))
+def _scrape(client) -> str:
+    return client.get("/metrics").get_data(as_text=True)
 
-    assert response.get_data(as_text=True) == "success"
-    assert _recorded(app)[0].outcome == "ignored"
-    assert "no handler for notification type brand_new_sync" in caplog.text
+
+def test_an_unknown_type_is_parked_counted_and_answered_so_the_platform_delivers_it_again(
+    app, client, platform_key, caplog
+):
+    form = _notification(platform_key, notify_type="brand_new_sync")
+
+    with caplog.at_level(logging.WARNING, logger="service"):
+        answers = [_post(client, form) for _ in range(2)]
+
+    for response in answers:
+        assert response.status_code == 503
+        assert response.get_data(as_text=True) != "success"
+        assert response.get_json()["code"] == "notification_unhandled"
+    (record,) = _recorded(app)
+    assert record.outcome == "unhandled" and record.notify_type == "brand_new_sync"
+    assert 'minifin_notifications_unhandled{notify_type="brand_new_sync"} 1.0' in _scrape(client)
+    assert "no handler for notification type brand_new_sync; parked" in caplog.text
+
+
+def test_a_parked_notification_is_applied_once_its_type_has_a_handler(
+    app, app_env, client, platform_key
+):
+    from service import create_app
+
+    form = _notification(platform_key, notify_type="later_sync")
+    assert _post(client, form).status_code == 503
+    later = Contributions(name="later", notification_handlers=(("later_sync", _apply),))
+    upgraded = create_app(app_env, contributions=(*CONTRIBUTIONS, later))
+    try:
+        again = upgraded.test_client()
+        answers = [_post(again, form).get_data(as_text=True) for _ in range(2)]
+        scraped = _scrape(again)
+    finally:
+        upgraded.extensions["minifin"].gateway.close()
+
+    assert answers == ["success", "success"]
+    assert len(applied) == 1 and applied[0]["notify_type"] == "later_sync"
+    assert [r.outcome for r in _recorded(app)] == ["handled"]
+    assert 'notify_type="later_sync"' not in scraped
 
 
 def test_a_notification_without_an_id_is_refused(client, platform_key):

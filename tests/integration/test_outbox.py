@@ -12,6 +12,8 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from service import MIGRATIONS_DIR, create_app
+from service.bootstrap import CONTRIBUTIONS
+from service.contributions import Contributions
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.scheduler import outbox
@@ -21,7 +23,6 @@ performed: Counter = Counter()
 failures_left: dict[str, int] = {}
 
 
-@outbox.job_handler("test.record")
 def _record(job: outbox.ClaimedJob) -> None:
     key = job.payload["key"]
     if failures_left.get(key, 0) > 0:
@@ -30,9 +31,13 @@ def _record(job: outbox.ClaimedJob) -> None:
     performed[key] += 1
 
 
-@outbox.job_handler("test.hopeless")
 def _hopeless(job: outbox.ClaimedJob) -> None:
     raise outbox.PermanentFailure("the platform says this can never work")
+
+
+TEST_JOBS = Contributions(
+    name="test", job_handlers=(("test.record", _record), ("test.hopeless", _hopeless))
+)
 
 
 @pytest.fixture
@@ -47,7 +52,8 @@ def outbox_app(app_env, any_database_url):
             "MINIFIN_JOB_BACKOFF_BASE": "0.05",
             "MINIFIN_JOB_BACKOFF_MAX": "0.2",
             "MINIFIN_JOB_LEASE_SECONDS": "30",
-        }
+        },
+        contributions=(*CONTRIBUTIONS, TEST_JOBS),
     )
     with application.app_context():
         upgrade(directory=MIGRATIONS_DIR)

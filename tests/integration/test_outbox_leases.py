@@ -16,6 +16,8 @@ from datetime import timedelta
 
 import pytest
 
+from service.bootstrap import CONTRIBUTIONS
+from service.contributions import Contributions
 from service.dbtypes import utcnow
 from service.extensions import db
 from service.scheduler import outbox
@@ -28,7 +30,6 @@ pauses: dict[str, threading.Event] = {}
 slow_first = threading.Event()
 
 
-@outbox.job_handler("test.lease_probe")
 def _probe(job: outbox.ClaimedJob) -> None:
     """Records who ran which job; `first` outlasts the claim's lease, `second` waits on a cue."""
     key, worker = job.payload["key"], job.payload["worker_hint"]
@@ -39,13 +40,19 @@ def _probe(job: outbox.ClaimedJob) -> None:
         pauses[key].wait(10)
 
 
+PROBE = Contributions(name="test", job_handlers=(("test.lease_probe", _probe),))
+
+
 @pytest.fixture
 def lease_app(app_env, any_database_url):
     runs.clear()
     pauses.clear()
     slow_first.clear()
     with migrated_app(
-        app_env, any_database_url, MINIFIN_JOB_LEASE_SECONDS=str(LEASE_SECONDS)
+        app_env,
+        any_database_url,
+        contributions=(*CONTRIBUTIONS, PROBE),
+        MINIFIN_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
     ) as application:
         yield application
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from service.scheduler.worker import SOURCES
+from service.bootstrap import default_wiring
 from tests.integration.test_serve_and_worker_commands import _spawn
 
 
@@ -24,4 +24,4 @@ def test_an_unknown_source_is_refused_with_the_known_ones(app, app_env):
 
     assert worker.returncode == 2
     assert "Invalid value for --source: cron (known: " in output
-    assert ", ".join(sorted(SOURCES)) in output
+    assert ", ".join(sorted(default_wiring().due_work)) in output

@@ -1,20 +1,25 @@
-"""Handler registries refuse a second, different handler for the same name."""
+"""Handler tables refuse a name claimed twice, whether by two handlers or one listed twice."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.registry import HandlerRegistry
+from service.registry import unique_table
 
 
-def test_a_name_is_registered_once_and_may_be_registered_again_by_the_same_handler():
-    registry: HandlerRegistry = HandlerRegistry("job kind")
+def send(job):
+    return job
 
-    @registry.register("send")
-    def send(job):
-        return job
 
-    assert registry.register("send")(send) is send
-    assert registry["send"] is send
-    with pytest.raises(RuntimeError, match="job kind 'send' is already registered"):
-        registry.register("send")(lambda job: None)
+def test_a_table_keeps_the_declared_order():
+    assert list(unique_table("job kind", [("b", send), ("a", print)])) == ["b", "a"]
+
+
+def test_two_handlers_for_one_name_are_refused():
+    with pytest.raises(RuntimeError, match="job kind 'send' is claimed twice"):
+        unique_table("job kind", [("send", send), ("send", lambda job: None)])
+
+
+def test_one_handler_listed_twice_is_refused_too():
+    with pytest.raises(RuntimeError, match="notification type 'send' is claimed twice"):
+        unique_table("notification type", [("send", send), ("send", send)])

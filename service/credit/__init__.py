@@ -1,0 +1,1 @@
+"""Credit authorisation: consents, admittance checks, deposits and what the platform reports."""
