@@ -16,7 +16,7 @@ class GatewayError(Exception):
     """Base of every gateway failure; subclasses fix status, code and title."""
 
     status: ClassVar[int] = 502
-    code: ClassVar[str] = "gateway_bad_response"
+    code: str = "gateway_bad_response"  # a subclass or an instance may name a finer one
     title: ClassVar[str] = "The payment platform answered badly"
 
     def __init__(

@@ -29,7 +29,7 @@ from service.errors import InvalidRequest, ServiceUnavailable
 from service.extensions import db
 from service.notifications.merchant import addressed_to_our_app, seller_refusal
 from service.notifications.models import HANDLED, REFUSED, UNHANDLED, GatewayNotification
-from service.sql import insert_ignoring_conflicts
+from service.sql import insert_ignoring_conflicts, rows_changed
 
 log = logging.getLogger(__name__)
 # Fields worth logging: identifiers and states, never names, accounts or amounts.
@@ -125,14 +125,14 @@ def _take_parked(record: dict) -> bool:
     """A delivery of a notification parked as unhandled takes its record over (one conditional
     update, so of two concurrent deliveries one applies it and the other is a duplicate)."""
     return bool(
-        db.session.execute(
+        rows_changed(
             update(GatewayNotification)
             .where(GatewayNotification.notify_id == record["notify_id"],
                    GatewayNotification.outcome == UNHANDLED)
             .values(outcome=record["outcome"], refusal=record["refusal"],
                     received_at=record["received_at"])
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     )  # fmt: skip
 
 
