@@ -69,7 +69,7 @@ class PlainText(validate.Validator):
             raise ValidationError(
                 f"Only plain text: U+{ord(char):04X} (a {kind} character) is not allowed."
             )
-        if self.own_pattern and not self.regex.match(value):
+        if self.own_pattern and not self.regex.fullmatch(value):
             raise ValidationError(self.pattern_error)
         return value
 

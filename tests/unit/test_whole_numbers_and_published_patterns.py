@@ -38,7 +38,7 @@ def test_the_published_pattern_accepts_exactly_what_the_validator_accepts(valida
         accepted = True
     except ValidationError:
         accepted = False
-    assert accepted == bool(validator.regex.match(value))
+    assert accepted == bool(validator.regex.fullmatch(value))  # ECMA-262 `$`: the very end
 
 
 def test_a_field_pattern_of_its_own_is_checked_and_published():
