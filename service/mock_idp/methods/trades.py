@@ -15,13 +15,8 @@ from typing import Any
 
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.grants import user_of_open_id
-from service.mock_idp.protocol import (
-    GatewayCall,
-    GatewayMethod,
-    amount_parameter,
-    parse_timestamp,
-    text_parameter,
-)
+from service.mock_idp.parameters import amount_parameter, text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayMethod, parse_timestamp
 from service.mock_idp.refunds import RefundRequest, refund_trade
 from service.mock_idp.trade_wire import query_fields, refund_response_fields
 from service.mock_idp.trades import (
