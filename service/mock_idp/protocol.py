@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from service.gateway import signing
 
 if TYPE_CHECKING:
-    from service.mock_idp.store import AppRecord, MockStore
+    from service.mock_idp.apps import AppRecord
+    from service.mock_idp.store import MockStore
 
 SUCCESS_CODE = "10000"
 MESSAGES = {

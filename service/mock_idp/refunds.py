@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.gateway.money import fen_to_yuan
-from service.mock_idp.store import MockStore, register_table
+from service.mock_idp.store import MockStore
+from service.mock_idp.store_tables import register_table
 from service.mock_idp.trades import (
     TRADE_CLOSED,
     TRADE_FINISHED,

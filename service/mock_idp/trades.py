@@ -17,7 +17,8 @@ from typing import Any
 from service.gateway.money import fen_to_yuan
 from service.mock_idp.demo_users import balance_text
 from service.mock_idp.protocol import BEIJING, BusinessRefusal
-from service.mock_idp.store import MockStore, register_table
+from service.mock_idp.store import MockStore
+from service.mock_idp.store_tables import register_table
 from service.mock_idp.trade_notices import notify_trade_status
 
 WAIT_BUYER_PAY = "WAIT_BUYER_PAY"
