@@ -33,11 +33,12 @@ from service.credit.models import (
 from service.credit.operations import perform
 from service.credit.platform_totals import has_pending
 from service.dbtypes import utcnow
-from service.errors import Conflict, NotFound, Unprocessable
+from service.errors import Conflict, Unprocessable
 from service.extensions import db
 from service.gateway import credit as fund_auth
 from service.identity.audit import Actor
 from service.ids import new_id
+from service.ownership import owned_or_404
 from service.scheduler.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -99,10 +100,14 @@ def start_deposit(actor: Actor, values: Mapping[str, Any], idempotency_key: str)
 
 def deposit_for(user_id: str | None, deposit_id: str) -> Deposit:
     """A deposit with its ledger: the user's own (user_id), or any (a settling merchant)."""
-    deposit = db.session.get(Deposit, deposit_id)
-    if deposit is None or (user_id is not None and deposit.user_id != user_id):
-        raise NotFound("No such deposit.", code="deposit_not_found")
-    return deposit
+    return owned_or_404(
+        Deposit,
+        deposit_id,
+        owner=Deposit.user_id,
+        owner_id=user_id,
+        detail="No such deposit.",
+        code="deposit_not_found",
+    )
 
 
 def deposits_of(user_id: str) -> list[Deposit]:

@@ -39,6 +39,7 @@ from service.extensions import db
 from service.gateway import credit as fund_auth
 from service.notifications.services import NotificationTooEarly, notification_handler
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def reconcile_deposit(job: ClaimedJob) -> None:
         return
     deposit_id, expires_at = deposit.id, deposit.expires_at
     out_order_no, out_request_no = deposit.out_order_no, deposit.out_request_no
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     operation = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=out_request_no
     )

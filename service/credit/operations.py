@@ -48,6 +48,7 @@ from service.gateway.errors import (
     GatewayUnavailable,
 )
 from service.scheduler.outbox import ClaimedJob, enqueue, job_handler
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 # Answers that say the order can take no more operations: unknown on their own (an earlier
@@ -83,7 +84,7 @@ def perform(operation_id: int, *, confirmed_absent: bool = False) -> Deposit:
     if operation.status != PENDING:
         return deposit
     request = _request_of(operation, deposit)
-    db.session.rollback()
+    end_transaction_before_call()
     try:
         if request.kind == RELEASE:
             _send_release(request)
@@ -195,7 +196,7 @@ def _apply_totals_of(deposit_id: str) -> None:
     """Bring the ledger to the order's totals, read from the platform's record of the freeze."""
     deposit = db.session.get(Deposit, deposit_id)
     out_order_no, freeze_request_no = deposit.out_order_no, deposit.out_request_no
-    db.session.rollback()
+    end_transaction_before_call()
     freeze = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=freeze_request_no
     )
@@ -235,7 +236,7 @@ def resume_operation(job: ClaimedJob) -> None:
         operation.id, operation.amount_fen, deposit.id, operation.kind
     )  # fmt: skip
     out_order_no, request_no = deposit.out_order_no, operation.request_no
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     reported = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=request_no
     )  # an unknown answer raises: the job is retried later, and nothing is freed
@@ -265,7 +266,7 @@ def record_charge_split(job: ClaimedJob) -> None:
     deposit = db.session.get(Deposit, line.deposit_id)
     out_order_no, request_no = deposit.out_order_no, line.request_no
     deposit_id, amount = deposit.id, line.amount_fen
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     reported = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=request_no
     )

@@ -40,6 +40,7 @@ from service.gifting.models import (
     VoucherTemplate,
 )
 from service.gifting.payment_results import SETTLE_UNPAID
+from service.ownership import owned_or_404
 from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
 
@@ -185,9 +186,14 @@ def _open_trade(gift: Gift, sender: User) -> None:
 def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
     """Move a scheduled gift's sending time, up to a minute before it would have gone out."""
     now = utcnow()
-    gift = db.session.get(Gift, gift_id)
-    if gift is None or gift.sender_id != user_id:
-        raise NotFound("No such gift.", code="gift_not_found")
+    gift = owned_or_404(
+        Gift,
+        gift_id,
+        owner=Gift.sender_id,
+        owner_id=user_id,
+        detail="No such gift.",
+        code="gift_not_found",
+    )
     send_at = _checked_send_at(send_at, now, gift.paid_at or now, gift.template.claim_window_hours)
     moved = db.session.execute(
         update(Gift)
