@@ -112,7 +112,7 @@ def perform(operation_id: int, *, confirmed_absent: bool = False) -> Deposit:
 
 
 def _request_of(operation: DepositOperation, deposit: Deposit) -> _Request:
-    """The operation, its deposit and its payer as plain values (they outlive the session)."""
+    """The operation, its deposit and its payer as plain values, which outlive the transaction."""
     user = db.session.get(User, deposit.user_id)
     return _Request(
         operation_id=operation.id,
