@@ -31,6 +31,7 @@ from service.gateway.errors import GatewayRejected
 from service.identity.audit import Actor
 from service.identity.identities import has_verified_identity, verified_name_and_number
 from service.sql import existing
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
             code="identity_not_verified",
         )
     name, id_number = verified
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     try:
         admitted, biz_no = zhima.admittance(
             gateway(),
@@ -187,7 +188,7 @@ def disclose_raw_score(
     request = f"{actor.id}\n{idempotency_key}"
     transaction_id = blind_index().digest("zhima_transaction", request)[:32]
     consent_id = consent.id
-    db.session.rollback()
+    end_transaction_before_call()
     score = zhima.raw_score(gateway(), transaction_id=transaction_id, auth_token=auth_token)
     consent = existing(consents.CreditConsent, consent_id)
     consents.record_event(

@@ -20,10 +20,12 @@ from service.auth.services import exchange_auth_code
 from service.components import field_cipher, settings
 from service.credit.models import ACTIVE, REPLACED, WITHDRAWN, ConsentEvent, CreditConsent
 from service.dbtypes import utcnow
-from service.errors import Forbidden, NotFound, Unprocessable
+from service.errors import Forbidden, Unprocessable
 from service.extensions import db
 from service.identity.audit import Actor
+from service.ownership import owned_or_404
 from service.sql import existing, rows_changed
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 ZHIMA_SCOPE = "auth_zhima"
@@ -85,7 +87,7 @@ def grant_consent(
     )
     if earlier:
         return shown(earlier)
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     grant = exchange_auth_code(values["auth_code"])
     user = existing(User, actor.id)
     if not _same_user(user, grant):
@@ -191,10 +193,14 @@ def consents_of(user_id: str) -> list[CreditConsent]:
 
 
 def _own_consent(user_id: str, consent_id: str) -> CreditConsent:
-    consent = db.session.get(CreditConsent, consent_id)
-    if consent is None or consent.user_id != user_id:
-        raise NotFound("No such consent.", code="consent_not_found")
-    return consent
+    return owned_or_404(
+        CreditConsent,
+        consent_id,
+        owner=CreditConsent.user_id,
+        owner_id=user_id,
+        detail="No such consent.",
+        code="consent_not_found",
+    )
 
 
 def consent_with_events(user_id: str, consent_id: str) -> CreditConsent:

@@ -33,11 +33,12 @@ from service.credit.models import (
 from service.credit.operations import perform
 from service.credit.platform_totals import has_pending
 from service.dbtypes import utcnow
-from service.errors import Conflict, NotFound, Unprocessable
+from service.errors import Conflict, Unprocessable
 from service.extensions import db
 from service.gateway import fund_auth
 from service.identity.audit import Actor
 from service.ids import new_id
+from service.ownership import owned_or_404
 from service.scheduler.outbox import enqueue
 from service.sql import rows_changed
 
@@ -100,10 +101,14 @@ def start_deposit(actor: Actor, values: Mapping[str, Any], idempotency_key: str)
 
 def deposit_for(user_id: str | None, deposit_id: str) -> Deposit:
     """A deposit with its ledger: the user's own (user_id), or any (a settling merchant)."""
-    deposit = db.session.get(Deposit, deposit_id)
-    if deposit is None or (user_id is not None and deposit.user_id != user_id):
-        raise NotFound("No such deposit.", code="deposit_not_found")
-    return deposit
+    return owned_or_404(
+        Deposit,
+        deposit_id,
+        owner=Deposit.user_id,
+        owner_id=user_id,
+        detail="No such deposit.",
+        code="deposit_not_found",
+    )
 
 
 def deposits_of(user_id: str) -> list[Deposit]:
@@ -157,52 +162,13 @@ def _requested(
     transaction that records it.
     """
     deposit = deposit_for(None, deposit_id)
-    earlier = db.session.scalars(
-        select(DepositOperation).where(
-            DepositOperation.deposit_id == deposit.id,
-            DepositOperation.idempotency_key == idempotency_key,
-        )
-    ).first()
+    earlier = _earlier_request(deposit.id, idempotency_key)
     if earlier is not None:
-        if earlier.kind != kind or (amount_fen is not None and amount_fen != earlier.amount_fen):
-            raise Unprocessable(
-                "This Idempotency-Key was used for another operation.",
-                code="idempotency_key_reused",
-            )
+        _check_same_request(earlier, kind, amount_fen)
         return earlier.id
-    if deposit.status != HELD:
-        raise Conflict(
-            f"Only a held deposit can be released or charged; this one is {deposit.status}.",
-            code="deposit_not_held",
-        )
-    remaining = deposit.amount_fen - deposit.reserved_fen
-    amount = remaining if amount_fen is None else amount_fen
-    if amount <= 0 or amount > remaining:
-        raise _exceeds(remaining)
-    settles = amount == remaining or settle
-    if kind == CHARGE and settles and has_pending(deposit.id):
-        # COMPLETE releases whatever the platform still holds at once, including what a pending
-        # release or charge is about to take: never send it while one is pending. A charge of
-        # exactly what remains needs no COMPLETE (it is sent NOT_COMPLETE, and the deposit
-        # settles when the pending line does); one that would release a rest must wait.
-        if amount < remaining:
-            raise Conflict(
-                "Another release or charge is still pending; settle once it has finished.",
-                code="deposit_operations_pending",
-                headers={"Retry-After": "5"},
-            )
-        settles = False
-    reserved = remaining if settles else amount
-    taken = rows_changed(
-        update(Deposit)
-        .where(
-            Deposit.id == deposit.id,
-            Deposit.status == HELD,
-            Deposit.reserved_fen + reserved <= Deposit.amount_fen,
-        )
-        .values(reserved_fen=Deposit.reserved_fen + reserved)
-    )
-    if not taken:  # another operation reserved part of it since we read it
+    _check_held(deposit)
+    amount, reserved, settles = _amounts(deposit, kind, amount_fen, settle)
+    if not _reserve(deposit.id, reserved):  # another operation reserved part of it since we read it
         db.session.rollback()
         raise _exceeds(deposit_for(None, deposit_id).remaining_fen)
     operation = DepositOperation(
@@ -221,6 +187,77 @@ def _requested(
     db.session.add(operation)
     db.session.commit()
     return operation.id
+
+
+def _earlier_request(deposit_id: str, idempotency_key: str) -> DepositOperation | None:
+    """The operation an earlier request with this Idempotency-Key recorded, if any."""
+    return db.session.scalars(
+        select(DepositOperation).where(
+            DepositOperation.deposit_id == deposit_id,
+            DepositOperation.idempotency_key == idempotency_key,
+        )
+    ).first()
+
+
+def _check_same_request(earlier: DepositOperation, kind: str, amount_fen: int | None) -> None:
+    """A key stands for one operation: another kind or amount under it is refused, not run."""
+    if earlier.kind != kind or (amount_fen is not None and amount_fen != earlier.amount_fen):
+        raise Unprocessable(
+            "This Idempotency-Key was used for another operation.",
+            code="idempotency_key_reused",
+        )
+
+
+def _check_held(deposit: Deposit) -> None:
+    """Only what the platform holds can be released or charged."""
+    if deposit.status != HELD:
+        raise Conflict(
+            f"Only a held deposit can be released or charged; this one is {deposit.status}.",
+            code="deposit_not_held",
+        )
+
+
+def _amounts(
+    deposit: Deposit, kind: str, amount_fen: int | None, settle: bool
+) -> tuple[int, int, bool]:
+    """The operation's amount, what it reserves, and whether it settles the deposit.
+
+    No amount means all that remains. One that settles reserves all that remains: a settling
+    charge releases the rest with it.
+    """
+    remaining = deposit.amount_fen - deposit.reserved_fen
+    amount = remaining if amount_fen is None else amount_fen
+    if amount <= 0 or amount > remaining:
+        raise _exceeds(remaining)
+    settles = amount == remaining or settle
+    if kind == CHARGE and settles and has_pending(deposit.id):
+        # COMPLETE releases whatever the platform still holds at once, including what a pending
+        # release or charge is about to take: never send it while one is pending. A charge of
+        # exactly what remains needs no COMPLETE (it is sent NOT_COMPLETE, and the deposit
+        # settles when the pending line does); one that would release a rest must wait.
+        if amount < remaining:
+            raise Conflict(
+                "Another release or charge is still pending; settle once it has finished.",
+                code="deposit_operations_pending",
+                headers={"Retry-After": "5"},
+            )
+        settles = False
+    return amount, (remaining if settles else amount), settles
+
+
+def _reserve(deposit_id: str, reserved: int) -> bool:
+    """Take `reserved` from what remains held, in one conditional UPDATE; False if it no longer
+    fits. Released + charged can never exceed the hold, whatever runs concurrently."""
+    taken = rows_changed(
+        update(Deposit)
+        .where(
+            Deposit.id == deposit_id,
+            Deposit.status == HELD,
+            Deposit.reserved_fen + reserved <= Deposit.amount_fen,
+        )
+        .values(reserved_fen=Deposit.reserved_fen + reserved)
+    )
+    return bool(taken)
 
 
 def _exceeds(remaining: int) -> Conflict:

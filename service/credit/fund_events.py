@@ -41,6 +41,7 @@ from service.gateway import fund_auth
 from service.notifications.services import NotificationTooEarly
 from service.scheduler.outbox import ClaimedJob, enqueue
 from service.sql import existing
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def reconcile_deposit(job: ClaimedJob) -> None:
         return
     deposit_id, expires_at = deposit.id, deposit.expires_at
     out_order_no, out_request_no = deposit.out_order_no, deposit.out_request_no
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     operation = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=out_request_no
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from dataclasses import dataclass
 
 from sqlalchemy import update
 
@@ -47,12 +48,30 @@ from service.gateway.errors import (
 )
 from service.scheduler.outbox import ClaimedJob, enqueue
 from service.sql import existing, rows_changed
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 # Answers that say the order can take no more operations: unknown on their own (an earlier
 # COMPLETE may have done this one's work), final once a query found no such operation.
 ORDER_ENDED = frozenset({"ORDER_ALREADY_FINISH", "ORDER_ALREADY_CLOSED"})
 RECORD_CHARGE_SPLIT = "credit.record_charge_split"
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What sending a pending operation needs, read before the transaction ends."""
+
+    operation_id: int
+    deposit_id: str
+    kind: str
+    request_no: str
+    amount_fen: int
+    auth_no: str
+    reason: str
+    settles: bool
+    title: str
+    buyer_id: str | None
+    buyer_open_id: str | None
 
 
 def perform(operation_id: int, *, confirmed_absent: bool = False) -> Deposit:
@@ -64,70 +83,95 @@ def perform(operation_id: int, *, confirmed_absent: bool = False) -> Deposit:
     deposit = existing(Deposit, operation.deposit_id)
     if operation.status != PENDING:
         return deposit
-    user = existing(User, deposit.user_id)
-    kind, request_no, amount, auth_no = (
-        operation.kind, operation.request_no, operation.amount_fen, deposit.held_auth_no
-    )  # fmt: skip
-    reason, settles, deposit_id = operation.reason or "", operation.settles, deposit.id
-    buyer_id, buyer_open_id = user.platform_user_id, user.open_id
-    title = deposit.title
-    db.session.rollback()
+    request = _request_of(operation, deposit)
+    end_transaction_before_call()
     try:
-        if kind == RELEASE:
-            released = fund_auth.unfreeze(
-                gateway(),
-                auth_no=auth_no,
-                out_request_no=request_no,
-                amount_fen=amount,
-                remark=reason or "deposit released",
-            )
-            complete_operation(
-                operation_id,
-                credit_fen=released.split.credit_fen,
-                fund_fen=released.split.fund_fen,
-                gateway_operation_id=released.operation_id or None,
-            )
-            _check_reported(deposit_id, amount, released)
+        if request.kind == RELEASE:
+            _send_release(request)
         else:
-            payment = fund_auth.pay_from_hold(
-                gateway(),
-                auth_no=auth_no,
-                out_trade_no=request_no,
-                amount_fen=amount,
-                subject=f"{title}: {reason}"[:128],
-                complete=settles,
-                buyer_id=buyer_id,
-                buyer_open_id=buyer_open_id,
-            )
-            if complete_operation(operation_id, trade_no=payment.trade_no):
-                # The payment's answer does not split it; the platform's record of it does.
-                enqueue(
-                    RECORD_CHARGE_SPLIT,
-                    {"operation_id": operation_id},
-                    dedupe_key=f"split:{request_no}",
-                )
-            if payment.amount_fen != amount:
-                park(deposit_id, AMOUNT_MISMATCH,
-                     f"charge {request_no}: paid {payment.amount_fen} of {amount} fen")  # fmt: skip
+            _send_charge(request)
     except GatewayOutcomeUnknown as exc:
         if not (confirmed_absent and exc.sub_code in ORDER_ENDED):
-            _keep_pending(operation_id, request_no)
+            _keep_pending(operation_id, request.request_no)
             raise
         # The order ended without this operation, which now never can happen.
         _fail(operation_id, exc.sub_code)
-        _apply_totals_of(deposit_id)
+        _apply_totals_of(request.deposit_id)
     except GatewayRejected as exc:
         _fail(operation_id, exc.sub_code or exc.gateway_code)
         raise Conflict(
-            f"The platform refused the {kind}: {exc.sub_msg or exc.sub_code}.",
+            f"The platform refused the {request.kind}: {exc.sub_msg or exc.sub_code}.",
             code="deposit_operation_refused",
         ) from exc
     except (GatewayUnavailable, GatewayBadResponse):
-        _keep_pending(operation_id, request_no)
+        _keep_pending(operation_id, request.request_no)
         raise
     db.session.commit()
     db.session.expire_all()  # the counters moved in SQL; read them back
-    return existing(Deposit, deposit_id)
+    return existing(Deposit, request.deposit_id)
+
+
+def _request_of(operation: DepositOperation, deposit: Deposit) -> _Request:
+    """The operation, its deposit and its payer as plain values, which outlive the transaction."""
+    user = existing(User, deposit.user_id)
+    return _Request(
+        operation_id=operation.id,
+        deposit_id=deposit.id,
+        kind=operation.kind,
+        request_no=operation.request_no,
+        amount_fen=operation.amount_fen,
+        auth_no=deposit.held_auth_no,
+        reason=operation.reason or "",
+        settles=operation.settles,
+        title=deposit.title,
+        buyer_id=user.platform_user_id,
+        buyer_open_id=user.open_id,
+    )
+
+
+def _send_release(request: _Request) -> None:
+    """Unfreeze at the platform; the answer splits what went back into credit and held money."""
+    released = fund_auth.unfreeze(
+        gateway(),
+        auth_no=request.auth_no,
+        out_request_no=request.request_no,
+        amount_fen=request.amount_fen,
+        remark=request.reason or "deposit released",
+    )
+    complete_operation(
+        request.operation_id,
+        credit_fen=released.split.credit_fen,
+        fund_fen=released.split.fund_fen,
+        gateway_operation_id=released.operation_id or None,
+    )
+    _check_reported(request.deposit_id, request.amount_fen, released)
+
+
+def _send_charge(request: _Request) -> None:
+    """Pay from the hold (COMPLETE when it settles the deposit); the split is asked for later."""
+    payment = fund_auth.pay_from_hold(
+        gateway(),
+        auth_no=request.auth_no,
+        out_trade_no=request.request_no,
+        amount_fen=request.amount_fen,
+        subject=f"{request.title}: {request.reason}"[:128],
+        complete=request.settles,
+        buyer_id=request.buyer_id,
+        buyer_open_id=request.buyer_open_id,
+    )
+    if complete_operation(request.operation_id, trade_no=payment.trade_no):
+        # The payment's answer does not split it; the platform's record of it does.
+        enqueue(
+            RECORD_CHARGE_SPLIT,
+            {"operation_id": request.operation_id},
+            dedupe_key=f"split:{request.request_no}",
+        )
+    if payment.amount_fen != request.amount_fen:
+        park(
+            request.deposit_id,
+            AMOUNT_MISMATCH,
+            f"charge {request.request_no}: paid {payment.amount_fen} of {request.amount_fen} fen",
+        )
 
 
 def _keep_pending(operation_id: int, request_no: str) -> None:
@@ -152,7 +196,7 @@ def _apply_totals_of(deposit_id: str) -> None:
     """Bring the ledger to the order's totals, read from the platform's record of the freeze."""
     deposit = existing(Deposit, deposit_id)
     out_order_no, freeze_request_no = deposit.out_order_no, deposit.out_request_no
-    db.session.rollback()
+    end_transaction_before_call()
     freeze = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=freeze_request_no
     )
@@ -191,7 +235,7 @@ def resume_operation(job: ClaimedJob) -> None:
         operation.id, operation.amount_fen, deposit.id, operation.kind
     )  # fmt: skip
     out_order_no, request_no = deposit.out_order_no, operation.request_no
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     reported = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=request_no
     )  # an unknown answer raises: the job is retried later, and nothing is freed
@@ -220,7 +264,7 @@ def record_charge_split(job: ClaimedJob) -> None:
     deposit = existing(Deposit, line.deposit_id)
     out_order_no, request_no = deposit.out_order_no, line.request_no
     deposit_id, amount = deposit.id, line.amount_fen
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     reported = fund_auth.operation_detail(
         gateway(), out_order_no=out_order_no, out_request_no=request_no
     )

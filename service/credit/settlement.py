@@ -9,6 +9,7 @@ caller commits.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import update
 
@@ -87,9 +88,38 @@ def complete_operation(
     Returns False when it was completed already (by the other of answer and notification).
     """
     now = utcnow()
+    if not _mark_succeeded(
+        operation_id,
+        now,
+        credit_fen=credit_fen,
+        fund_fen=fund_fen,
+        gateway_operation_id=gateway_operation_id,
+        trade_no=trade_no,
+    ):
+        return False
+    operation = existing(DepositOperation, operation_id)
+    released = operation.amount_fen if operation.kind == RELEASE else 0
+    charged = operation.amount_fen - released
+    released += _record_released_rest(operation, now)
+    _count(operation.deposit_id, released_fen=released, charged_fen=charged)
+    settle_if_done(operation.deposit_id)
+    return True
+
+
+def _mark_succeeded(
+    line_id: int,
+    now: datetime,
+    *,
+    credit_fen: int | None,
+    fund_fen: int | None,
+    gateway_operation_id: str | None,
+    trade_no: str | None,
+) -> bool:
+    """Move the line from pending to succeeded with what the platform reported; False when
+    something else (the other of answer and notification) moved it first."""
     done = rows_changed(
         update(DepositOperation)
-        .where(DepositOperation.id == operation_id, DepositOperation.status == PENDING)
+        .where(DepositOperation.id == line_id, DepositOperation.status == PENDING)
         .values(
             status=SUCCEEDED,
             credit_fen=credit_fen,
@@ -99,38 +129,42 @@ def complete_operation(
             completed_at=now,
         )
     )
-    if not done:
-        return False
-    operation = existing(DepositOperation, operation_id)
-    released = operation.amount_fen if operation.kind == RELEASE else 0
-    charged = operation.amount_fen - released
+    return bool(done)
+
+
+def _record_released_rest(operation: DepositOperation, now: datetime) -> int:
+    """A settling charge (COMPLETE) made the platform release the rest of the hold with it:
+    the ledger gets that release as a line of its own. Returns the amount (0 when none)."""
     rest = operation.reserved_fen - operation.amount_fen
-    if rest > 0:  # a settling charge (COMPLETE): the platform released the rest with it
-        db.session.add(
-            DepositOperation(
-                deposit_id=operation.deposit_id,
-                kind=RELEASE,
-                status=SUCCEEDED,
-                amount_fen=rest,
-                reserved_fen=0,
-                request_no=f"{operation.request_no}{REST_SUFFIX}",
-                requested_by=operation.requested_by,
-                reason="released with the settling charge",
-                created_at=now,
-                completed_at=now,
-            )
-        )
-        released += rest
-    db.session.execute(
-        update(Deposit)
-        .where(Deposit.id == operation.deposit_id)
-        .values(
-            released_fen=Deposit.released_fen + released,
-            charged_fen=Deposit.charged_fen + charged,
+    if rest <= 0:
+        return 0
+    db.session.add(
+        DepositOperation(
+            deposit_id=operation.deposit_id,
+            kind=RELEASE,
+            status=SUCCEEDED,
+            amount_fen=rest,
+            reserved_fen=0,
+            request_no=f"{operation.request_no}{REST_SUFFIX}",
+            requested_by=operation.requested_by,
+            reason="released with the settling charge",
+            created_at=now,
+            completed_at=now,
         )
     )
-    settle_if_done(operation.deposit_id)
-    return True
+    return rest
+
+
+def _count(deposit_id: str, *, released_fen: int, charged_fen: int) -> None:
+    """Add to the deposit's released and charged totals, in SQL so concurrent counts add up."""
+    db.session.execute(
+        update(Deposit)
+        .where(Deposit.id == deposit_id)
+        .values(
+            released_fen=Deposit.released_fen + released_fen,
+            charged_fen=Deposit.charged_fen + charged_fen,
+        )
+    )
 
 
 def settle_if_done(deposit_id: str) -> None:

@@ -20,6 +20,7 @@ from service.dbtypes import utcnow
 from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.extensions import db
 from service.gifting.models import ACTIVE, CLAIMED, SENT, Gift, GiftEvent, Voucher
+from service.ownership import owned_or_404
 from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ def claim_page_link(gift_id: str, page: str) -> str | None:
     None when the gift has no claim token.
     """
     sealed = db.session.scalar(select(Gift.claim_token_sealed).where(Gift.id == gift_id))
-    db.session.commit()  # ends the read: no transaction stays open across the gateway call
+    # Ends the read: no transaction stays open across the gateway call. A commit, not
+    # end_transaction_before_call(): the message job's session keeps what it has loaded.
+    db.session.commit()
     if sealed is None:
         return None
     return f"{page}?token={field_cipher().open(sealed, owner=gift_id)}"
@@ -143,8 +146,13 @@ def wallet(user_id: str) -> list[Voucher]:
 
 def voucher_with_code(user_id: str, voucher_id: str) -> Voucher:
     """One voucher with its full code opened into `.code`, for its owner only (else a 404)."""
-    voucher = db.session.get(Voucher, voucher_id)
-    if voucher is None or voucher.owner_id != user_id:
-        raise NotFound("No such voucher.", code="voucher_not_found")
+    voucher = owned_or_404(
+        Voucher,
+        voucher_id,
+        owner=Voucher.owner_id,
+        owner_id=user_id,
+        detail="No such voucher.",
+        code="voucher_not_found",
+    )
     voucher.code = field_cipher().open(voucher.code_sealed, owner=voucher.id)  # not a column
     return voucher

@@ -40,9 +40,11 @@ from service.gifting.models import (
     VoucherTemplate,
 )
 from service.gifting.payment_results import SETTLE_UNPAID
+from service.ownership import owned_or_404
 from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
 from service.sql import existing, rows_changed
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 __all__ = ["SETTLE_UNPAID", "buy_gift", "gift_for", "gifts_of", "reschedule_gift"]
@@ -155,19 +157,23 @@ def buy_gift(sender_id: str, values: Mapping[str, Any], idempotency_key: str) ->
 def _open_trade(gift: Gift, sender: User) -> None:
     """Ask for the gift's trade and record it, only if the gift is still waiting for payment."""
     window = timedelta(minutes=settings().gift_payment_minutes)
+    gift_id, amount_fen, created_at = gift.id, gift.amount_fen, gift.created_at
+    subject = f"{gift.template.name} ×{gift.quantity}"
+    buyer_id, buyer_open_id = sender.platform_user_id, sender.open_id
+    end_transaction_before_call()  # the reads above (the template, say) began one
     trade_no = payments.create_trade(
         gateway(),
-        out_trade_no=gift.id,
-        amount_fen=gift.amount_fen,
-        subject=f"{gift.template.name} ×{gift.quantity}",
-        buyer_id=sender.platform_user_id,
-        buyer_open_id=None if sender.platform_user_id else sender.open_id,
+        out_trade_no=gift_id,
+        amount_fen=amount_fen,
+        subject=subject,
+        buyer_id=buyer_id,
+        buyer_open_id=None if buyer_id else buyer_open_id,
         notify_url=f"{settings().public_url}/v1/notifications/alipay",
-        expires_at=gift.created_at + window,
+        expires_at=created_at + window,
     )
     recorded = rows_changed(
         update(Gift)
-        .where(Gift.id == gift.id, Gift.status == PENDING_PAYMENT, Gift.trade_no.is_(None))
+        .where(Gift.id == gift_id, Gift.status == PENDING_PAYMENT, Gift.trade_no.is_(None))
         .values(trade_no=trade_no)
         .execution_options(synchronize_session=False)
     )
@@ -175,7 +181,8 @@ def _open_trade(gift: Gift, sender: User) -> None:
     db.session.refresh(gift)
     if not recorded and gift.status != PENDING_PAYMENT:
         # The settle job closed the gift while its trade was being opened: close it too.
-        payments.close_trade(gateway(), out_trade_no=gift.id)
+        end_transaction_before_call()  # the refresh began one
+        payments.close_trade(gateway(), out_trade_no=gift_id)
         raise Conflict(
             "This gift was closed unpaid; buy it again with a new Idempotency-Key.",
             code="gift_closed",
@@ -186,9 +193,14 @@ def _open_trade(gift: Gift, sender: User) -> None:
 def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
     """Move a scheduled gift's sending time, up to a minute before it would have gone out."""
     now = utcnow()
-    gift = db.session.get(Gift, gift_id)
-    if gift is None or gift.sender_id != user_id:
-        raise NotFound("No such gift.", code="gift_not_found")
+    gift = owned_or_404(
+        Gift,
+        gift_id,
+        owner=Gift.sender_id,
+        owner_id=user_id,
+        detail="No such gift.",
+        code="gift_not_found",
+    )
     send_at = _checked_send_at(send_at, now, gift.paid_at or now, gift.template.claim_window_hours)
     moved = rows_changed(
         update(Gift)

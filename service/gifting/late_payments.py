@@ -25,6 +25,7 @@ from service.gateway.errors import GatewayRejected
 from service.gifting.models import Gift, GiftEvent
 from service.gifting.refunds import leave_to_operator, refund_period_over, tell_the_sender
 from service.scheduler.outbox import ClaimedJob, enqueue
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 REFUND_PAID_LATE = "gifting.refund_paid_late"
@@ -56,7 +57,7 @@ def refund_paid_late(job: ClaimedJob) -> None:
     gift_id, trade_no = job.payload["gift_id"], job.payload["trade_no"]
     amount = int(job.payload["amount_fen"])
     request_no = late_request_no(trade_no)
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     try:
         result = payments.refund_trade(
             gateway(), trade_no=trade_no, amount_fen=amount, out_request_no=request_no,

@@ -41,6 +41,7 @@ from service.gifting.models import (
 from service.notifications.merchant import known_seller_id, learn_seller_id
 from service.scheduler.outbox import ClaimedJob
 from service.sql import existing, rows_changed
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 SETTLE_UNPAID = "gifting.settle_unpaid"
@@ -170,7 +171,7 @@ def settle_unpaid(job: ClaimedJob) -> None:
     """When the payment window ends: paid after all (a lost notification) or closed."""
     gift_id = job.payload["gift_id"]
     status = db.session.scalar(select(Gift.status).where(Gift.id == gift_id))
-    db.session.rollback()  # no transaction stays open across the gateway calls below
+    end_transaction_before_call()  # the calls below, too
     if status != PENDING_PAYMENT:
         return
     trade = payments.query_trade(gateway(), out_trade_no=gift_id)

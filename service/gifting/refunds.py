@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from service.components import gateway
 from service.dbtypes import utcnow
-from service.errors import Conflict, NotFound
+from service.errors import Conflict
 from service.extensions import db
 from service.gateway import payments
 from service.gateway.errors import GatewayRejected
@@ -40,9 +40,11 @@ from service.gifting.models import (
     OperatorRefund,
     Voucher,
 )
+from service.ownership import owned_or_404
 from service.scheduler.outbox import ClaimedJob, enqueue
 from service.scheduler.worker import DueWorkSource
 from service.sql import insert_ignoring_conflicts, rows_changed
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 REFUND_GIFT = "gifting.refund"
@@ -88,9 +90,14 @@ def cancel_gift(user_id: str, gift_id: str) -> Gift:
         .values(status=CANCELED)
         .execution_options(synchronize_session=False)
     )
-    gift = db.session.get(Gift, gift_id)
-    if gift is None or gift.sender_id != user_id:
-        raise NotFound("No such gift.", code="gift_not_found")
+    gift = owned_or_404(
+        Gift,
+        gift_id,
+        owner=Gift.sender_id,
+        owner_id=user_id,
+        detail="No such gift.",
+        code="gift_not_found",
+    )
     if not moved:
         db.session.rollback()
         raise Conflict(f"A {gift.status} gift cannot be canceled.", code="gift_not_cancelable")
@@ -107,7 +114,7 @@ def refund_gift(job: ClaimedJob) -> None:
     amount, trade_no = db.session.execute(
         select(Gift.amount_fen, Gift.trade_no).where(Gift.id == gift_id)
     ).one()
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     try:
         result = payments.refund_trade(
             gateway(), out_trade_no=gift_id, amount_fen=amount, out_request_no=gift_id,

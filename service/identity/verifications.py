@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from service.auth.models import User
 from service.components import blind_index, field_cipher, gateway, settings
 from service.dbtypes import utcnow
-from service.errors import Conflict, NotFound, TooManyRequests, Unprocessable
+from service.errors import Conflict, TooManyRequests, Unprocessable
 from service.extensions import db
 from service.gateway import certification
 from service.gateway.errors import GatewayRejected
@@ -50,9 +50,11 @@ from service.identity.outcomes import (
     reason_code,
 )
 from service.identity.user_lock import lock_user
+from service.ownership import owned_or_404
 from service.scheduler.outbox import ClaimedJob, enqueue
 from service.security.masking import mask_id_number, mask_name
 from service.sql import existing, rows_changed
+from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 SETTLE_VERIFICATION = "identity.settle_verification"
@@ -184,7 +186,7 @@ def _initialize(verification: IdentityVerification, name: str, id_number: str) -
     verification_id, return_url = verification.id, verification.return_url
     db.session.refresh(verification)
     still_open = verification.status == PENDING and verification.certify_id is None
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     if not still_open:
         log.info("verification %s ended before it was sent to the platform", verification_id)
         return
@@ -230,10 +232,14 @@ def _shown(verification: IdentityVerification) -> IdentityVerification:
 
 
 def _own_verification(user_id: str, verification_id: str) -> IdentityVerification:
-    verification = db.session.get(IdentityVerification, verification_id)
-    if verification is None or verification.user_id != user_id:
-        raise NotFound("No such verification.", code="verification_not_found")
-    return verification
+    return owned_or_404(
+        IdentityVerification,
+        verification_id,
+        owner=IdentityVerification.user_id,
+        owner_id=user_id,
+        detail="No such verification.",
+        code="verification_not_found",
+    )
 
 
 def verification_for(actor: Actor, verification_id: str) -> IdentityVerification:
@@ -254,7 +260,7 @@ def refresh(verification: IdentityVerification, actor: Actor) -> None:
             _resume_initialize(verification)
         return
     certify_id, verification_id = verification.certify_id, verification.id
-    db.session.rollback()  # no transaction stays open across the gateway call
+    end_transaction_before_call()
     try:
         result = certification.query_certification(gateway(), certify_id)
     except GatewayRejected as error:

@@ -12,10 +12,11 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() gives
 
+from service.mock_idp.apps import AppRecord
 from service.mock_idp.demo_users import masked_name
 from service.mock_idp.grants import issue_auth_code, parse_scopes
 from service.mock_idp.runtime import current_store
-from service.mock_idp.store import AppRecord, MockStore
+from service.mock_idp.store import MockStore
 
 AUTHORIZE_PATH = "/oauth2/publicAppAuthorize.htm"
 NONCE_TTL_SECONDS = 900

@@ -27,8 +27,9 @@ from service.mock_idp.authorize_page import (
 )
 from service.mock_idp.demo_users import balance_text, masked_name
 from service.mock_idp.runtime import current_platform_key, current_store
+from service.mock_idp.trade_records import WAIT_BUYER_PAY, Trade, TradeRefused, get_trade
 from service.mock_idp.trade_wire import buyer_logon_id
-from service.mock_idp.trades import WAIT_BUYER_PAY, Trade, TradeRefused, get_trade, pay_trade
+from service.mock_idp.trades import pay_trade
 
 CASHIER_PATH = "/cashier"
 RESULT_PAID, RESULT_CANCELLED = "9000", "6001"

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.mock_idp.protocol import BusinessRefusal
-from service.mock_idp.store import MockStore, register_table
+from service.mock_idp.store import MockStore
+from service.mock_idp.store_tables import register_table
 
 RESERVE, NEVER = "reserve", "never"
 FACE_NOT_MATCH = "人脸比对不一致（FACE_NOT_MATCH）"

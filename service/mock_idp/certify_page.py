@@ -40,7 +40,8 @@ from service.mock_idp.certifications import (
     scan_outcome,
 )
 from service.mock_idp.demo_users import masked_cert_no, masked_name
-from service.mock_idp.protocol import GatewayCall, text_parameter
+from service.mock_idp.parameters import text_parameter
+from service.mock_idp.protocol import GatewayCall
 from service.mock_idp.runtime import current_store
 
 CERTIFY_METHOD = "alipay.user.certify.open.certify"

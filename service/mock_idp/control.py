@@ -14,12 +14,13 @@ from service.gateway.signing import (
     public_key_pem,
 )
 from service.mock_idp import faults
+from service.mock_idp.apps import ID_MODES, AppRecord
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.demo_users import UserInvalid, validated_user
 from service.mock_idp.grants import issue_auth_code, parse_scopes
 from service.mock_idp.methods import METHODS, PAGE_METHODS
 from service.mock_idp.runtime import current_platform_key, current_store
-from service.mock_idp.store import DEFAULT_SETTINGS, ID_MODES, AppRecord
+from service.mock_idp.store import DEFAULT_SETTINGS
 
 control_blueprint = Blueprint("mock_control", __name__, url_prefix="/_mock")
 _APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

@@ -18,14 +18,9 @@ from service.mock_idp.control import ControlError
 from service.mock_idp.inbox import list_inbox
 from service.mock_idp.refunds import list_refunds
 from service.mock_idp.runtime import current_platform_key, current_store
-from service.mock_idp.trades import (
-    Trade,
-    TradeRefused,
-    finish_trade,
-    get_trade,
-    notify_trade_status,
-    pay_trade,
-)
+from service.mock_idp.trade_notices import notify_trade_status
+from service.mock_idp.trade_records import Trade, TradeRefused, get_trade
+from service.mock_idp.trades import finish_trade, pay_trade
 
 payments_control_blueprint = Blueprint("mock_control_payments", __name__, url_prefix="/_mock")
 _STATES = (notifications.PENDING, notifications.DELIVERED, notifications.FAILED)

@@ -15,15 +15,14 @@ from service.gateway.signing import compact_json
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.fund_auth_records import FreezeRequest
 from service.mock_idp.grants import latest_grantor
-from service.mock_idp.protocol import (
-    GatewayError,
+from service.mock_idp.parameters import (
     amount_parameter,
     business_parameters,
-    check_signed_request,
     nested_object,
     parameter_refusal,
     text_parameter,
 )
+from service.mock_idp.protocol import GatewayError, check_signed_request
 from service.mock_idp.store import MockStore
 
 FREEZE_METHOD = "alipay.fund.auth.order.app.freeze"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from service.gateway.money import fen_to_yuan
+from service.mock_idp.balances import move_balance
 from service.mock_idp.demo_users import balance_text
 from service.mock_idp.fund_auth_records import (
     AUTHORIZED,
@@ -40,7 +41,6 @@ from service.mock_idp.fund_auth_records import (
 from service.mock_idp.fund_auth_wire import notification_fields
 from service.mock_idp.notifications import new_notify_id, queue_notification
 from service.mock_idp.store import MockStore
-from service.mock_idp.trades import move_balance
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from service.gateway.money import fen_to_yuan
+from service.mock_idp.balances import move_balance
 from service.mock_idp.fund_auth import check_open, record_operation, release, save_totals
 from service.mock_idp.fund_auth_records import (
     PAY,
@@ -27,14 +28,13 @@ from service.mock_idp.fund_auth_records import (
     request_digest,
 )
 from service.mock_idp.store import MockStore
-from service.mock_idp.trades import (
+from service.mock_idp.trade_notices import notify_trade_status
+from service.mock_idp.trade_records import (
     TRADE_SUCCESS,
     Trade,
     TradeRefused,
     insert_trade,
-    move_balance,
     new_trade_no,
-    notify_trade_status,
     trade_by_out_trade_no,
 )
 

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from service.mock_idp.protocol import BEIJING, BusinessRefusal
-from service.mock_idp.store import MockStore, register_table
+from service.mock_idp.store import MockStore
+from service.mock_idp.store_tables import register_table
 
 FREEZE, UNFREEZE, PAY = "FREEZE", "UNFREEZE", "PAY"
 SUCCESS = "SUCCESS"

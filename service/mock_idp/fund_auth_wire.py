@@ -10,8 +10,8 @@ from service.mock_idp.grants import open_id_for
 from service.mock_idp.protocol import beijing_time
 
 if TYPE_CHECKING:
+    from service.mock_idp.apps import AppRecord
     from service.mock_idp.fund_auth_records import AuthOperation, AuthOrder
-    from service.mock_idp.store import AppRecord
 
 CURRENCY = "CNY"
 CREDIT_AUTH = "CREDIT_AUTH"  # pre_auth_type of an order credit waived anything of

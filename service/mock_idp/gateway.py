@@ -10,24 +10,23 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from service.gateway.signing import response_key
+from service.mock_idp.apps import AppRecord
 from service.mock_idp.authorize_page import error_page
 from service.mock_idp.faults import Fault, apply_after, apply_before, take_faults, wire_fault
 from service.mock_idp.methods import METHODS, PAGE_METHODS, PageHandler
+from service.mock_idp.parameters import business_parameters
 from service.mock_idp.protocol import (
     ERROR_RESPONSE_KEY,
     SUCCESS_CODE,
     GatewayCall,
     GatewayError,
     GatewayMethod,
-    business_parameters,
     check_signed_request,
     merge_parameters,
-    render_response,
-    response_sign_type,
-    success_inner,
 )
+from service.mock_idp.responses import render_response, response_sign_type, success_inner
 from service.mock_idp.runtime import current_platform_key, current_store
-from service.mock_idp.store import AppRecord, MockStore
+from service.mock_idp.store import MockStore
 from service.mock_idp.wire_faults import spoiled_response
 
 logger = logging.getLogger(__name__)

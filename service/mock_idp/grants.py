@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from service.mock_idp.store import AppRecord, MockStore
+from service.mock_idp.apps import AppRecord
+from service.mock_idp.store import MockStore
 
 SCOPES = ("auth_base", "auth_user", "auth_zhima")
 _OPEN_ID_KEY = b"minifin mock identity provider: open_id derivation"

@@ -18,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.gateway.signing import sign_notification
-from service.mock_idp.store import MockStore, register_table
+from service.mock_idp.store import MockStore
+from service.mock_idp.store_tables import register_table
 
 RETRY_DELAYS_SECONDS = (240, 600, 600, 3600, 7200, 21600, 54000)
 MAX_SCHEDULED_ATTEMPTS = len(RETRY_DELAYS_SECONDS) + 1

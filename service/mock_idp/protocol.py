@@ -1,20 +1,23 @@
-"""The open-gateway protocol as the mock serves it: parameter checks, errors and response bodies."""
+"""The open-gateway protocol as the mock serves it: errors, a call, and the common request checks.
+
+What every request passes before its method runs lives here (required parameters, formats,
+signature, the Beijing-time timestamp); business parameters are read in parameters.py and
+answers written in responses.py.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any
 
 from service.gateway import signing
-from service.gateway.money import yuan_to_fen
 
 if TYPE_CHECKING:
-    from service.mock_idp.store import AppRecord, MockStore
+    from service.mock_idp.apps import AppRecord
+    from service.mock_idp.store import MockStore
 
 SUCCESS_CODE = "10000"
 MESSAGES = {
@@ -182,175 +185,3 @@ def signature_mismatch(params: Mapping[str, str]) -> GatewayError:
         + built,
     )
 
-
-def business_parameters(params: Mapping[str, str]) -> dict[str, Any]:
-    """`biz_content` as an object; absent, empty and `{}` all mean no business parameters."""
-    text = (params.get("biz_content") or "").strip()
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise GatewayError(
-            "40002", "isv.invalid-parameter", "biz_content 不是合法的 JSON"
-        ) from None
-    if not isinstance(value, dict):
-        raise GatewayError("40002", "isv.invalid-parameter", "biz_content 必须是 JSON 对象")
-    return value
-
-
-def nested_object(biz: Mapping[str, Any], name: str, *, required: bool = False) -> dict | None:
-    """A nested business object that clients send either as an object or as a JSON string."""
-    value = biz.get(name)
-    if value in (None, ""):
-        if required:
-            raise GatewayError("40001", "isv.missing-parameter", f"缺少必选参数 {name}")
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise GatewayError(
-                "40002", "isv.invalid-parameter", f"{name} 不是合法的 JSON"
-            ) from None
-    if not isinstance(value, dict):
-        raise GatewayError("40002", "isv.invalid-parameter", f"{name} 必须是 JSON 对象")
-    return value
-
-
-def parameter_refusal(message: str, *, missing: bool = False) -> GatewayError:
-    """The gateway's answer to a missing (40001) or malformed (40002) business parameter."""
-    if missing:
-        return GatewayError("40001", "isv.missing-parameter", message)
-    return GatewayError("40002", "isv.invalid-parameter", message)
-
-
-# A required parameter is never None: the overloads tell the type checker so.
-@overload
-def text_parameter(
-    biz: Mapping[str, Any], name: str, *, max_length: int, required: Literal[True] = ...,
-    refuse: Callable[..., GatewayError] = ...,
-) -> str: ...
-@overload
-def text_parameter(biz: Mapping[str, Any], name: str, *, max_length: int, required: bool,
-                   refuse: Callable[..., GatewayError] = ...) -> str | None: ...
-def text_parameter(
-    biz: Mapping[str, Any],
-    name: str,
-    *,
-    max_length: int,
-    required: bool = True,
-    refuse: Callable[..., GatewayError] = parameter_refusal,
-) -> str | None:
-    """A string business parameter (a JSON number is taken as its text), length checked."""
-    value = biz.get(name)
-    if value is None or value == "":
-        if required:
-            raise refuse(f"缺少必选参数 {name}", missing=True)
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise refuse(f"{name} 必须是字符串")
-    text = str(value)
-    if len(text) > max_length:
-        raise refuse(f"{name} 不能超过 {max_length} 个字符")
-    return text
-
-
-@overload
-def amount_parameter(biz: Mapping[str, Any], name: str, *, required: Literal[True] = ...,
-                     positive: bool = ..., refuse: Callable[..., GatewayError] = ...) -> int: ...
-@overload
-def amount_parameter(
-    biz: Mapping[str, Any], name: str, *, required: bool, positive: bool = ...,
-    refuse: Callable[..., GatewayError] = ...,
-) -> int | None: ...
-def amount_parameter(
-    biz: Mapping[str, Any],
-    name: str,
-    *,
-    required: bool = True,
-    positive: bool = True,
-    refuse: Callable[..., GatewayError] = parameter_refusal,
-) -> int | None:
-    """A yuan amount (string or JSON number, at most two decimals) as integer fen.
-
-    `positive=False` leaves a zero or negative amount to the caller, for APIs that answer it
-    with a business code of their own.
-    """
-    value = biz.get(name)
-    if value is None or value == "":
-        if required:
-            raise refuse(f"缺少必选参数 {name}", missing=True)
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise refuse(f"{name} 金额格式错误")
-    try:
-        fen = yuan_to_fen(str(value))
-    except ValueError:
-        raise refuse(f"{name} 金额格式错误，应为元，最多两位小数") from None
-    if positive and fen <= 0:
-        raise refuse(f"{name} 必须大于 0")
-    return fen
-
-
-def success_inner(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """`code` 10000 and `msg` Success first, then the business fields; never a `sub_code`."""
-    business = {
-        key: value for key, value in fields.items() if key not in ("code", "msg", "sub_code")
-    }
-    return {"code": SUCCESS_CODE, "msg": MESSAGES[SUCCESS_CODE], **business}
-
-
-def has_balanced_braces(text: str) -> bool:
-    """Whether brace-counting clients can walk over this string without losing their place."""
-    depth = 0
-    for character in text:
-        depth += {"{": 1, "}": -1}.get(character, 0)
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def without_unbalanced_braces(value: Any) -> Any:
-    """Replace `{`/`}` by full-width brackets in any string whose braces do not pair up."""
-    if isinstance(value, str):
-        if has_balanced_braces(value):
-            return value
-        return value.replace("{", "｛").replace("}", "｝")
-    if isinstance(value, dict):
-        return {key: without_unbalanced_braces(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [without_unbalanced_braces(item) for item in value]
-    return value
-
-
-def render_response(
-    key: str,
-    inner: Mapping[str, Any],
-    private_key: Any,
-    *,
-    signature: str = "valid",
-    sign_type: str = signing.RSA2,
-) -> bytes:
-    """The response body: inner object, then `sign` (`valid`, `corrupt` or `none`)."""
-    safe_inner = without_unbalanced_braces(dict(inner))
-    if private_key is None or signature == "none":
-        return signing.build_response(key, safe_inner, None)
-    body = signing.build_response(key, safe_inner, private_key, sign_type).decode("utf-8")
-    if signature == "corrupt":
-        raw = bytearray(base64.b64decode(json.loads(body)["sign"]))
-        raw[len(raw) // 2] ^= 0xFF
-        body = _with_signature(body, base64.b64encode(bytes(raw)).decode("ascii"))
-    return body.encode("utf-8")
-
-
-def response_sign_type(params: Mapping[str, str]) -> str:
-    """The algorithm to answer in: the request's, when it is one the gateway knows."""
-    sign_type = params.get("sign_type") or signing.RSA2
-    return sign_type if sign_type in (signing.RSA2, signing.LEGACY_RSA) else signing.RSA2
-
-
-def _with_signature(body: str, signature: str) -> str:
-    """Replace the trailing `"sign"` value (always last in the bodies build_response makes)."""
-    head, _, _old = body.rpartition(',"sign":"')
-    return head + ',"sign":' + signing.compact_json(signature) + "}"

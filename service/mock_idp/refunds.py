@@ -15,15 +15,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.gateway.money import fen_to_yuan
-from service.mock_idp.store import MockStore, register_table
-from service.mock_idp.trades import (
+from service.mock_idp.balances import move_balance
+from service.mock_idp.store import MockStore
+from service.mock_idp.store_tables import register_table
+from service.mock_idp.trade_notices import notify_trade_status
+from service.mock_idp.trade_records import (
     TRADE_CLOSED,
     TRADE_FINISHED,
     TRADE_SUCCESS,
     Trade,
     TradeRefused,
-    move_balance,
-    notify_trade_status,
 )
 
 register_table(

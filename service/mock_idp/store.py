@@ -8,17 +8,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
-from service.gateway.signing import load_public_key
+from service.mock_idp.apps import AppRecord, app_from_row
+from service.mock_idp.store_tables import TABLES, add_missing_columns
 
 STORE_FILENAME = "mock-idp.sqlite3"
 SETTINGS_TOPIC = "settings"  # announced after every settings change
-ID_MODES = ("user_id", "open_id", "both")
 DEFAULT_SETTINGS: dict[str, Any] = {
     "auth_code_ttl": 300,
     "access_token_ttl": 1_296_000,
@@ -30,97 +28,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     # How long a certify_id may be used on the face-scan page: 23 hours, as on the platform.
     "certify_ttl": 82_800,
 }
-
-# Table name → DDL. Later capabilities (certifications, trades, notifications) add theirs with
-# register_table() at import time, before a store is opened; reset() empties every table listed.
-TABLES: dict[str, tuple[str, ...]] = {}
-# Columns added after a table first shipped: (table, column, definition), added to older files.
-ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("apps", "raw_score", "INTEGER NOT NULL DEFAULT 0"),
-    ("faults", "after_acting", "INTEGER NOT NULL DEFAULT 0"),
-    ("faults", "fields", "TEXT"),
-    ("trades", "expires_at", "REAL"),
-    ("inbox_messages", "ignored", "TEXT"),
-)
-
-
-def register_table(name: str, *statements: str) -> None:
-    """Declare a table (`CREATE TABLE IF NOT EXISTS …`, then any indexes) every store creates."""
-    TABLES[name] = statements
-
-
-register_table(
-    "apps",
-    """CREATE TABLE IF NOT EXISTS apps (
-        app_id TEXT PRIMARY KEY, name TEXT NOT NULL, public_key_pem TEXT NOT NULL,
-        privileged INTEGER NOT NULL, id_mode TEXT NOT NULL, redirect_uris TEXT NOT NULL,
-        created_at REAL NOT NULL, updated_at REAL NOT NULL,
-        raw_score INTEGER NOT NULL DEFAULT 0)""",
-)
-register_table(
-    "users",
-    """CREATE TABLE IF NOT EXISTS users (
-        user_id TEXT PRIMARY KEY, profile TEXT NOT NULL, created_at REAL NOT NULL)""",
-)
-register_table(
-    "auth_codes",
-    """CREATE TABLE IF NOT EXISTS auth_codes (
-        code TEXT PRIMARY KEY, app_id TEXT NOT NULL, user_id TEXT NOT NULL, scopes TEXT NOT NULL,
-        created_at REAL NOT NULL, expires_at REAL NOT NULL, used_at REAL)""",
-)
-register_table(
-    "tokens",
-    """CREATE TABLE IF NOT EXISTS tokens (
-        access_token TEXT PRIMARY KEY, refresh_token TEXT NOT NULL UNIQUE, app_id TEXT NOT NULL,
-        user_id TEXT NOT NULL, scopes TEXT NOT NULL, created_at REAL NOT NULL,
-        access_expires_at REAL NOT NULL, refresh_expires_at REAL NOT NULL, refreshed_at REAL)""",
-)
-register_table(
-    "faults",
-    """CREATE TABLE IF NOT EXISTS faults (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT NOT NULL, kind TEXT NOT NULL,
-        code TEXT, sub_code TEXT, sub_msg TEXT, seconds REAL, times_left INTEGER,
-        created_at REAL NOT NULL, after_acting INTEGER NOT NULL DEFAULT 0, fields TEXT)""",
-)
-register_table(
-    "calls",
-    """CREATE TABLE IF NOT EXISTS calls (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, http_method TEXT NOT NULL,
-        method TEXT NOT NULL, app_id TEXT NOT NULL, code TEXT NOT NULL, sub_code TEXT)""",
-)
-register_table(
-    "settings",
-    "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-register_table(
-    "page_nonces",
-    """CREATE TABLE IF NOT EXISTS page_nonces (
-        nonce TEXT PRIMARY KEY, context TEXT NOT NULL, expires_at REAL NOT NULL)""",
-)
-
-
-@dataclass(frozen=True)
-class AppRecord:
-    """A merchant app registered with the mock: its key and what the platform lets it see."""
-
-    app_id: str
-    name: str
-    public_key_pem: str
-    privileged: bool = False
-    id_mode: str = "both"
-    redirect_uris: tuple[str, ...] = ()
-    raw_score: bool = False  # granted the legacy raw Zhima score (zhima.credit.score.get)
-
-    @cached_property
-    def public_key(self):
-        """The app's RSA public key, which verifies its requests."""
-        return load_public_key(self.public_key_pem)
-
-    def to_json(self) -> dict[str, Any]:
-        """The app as the control API shows it."""
-        shown = asdict(self)
-        shown["redirect_uris"] = list(self.redirect_uris)
-        return shown
 
 
 class MockStore:
@@ -140,7 +47,7 @@ class MockStore:
             for statements in TABLES.values():
                 for statement in statements:
                     db.execute(statement)
-            _add_missing_columns(db)
+            add_missing_columns(db)
         self.seed_demo_users()
 
     @contextmanager
@@ -216,11 +123,11 @@ class MockStore:
         if not app_id:
             return None
         row = self.query_one("SELECT * FROM apps WHERE app_id = ?", (app_id,))
-        return _app_from_row(row) if row else None
+        return app_from_row(row) if row else None
 
     def list_apps(self) -> list[AppRecord]:
         """Every registered app, oldest first."""
-        return [_app_from_row(row) for row in self.query("SELECT * FROM apps ORDER BY created_at")]
+        return [app_from_row(row) for row in self.query("SELECT * FROM apps ORDER BY created_at")]
 
     # Users
 
@@ -316,23 +223,3 @@ class MockStore:
             for name in TABLES:
                 db.execute(f"DELETE FROM {name}")  # noqa: S608 - names come from register_table
         self.seed_demo_users()
-
-
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Bring an older mock's store file up to date (CREATE IF NOT EXISTS keeps its tables)."""
-    for table, column, definition in ADDED_COLUMNS:
-        present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-
-
-def _app_from_row(row: sqlite3.Row) -> AppRecord:
-    return AppRecord(
-        app_id=row["app_id"],
-        name=row["name"],
-        public_key_pem=row["public_key_pem"],
-        privileged=bool(row["privileged"]),
-        id_mode=row["id_mode"],
-        redirect_uris=tuple(json.loads(row["redirect_uris"])),
-        raw_score=bool(row["raw_score"]),
-    )

@@ -16,7 +16,7 @@ from service.mock_idp.trade_wire import trade_status_sync_fields
 
 if TYPE_CHECKING:
     from service.mock_idp.refunds import Refund
-    from service.mock_idp.trades import Trade
+    from service.mock_idp.trade_records import Trade
 
 
 def notify_trade_status(

@@ -11,9 +11,9 @@ from service.mock_idp.grants import open_id_for
 from service.mock_idp.protocol import beijing_time
 
 if TYPE_CHECKING:
+    from service.mock_idp.apps import AppRecord
     from service.mock_idp.refunds import Refund
-    from service.mock_idp.store import AppRecord
-    from service.mock_idp.trades import Trade
+    from service.mock_idp.trade_records import Trade
 
 FUND_CHANNEL = "ALIPAYACCOUNT"  # the mock's buyers pay from their balance only
 ZERO = "0.00"

@@ -25,7 +25,7 @@ from typing import Any
 from flask import Response, request
 
 from service.gateway.signing import response_key
-from service.mock_idp.protocol import render_response
+from service.mock_idp.responses import render_response
 
 KINDS = ("reset", "trickle", "oversize", "html", "not_json", "wrong_method")
 DEFAULT_TRICKLE_SECONDS = 0.5

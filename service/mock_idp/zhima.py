@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from service.mock_idp.protocol import BEIJING, GatewayError
-from service.mock_idp.store import MockStore, register_table
+from service.mock_idp.store import MockStore
+from service.mock_idp.store_tables import register_table
 
 TRANSACTION_TTL_SECONDS = 86_400
 NOT_EVALUABLE = "N/A"

@@ -7,18 +7,13 @@ handler outside any transaction, and record the outcome only if they still hold 
 Failures retry with exponential backoff and jitter, and park as `dead` after the last attempt.
 A worker that dies leaves its lease to expire; the next claim takes the job back.
 
-Leases are per job: the claim leases the whole batch, and each job's lease is renewed (one
-UPDATE) right before it starts, so a batch slower than one lease is never taken over job by job
-behind the worker's back; a job another worker took meanwhile is skipped, not run twice. Every
-time that workers compare (due, lease expiry, retry) is the database's clock (clock.py), so a
-worker whose own clock is off neither steals live jobs nor misses expired ones.
+Leases are per job and on the database's clock: the claim, the renewal right before a job starts
+and the outcome's record are in outbox_leases.py.
 
 A handler raises `OutcomeUnknown` when the effect may have happened but its answer was lost (a
 timeout after the request went out). The job is retried like any failure, and the job counts
 such attempts (`ambiguous_attempts`, handed to the next attempt) so that a handler whose effect
-the other side does not deduplicate can bound its repeats. An attempt counts as unknown from the
-moment it starts (the renewal adds one) until a clear outcome is recorded (which takes it back),
-so a worker killed mid-job leaves its attempt counted, like a timeout.
+the other side does not deduplicate can bound its repeats.
 
 A job recorded done keeps no payload (emptied by the same UPDATE): what a side effect needed to
 run is not kept after it ran. Payloads never hold a bearer secret in the first place (a claim
@@ -29,11 +24,10 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.components import job_handlers, settings
@@ -41,9 +35,27 @@ from service.dbtypes import utcnow
 from service.extensions import db
 from service.scheduler.clock import db_now, db_now_plus
 from service.scheduler.metrics import summary_line
-from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
+from service.scheduler.models import DEAD, DONE, PENDING, OutboxJob
+from service.scheduler.outbox_leases import ClaimedJob, claim_batch, record_outcome, renew_lease
 from service.scheduler.worker import DueWorkSource
 from service.sql import rows_changed, seconds_until_earliest
+
+# What capabilities, the worker and the CLI use; `ClaimedJob`, what a handler receives, is made
+# by the claim in outbox_leases.py and handed on from here.
+__all__ = [
+    "WAKE_CHANNEL",
+    "ClaimedJob",
+    "OutcomeUnknown",
+    "PermanentFailure",
+    "backoff_seconds",
+    "enqueue",
+    "enqueue_many",
+    "list_jobs",
+    "requeue_dead",
+    "run_due_jobs",
+    "run_job",
+    "seconds_until_next_job",
+]
 
 log = logging.getLogger(__name__)
 WAKE_CHANNEL = "minifin_jobs"
@@ -60,16 +72,6 @@ class OutcomeUnknown(Exception):
     """
 
 
-@dataclass(frozen=True)
-class ClaimedJob:
-    """What a handler receives: the job's identity, payload and how many tries this is."""
-
-    id: int
-    kind: str
-    payload: dict[str, Any]
-    attempt: int
-    max_attempts: int
-    ambiguous_attempts: int = 0  # earlier attempts whose outcome is unknown
 
 
 def enqueue(
@@ -132,96 +134,6 @@ def _notify_workers() -> None:
         db.session.execute(text(f"NOTIFY {WAKE_CHANNEL}"))  # delivered on commit
 
 
-def claim_batch(worker_id: str, limit: int) -> list[ClaimedJob]:
-    """Take up to `limit` due jobs (and jobs whose worker's lease ran out) for this worker.
-
-    Due and expired are judged by the database's clock, never this worker's.
-    """
-    now = db_now()
-    claimable = (
-        select(OutboxJob.id)
-        .where(
-            or_(
-                and_(OutboxJob.status == PENDING, OutboxJob.run_at <= now),
-                and_(OutboxJob.status == RUNNING, OutboxJob.lease_expires_at < now),
-            )
-        )
-        .order_by(OutboxJob.run_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = db.session.execute(
-        update(OutboxJob)
-        .where(OutboxJob.id.in_(claimable.scalar_subquery()))
-        .values(
-            status=RUNNING,
-            locked_by=worker_id,
-            lease_expires_at=db_now_plus(settings().job_lease_seconds),
-            attempts=OutboxJob.attempts + 1,
-        )
-        .returning(
-            OutboxJob.id,
-            OutboxJob.kind,
-            OutboxJob.payload,
-            OutboxJob.attempts,
-            OutboxJob.max_attempts,
-            OutboxJob.ambiguous_attempts,
-        )
-        .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    return [ClaimedJob(*row) for row in rows]
-
-
-def _held_by(job: ClaimedJob, worker_id: str) -> tuple[Any, ...]:
-    """The conditions under which this worker still owns this attempt of the job."""
-    return (
-        OutboxJob.id == job.id,
-        OutboxJob.locked_by == worker_id,
-        OutboxJob.status == RUNNING,
-        OutboxJob.attempts == job.attempt,
-    )
-
-
-def renew_lease(job: ClaimedJob, worker_id: str) -> bool:
-    """Lease the job afresh right before it runs; False when another worker has taken it.
-
-    One statement: the claim's lease covered the batch, this one covers the job from its start.
-    """
-    renewed = rows_changed(
-        update(OutboxJob)
-        .where(*_held_by(job, worker_id))
-        .values(
-            lease_expires_at=db_now_plus(settings().job_lease_seconds),
-            ambiguous_attempts=OutboxJob.ambiguous_attempts + 1,  # until its outcome is known
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if not renewed:
-        log.warning("job %s (%s) was taken over before it started; skipped", job.id, job.kind)
-    return bool(renewed)
-
-
-def _finish(job: ClaimedJob, worker_id: str, *, known: bool = True, **values: Any) -> bool:
-    """Record an outcome, but only while this worker still holds the job's lease.
-
-    `known`: the attempt's outcome is clear, so it no longer counts as ambiguous.
-    """
-    if known:
-        values["ambiguous_attempts"] = OutboxJob.ambiguous_attempts - 1
-    updated = rows_changed(
-        update(OutboxJob)
-        .where(*_held_by(job, worker_id))
-        .values(locked_by=None, lease_expires_at=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if not updated:
-        log.warning("job %s (%s) was taken over before it finished", job.id, job.kind)
-    return bool(updated)
-
-
 def backoff_seconds(attempt: int) -> float:
     """Exponential backoff with full jitter: base·2^(attempt-1), capped, times 0.5–1.5."""
     config = settings()
@@ -246,19 +158,19 @@ def run_job(job: ClaimedJob, worker_id: str) -> str | None:
         error = f"{type(exc).__name__}: {exc}"[:500]
         known = not isinstance(exc, OutcomeUnknown)
         if isinstance(exc, PermanentFailure) or job.attempt >= job.max_attempts:
-            _finish(job, worker_id, known=known, status=DEAD, last_error=error,
-                    finished_at=utcnow())  # fmt: skip
+            record_outcome(job, worker_id, known=known, status=DEAD, last_error=error,
+                           finished_at=utcnow())  # fmt: skip
             log.error("job %s (%s) is dead after %d attempt(s): %s",
                       job.id, job.kind, job.attempt, error)  # fmt: skip
             return DEAD
         delay = backoff_seconds(job.attempt)
-        _finish(job, worker_id, known=known, status=PENDING, last_error=error,
-                run_at=db_now_plus(delay))  # fmt: skip
+        record_outcome(job, worker_id, known=known, status=PENDING, last_error=error,
+                       run_at=db_now_plus(delay))  # fmt: skip
         log.warning("job %s (%s) attempt %d failed, retry in %.1fs: %s",
                     job.id, job.kind, job.attempt, delay, error)  # fmt: skip
         return PENDING
     # A done job's payload has served its purpose; the row keeps only what and when.
-    _finish(job, worker_id, status=DONE, last_error=None, finished_at=utcnow(), payload={})
+    record_outcome(job, worker_id, status=DONE, last_error=None, finished_at=utcnow(), payload={})
     return DONE
 
 

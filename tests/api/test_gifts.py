@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from service.extensions import db
+from service.gateway import payments
 from service.gifting.models import Gift
 from tests import live_server
 from tests.conftest import auth_code, bearer
@@ -61,6 +62,26 @@ def test_a_gateway_failure_leaves_a_gift_that_the_retry_resumes(
     assert resumed.status_code == 201 and resumed.get_json()["trade_no"]
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Gift)) == 1
+
+
+def test_no_transaction_is_open_while_the_gifts_trade_is_created(
+    client, template, people, mock_control, monkeypatch
+):
+    open_during_the_call: list[bool] = []
+    create_trade = payments.create_trade
+
+    def watched(*args, **kwargs):
+        open_during_the_call.append(db.session().in_transaction())
+        return create_trade(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "create_trade", watched)
+    mock_control.post("/_mock/faults", json={"method": "alipay.trade.create", "kind": "error"})
+    body = order(template, people)
+    assert buy(client, people, body, key="buy-3").status_code == 503  # a new gift
+    mock_control.delete("/_mock/faults")
+    assert buy(client, people, body, key="buy-3").status_code == 201  # the retry resumes it
+
+    assert open_during_the_call == [False, False]
 
 
 @pytest.mark.parametrize(

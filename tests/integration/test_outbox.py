@@ -16,7 +16,7 @@ from service.bootstrap import CONTRIBUTIONS
 from service.contributions import Contributions
 from service.dbtypes import utcnow
 from service.extensions import db
-from service.scheduler import outbox
+from service.scheduler import outbox, outbox_leases
 from service.scheduler.models import DEAD, DONE, PENDING, RUNNING, OutboxJob
 
 performed: Counter = Counter()
@@ -117,7 +117,7 @@ def test_concurrent_workers_claim_every_job_exactly_once(outbox_app):
     def work(worker_id: str) -> None:
         mine: list[int] = []
         with outbox_app.app_context():
-            while batch := outbox.claim_batch(worker_id, 7):
+            while batch := outbox_leases.claim_batch(worker_id, 7):
                 for job in batch:
                     mine.append(job.id)
                     outbox.run_job(job, worker_id)
@@ -184,14 +184,14 @@ def test_a_permanent_failure_is_dead_at_once(outbox_app):
 def test_a_job_whose_worker_died_is_rescued_when_its_lease_expires(outbox_app):
     _enqueue(outbox_app, 1)
     with outbox_app.app_context():
-        (abandoned,) = outbox.claim_batch("dead-worker", 10)
-        assert outbox.claim_batch("live-worker", 10) == []  # the lease still holds
+        (abandoned,) = outbox_leases.claim_batch("dead-worker", 10)
+        assert outbox_leases.claim_batch("live-worker", 10) == []  # the lease still holds
         db.session.execute(
             db.update(OutboxJob).values(lease_expires_at=utcnow() - timedelta(seconds=1))
         )
         db.session.commit()
 
-        (rescued,) = outbox.claim_batch("live-worker", 10)
+        (rescued,) = outbox_leases.claim_batch("live-worker", 10)
         outbox.run_job(rescued, "live-worker")
         assert rescued.id == abandoned.id and rescued.attempt == 2
         # The presumed-dead worker comes back to its batch: the job is no longer its own, so

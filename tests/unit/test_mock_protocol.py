@@ -7,14 +7,9 @@ import json
 import pytest
 
 from service.mock_idp.grants import open_id_for, parse_scopes
-from service.mock_idp.protocol import (
-    GatewayError,
-    business_parameters,
-    has_balanced_braces,
-    nested_object,
-    parse_timestamp,
-    without_unbalanced_braces,
-)
+from service.mock_idp.parameters import business_parameters, nested_object
+from service.mock_idp.protocol import GatewayError, parse_timestamp
+from service.mock_idp.responses import has_balanced_braces, without_unbalanced_braces
 
 
 @pytest.mark.parametrize("params", [{}, {"biz_content": ""}, {"biz_content": "{}"}])

@@ -30,7 +30,8 @@ from service.mock_idp.certifications import (
     query_fields,
 )
 from service.mock_idp.demo_idcard import is_valid_id_number
-from service.mock_idp.protocol import GatewayCall, GatewayMethod, text_parameter
+from service.mock_idp.parameters import text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayMethod
 
 BIZ_CODES = ("FACE", "CERT_PHOTO", "CERT_PHOTO_FACE", "SMART_FACE")
 _OUTER_ORDER_NO = re.compile(r"^[A-Za-z0-9_]{1,32}$")

@@ -22,17 +22,10 @@ from service.mock_idp.fund_auth_pay import AuthPayRequest, pay_from_auth
 from service.mock_idp.fund_auth_records import find_operation, find_order
 from service.mock_idp.fund_auth_wire import operation_fields, unfreeze_fields
 from service.mock_idp.grants import user_of_open_id
-from service.mock_idp.protocol import (
-    GatewayCall,
-    GatewayError,
-    GatewayMethod,
-    amount_parameter,
-    beijing_time,
-    parameter_refusal,
-    text_parameter,
-)
+from service.mock_idp.parameters import amount_parameter, parameter_refusal, text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayError, GatewayMethod, beijing_time
+from service.mock_idp.trade_records import invalid_trade_parameter
 from service.mock_idp.trade_wire import FUND_CHANNEL, buyer_ids, buyer_logon_id, seller_id
-from service.mock_idp.trades import invalid_trade_parameter
 
 UNFREEZE_METHOD = "alipay.fund.auth.order.unfreeze"
 DETAIL_QUERY_METHOD = "alipay.fund.auth.operation.detail.query"

@@ -11,14 +11,8 @@ from typing import Any
 
 from service.mock_idp.grants import user_of_open_id
 from service.mock_idp.inbox import TemplateMessage, deliver_message
-from service.mock_idp.protocol import (
-    GatewayCall,
-    GatewayError,
-    GatewayMethod,
-    nested_object,
-    parameter_refusal,
-    text_parameter,
-)
+from service.mock_idp.parameters import nested_object, parameter_refusal, text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayError, GatewayMethod
 
 MAX_DATA_KEYWORDS = 20
 PARAMETERS = frozenset({"to_user_id", "to_open_id", "user_template_id", "page", "data", "form_id"})

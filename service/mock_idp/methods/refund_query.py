@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from service.gateway.money import fen_to_yuan
-from service.mock_idp.protocol import GatewayCall, GatewayMethod, beijing_time, text_parameter
+from service.mock_idp.parameters import text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayMethod, beijing_time
 from service.mock_idp.refunds import list_refunds
-from service.mock_idp.trades import find_trade, invalid_trade_parameter
+from service.mock_idp.trade_records import find_trade, invalid_trade_parameter
 
 REFUND_QUERY_METHOD = "alipay.trade.fastpay.refund.query"
 REFUND_SUCCESS = "REFUND_SUCCESS"

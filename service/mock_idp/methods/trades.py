@@ -15,26 +15,19 @@ from typing import Any, Literal, overload
 
 from service.mock_idp.authorize_page import is_web_url
 from service.mock_idp.grants import user_of_open_id
-from service.mock_idp.protocol import (
-    GatewayCall,
-    GatewayMethod,
-    amount_parameter,
-    parse_timestamp,
-    text_parameter,
-)
+from service.mock_idp.parameters import amount_parameter, text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayMethod, parse_timestamp
 from service.mock_idp.refunds import RefundRequest, refund_trade
-from service.mock_idp.trade_wire import query_fields, refund_response_fields
-from service.mock_idp.trades import (
+from service.mock_idp.trade_records import (
     JSAPI_PAY,
     Trade,
     TradeOrder,
     TradeRefused,
-    close_if_expired,
-    close_trade,
-    create_trade,
     find_trade,
     invalid_trade_parameter,
 )
+from service.mock_idp.trade_wire import query_fields, refund_response_fields
+from service.mock_idp.trades import close_if_expired, close_trade, create_trade
 
 MAX_TOTAL_FEN = 100_000_000 * 100
 _OUT_TRADE_NO = re.compile(r"^[A-Za-z0-9_]{1,64}$")

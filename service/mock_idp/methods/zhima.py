@@ -11,13 +11,8 @@ from typing import Any
 
 from service.mock_idp.grants import has_granted
 from service.mock_idp.methods.user_info import user_grant
-from service.mock_idp.protocol import (
-    GatewayCall,
-    GatewayError,
-    GatewayMethod,
-    parameter_refusal,
-    text_parameter,
-)
+from service.mock_idp.parameters import parameter_refusal, text_parameter
+from service.mock_idp.protocol import GatewayCall, GatewayError, GatewayMethod
 from service.mock_idp.zhima import (
     admittance,
     new_biz_no,

@@ -1,0 +1,50 @@
+"""A merchant app as the mock knows it: its public key, id mode, redirect URIs and privileges."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from typing import Any
+
+from service.gateway.signing import load_public_key
+
+ID_MODES = ("user_id", "open_id", "both")
+
+
+@dataclass(frozen=True)
+class AppRecord:
+    """A merchant app registered with the mock: its key and what the platform lets it see."""
+
+    app_id: str
+    name: str
+    public_key_pem: str
+    privileged: bool = False
+    id_mode: str = "both"
+    redirect_uris: tuple[str, ...] = ()
+    raw_score: bool = False  # granted the legacy raw Zhima score (zhima.credit.score.get)
+
+    @cached_property
+    def public_key(self):
+        """The app's RSA public key, which verifies its requests."""
+        return load_public_key(self.public_key_pem)
+
+    def to_json(self) -> dict[str, Any]:
+        """The app as the control API shows it."""
+        shown = asdict(self)
+        shown["redirect_uris"] = list(self.redirect_uris)
+        return shown
+
+
+def app_from_row(row: sqlite3.Row) -> AppRecord:
+    """An app read back from its row in the `apps` table."""
+    return AppRecord(
+        app_id=row["app_id"],
+        name=row["name"],
+        public_key_pem=row["public_key_pem"],
+        privileged=bool(row["privileged"]),
+        id_mode=row["id_mode"],
+        redirect_uris=tuple(json.loads(row["redirect_uris"])),
+        raw_score=bool(row["raw_score"]),
+    )
