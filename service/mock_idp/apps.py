@@ -1,4 +1,4 @@
-"""A merchant app as the mock knows it: its public key, id mode, redirect URIs and privileges."""
+"""A merchant app as the mock knows it: its key and key mode, id mode, redirect URIs, privileges."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from service.gateway.signing import load_public_key
 
 ID_MODES = ("user_id", "open_id", "both")
+KEY_MODES = ("key", "cert")  # plain public keys, or public-key certificates (reference §8)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class AppRecord:
     id_mode: str = "both"
     redirect_uris: tuple[str, ...] = ()
     raw_score: bool = False  # granted the legacy raw Zhima score (zhima.credit.score.get)
+    key_mode: str = "key"
+    force_cert: bool = False  # in certificate mode, a request without app_cert_sn is refused
 
     @cached_property
     def public_key(self):
@@ -47,4 +50,6 @@ def app_from_row(row: sqlite3.Row) -> AppRecord:
         id_mode=row["id_mode"],
         redirect_uris=tuple(json.loads(row["redirect_uris"])),
         raw_score=bool(row["raw_score"]),
+        key_mode=row["key_mode"],
+        force_cert=bool(row["force_cert"]),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, Response, jsonify, request
 
 from service.gateway.signing import (
@@ -14,8 +15,14 @@ from service.gateway.signing import (
     public_key_pem,
 )
 from service.mock_idp import faults
-from service.mock_idp.apps import ID_MODES, AppRecord
+from service.mock_idp.app_certificates import (
+    certificate_set,
+    provision,
+    rotate_platform_certificate,
+)
+from service.mock_idp.apps import ID_MODES, KEY_MODES, AppRecord
 from service.mock_idp.authorize_page import is_web_url
+from service.mock_idp.certificate_authority import public_key_of_csr
 from service.mock_idp.demo_users import UserInvalid, validated_user
 from service.mock_idp.grants import issue_auth_code, parse_scopes
 from service.mock_idp.methods import METHODS, PAGE_METHODS
@@ -54,10 +61,7 @@ def register_app() -> tuple[Response, int]:
     app_id = body.get("app_id")
     if not isinstance(app_id, str) or not _APP_ID_PATTERN.match(app_id):
         raise ControlError(400, "invalid_app_id", "app_id must be 1-64 letters, digits, _ . -")
-    try:
-        key = load_public_key(body.get("public_key") or "")
-    except (KeyFormatError, TypeError, UnicodeError) as exc:
-        raise ControlError(400, "invalid_public_key", f"public_key: {exc}") from None
+    key = _registered_key(body)
     store = current_store()
     existing = store.get_app(app_id) or AppRecord(app_id, app_id, "")
     app = AppRecord(
@@ -68,14 +72,42 @@ def register_app() -> tuple[Response, int]:
         id_mode=_typed(body, "id_mode", str, existing.id_mode),
         redirect_uris=tuple(_typed(body, "redirect_uris", list, list(existing.redirect_uris))),
         raw_score=_typed(body, "raw_score", bool, existing.raw_score),
+        key_mode=_typed(body, "key_mode", str, existing.key_mode),
+        force_cert=_typed(body, "force_cert", bool, existing.force_cert),
     )
+    if app.key_mode not in KEY_MODES:
+        raise ControlError(400, "invalid_key_mode", f"key_mode must be one of {list(KEY_MODES)}")
     if app.id_mode not in ID_MODES:
         raise ControlError(400, "invalid_id_mode", f"id_mode must be one of {list(ID_MODES)}")
     for uri in app.redirect_uris:
         if not is_web_url(uri):
             raise ControlError(400, "invalid_redirect_uris", f"not an http(s) URL: {uri!r}")
     created = store.save_app(app)
-    return jsonify(app.to_json()), 201 if created else 200
+    if app.key_mode == "cert":
+        provision(store, app.app_id, key)
+    return jsonify(_app_json(app)), 201 if created else 200
+
+
+def _registered_key(body: dict[str, Any]) -> rsa.RSAPublicKey:
+    """The app's public key: `public_key` as given, or the key a posted `csr` asks to certify."""
+    if body.get("csr") is not None:
+        try:
+            return public_key_of_csr(str(body["csr"]))
+        except ValueError as exc:
+            raise ControlError(400, "invalid_csr", f"csr: {exc}") from None
+    try:
+        return load_public_key(body.get("public_key") or "")
+    except (KeyFormatError, TypeError, UnicodeError) as exc:
+        raise ControlError(400, "invalid_public_key", f"public_key: {exc}") from None
+
+
+def _app_json(app: AppRecord) -> dict[str, Any]:
+    """The app, and in certificate mode the three files the console hands out, with their SNs."""
+    shown = app.to_json()
+    issued = certificate_set(current_store(), app.app_id) if app.key_mode == "cert" else None
+    if issued is not None:
+        shown["certificates"] = issued.to_json()
+    return shown
 
 
 def _typed(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
@@ -90,7 +122,7 @@ def _typed(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
 @control_blueprint.get("/apps")
 def list_apps() -> Response:
     """Every registered app."""
-    return jsonify(apps=[app.to_json() for app in current_store().list_apps()])
+    return jsonify(apps=[_app_json(app) for app in current_store().list_apps()])
 
 
 @control_blueprint.get("/apps/<app_id>")
@@ -99,7 +131,22 @@ def show_app(app_id: str) -> Response:
     app = current_store().get_app(app_id)
     if app is None:
         raise ControlError(404, "app_not_found", f"no app {app_id!r} is registered")
-    return jsonify(app.to_json())
+    return jsonify(_app_json(app))
+
+
+@control_blueprint.post("/platform-cert/rotate")
+def rotate_platform_cert() -> Response:
+    """Issue a new platform certificate for an app in certificate mode and sign with it now.
+
+    The new certificate has a new key and SN under the same root; the old one stays
+    downloadable. Body: `{"app_id"}`.
+    """
+    app = current_store().get_app(json_object().get("app_id"))
+    if app is None or app.key_mode != "cert":
+        raise ControlError(400, "not_in_cert_mode", "app_id is no app in certificate mode")
+    issued = rotate_platform_certificate(current_store(), app.app_id)
+    assert issued is not None, "an app in certificate mode was provisioned at registration"
+    return jsonify(issued.to_json())
 
 
 @control_blueprint.get("/platform-key")

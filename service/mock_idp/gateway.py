@@ -12,6 +12,7 @@ from flask import Blueprint, Response, request
 from service.gateway.signing import response_key
 from service.mock_idp.apps import AppRecord
 from service.mock_idp.authorize_page import error_page
+from service.mock_idp.cert_mode import check_certificate_sns, response_signer
 from service.mock_idp.faults import Fault, apply_after, apply_before, take_faults, wire_fault
 from service.mock_idp.methods import METHODS, PAGE_METHODS, PageHandler
 from service.mock_idp.parameters import business_parameters
@@ -56,12 +57,14 @@ def gateway() -> Response:
     if page is not None and (method_name not in METHODS or _browser_navigation()):
         return answer_page(params, store, page)
     answer = answer_call(params, store, host_url=request.host_url)
+    signer, alipay_cert_sn = response_signer(store, params.get("app_id"), current_platform_key())
     body = render_response(
         answer.key,
         answer.inner,
-        current_platform_key() if answer.signed else None,
+        signer if answer.signed else None,
         signature=answer.signature,
         sign_type=response_sign_type(params),
+        alipay_cert_sn=alipay_cert_sn,
     )
     store.record_call(
         request.method,
@@ -73,7 +76,7 @@ def gateway() -> Response:
     if answer.wire is not None:
         return spoiled_response(
             answer.wire.kind, body, method=method_name, inner=answer.inner,
-            private_key=current_platform_key(), seconds=answer.wire.seconds,
+            private_key=signer, seconds=answer.wire.seconds,
         )  # fmt: skip
     return Response(body, status=200, content_type=JSON_CONTENT_TYPE)
 
@@ -145,6 +148,7 @@ def _verified_call(
     """The common checks, the signature and the method's faults, in the platform's order."""
     now = time.time()
     app = check_signed_request(params, app, now, store.settings()["timestamp_skew_seconds"])
+    check_certificate_sns(params, app, store)
     if method_name is None:
         raise GatewayError(
             "40002", "isv.invalid-method", "不存在的方法名", under_error_response=True
@@ -157,7 +161,7 @@ def _verified_call(
         store=store,
         now=now,
         host_url=host_url,
-        platform_key=current_platform_key(),
+        platform_key=response_signer(store, app.app_id, current_platform_key())[0],
     )
 
 

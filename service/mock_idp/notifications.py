@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.gateway.signing import sign_notification
+from service.mock_idp.app_certificates import platform_signer
 from service.mock_idp.store import MockStore
 from service.mock_idp.store_tables import register_table
 
@@ -87,8 +88,10 @@ def queue_notification(
     """Sign and store a notification inside the caller's transaction, then wake the courier.
 
     `subject_id` is what the control API filters on: the trade_no (the default) or an auth_no.
+    An app in certificate mode is notified under its current platform certificate's key.
     """
-    form = sign_notification(fields, platform_key)
+    signer = platform_signer(db, fields.get("app_id", ""))
+    form = sign_notification(fields, signer[0] if signer else platform_key)
     db.execute(
         "INSERT INTO notifications (notify_id, app_id, notify_type, trade_no, notify_url, form,"
         " state, scheduled_attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",

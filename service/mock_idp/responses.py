@@ -53,8 +53,13 @@ def render_response(
     *,
     signature: str = "valid",
     sign_type: str = signing.RSA2,
+    alipay_cert_sn: str | None = None,
 ) -> bytes:
-    """The response body: inner object, then `sign` (`valid`, `corrupt` or `none`)."""
+    """The response body: inner object, then `sign` (`valid`, `corrupt` or `none`).
+
+    In certificate mode a signed body ends with `alipay_cert_sn`, the SN of the platform
+    certificate whose key signed it (after `sign`, where clients expect it).
+    """
     safe_inner = without_unbalanced_braces(dict(inner))
     if private_key is None or signature == "none":
         return signing.build_response(key, safe_inner, None)
@@ -63,6 +68,8 @@ def render_response(
         raw = bytearray(base64.b64decode(json.loads(body)["sign"]))
         raw[len(raw) // 2] ^= 0xFF
         body = _with_signature(body, base64.b64encode(bytes(raw)).decode("ascii"))
+    if alipay_cert_sn:
+        body = body[:-1] + ',"alipay_cert_sn":' + signing.compact_json(alipay_cert_sn) + "}"
     return body.encode("utf-8")
 
 

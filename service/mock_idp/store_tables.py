@@ -18,6 +18,8 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("faults", "fields", "TEXT"),
     ("trades", "expires_at", "REAL"),
     ("inbox_messages", "ignored", "TEXT"),
+    ("apps", "key_mode", "TEXT NOT NULL DEFAULT 'key'"),
+    ("apps", "force_cert", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -32,7 +34,8 @@ register_table(
         app_id TEXT PRIMARY KEY, name TEXT NOT NULL, public_key_pem TEXT NOT NULL,
         privileged INTEGER NOT NULL, id_mode TEXT NOT NULL, redirect_uris TEXT NOT NULL,
         created_at REAL NOT NULL, updated_at REAL NOT NULL,
-        raw_score INTEGER NOT NULL DEFAULT 0)""",
+        raw_score INTEGER NOT NULL DEFAULT 0, key_mode TEXT NOT NULL DEFAULT 'key',
+        force_cert INTEGER NOT NULL DEFAULT 0)""",
 )
 register_table(
     "users",
@@ -82,4 +85,3 @@ def add_missing_columns(db: sqlite3.Connection) -> None:
         present = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
         if column not in present:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
-

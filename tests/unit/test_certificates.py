@@ -9,25 +9,31 @@ import pytest
 
 from service.gateway import certificates
 from service.gateway.signing import generate_private_key
-from service.mock_idp import certificate_authority as ca
+from service.mock_idp import certificate_authority
 
 alipay = pytest.importorskip("alipay", reason="python-alipay-sdk is not installed")
 
 
 @pytest.fixture(scope="module")
 def roots():
-    return ca.rsa_root("Mock Root R1"), ca.rsa_root("Mock Root R2"), ca.ec_root("Mock Root E1")
+    return (
+        certificate_authority.rsa_root("Mock Root R1"),
+        certificate_authority.rsa_root("Mock Root R2"),
+        certificate_authority.ec_root("Mock Root E1"),
+    )
 
 
 @pytest.fixture(scope="module")
 def bundle(roots):
     first, second, elliptic = roots
-    return ca.bundle_pem([first.certificate, elliptic.certificate, second.certificate])
+    return certificate_authority.bundle_pem(
+        [first.certificate, elliptic.certificate, second.certificate]
+    )
 
 
 @pytest.fixture(scope="module")
 def platform(roots):
-    return ca.platform_certificate(roots[1], "2021000000000001")
+    return certificate_authority.platform_certificate(roots[1], "2021000000000001")
 
 
 def test_the_sn_is_the_md5_of_the_reversed_issuer_dn_and_the_decimal_serial(roots, platform):
@@ -74,7 +80,9 @@ def test_a_platform_certificate_chains_to_its_root_in_the_bundle(bundle, platfor
 
 
 def test_a_certificate_from_another_ca_does_not_chain(bundle):
-    stranger = ca.platform_certificate(ca.rsa_root("Mock Root R2"), "2021000000000001")
+    stranger = certificate_authority.platform_certificate(
+        certificate_authority.rsa_root("Mock Root R2"), "2021000000000001"
+    )
 
     problem = certificates.chain_problem(stranger.certificate, bundle)
 
@@ -83,8 +91,12 @@ def test_a_certificate_from_another_ca_does_not_chain(bundle):
 
 def test_a_chain_through_an_intermediate_is_followed(roots, bundle):
     key = generate_private_key()
-    intermediate_cert = ca.issue(roots[0], "Mock Class 2", key.public_key(), unit="CA")
-    leaf = ca.platform_certificate(ca.Issued(intermediate_cert, key), "2021000000000001")
+    intermediate_cert = certificate_authority.issue(
+        roots[0], "Mock Class 2", key.public_key(), unit="CA"
+    )
+    leaf = certificate_authority.platform_certificate(
+        certificate_authority.Issued(intermediate_cert, key), "2021000000000001"
+    )
 
     assert certificates.chain_problem(leaf.certificate, bundle) is not None
     assert (
@@ -94,7 +106,7 @@ def test_a_chain_through_an_intermediate_is_followed(roots, bundle):
 
 
 def test_validity_is_checked_now(bundle, platform):
-    later = datetime.now(UTC) + ca.VALID_FOR + timedelta(days=2)
+    later = datetime.now(UTC) + certificate_authority.VALID_FOR + timedelta(days=2)
     earlier = datetime.now(UTC) - timedelta(days=30)
 
     assert certificates.validity_problem(platform.certificate) is None

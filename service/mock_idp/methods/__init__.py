@@ -9,6 +9,7 @@ from flask import Response
 from service.mock_idp import certify_page, freeze_page
 from service.mock_idp.freeze_order import FREEZE_METHOD
 from service.mock_idp.methods import (
+    alipaycert,
     certify,
     fund_auth,
     messages,
@@ -43,6 +44,7 @@ METHODS: dict[str, GatewayMethod] = _registry(
     zhima.METHODS,
     fund_auth.METHODS,
     refund_query.METHODS,
+    alipaycert.METHODS,
 )
 # A page method that is also in METHODS (the freeze) shows its page to a browser only.
 PAGE_METHODS: dict[str, PageHandler] = {
