@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 from marshmallow import validate
@@ -27,6 +28,11 @@ class ConfigError(RuntimeError):
 
 def _range(low: float, high: float) -> validate.Range:
     return validate.Range(low, high)
+
+
+def _certificate_file(meaning: str) -> Any:
+    """A PEM file of certificate mode: set all three of them, or none (key mode)."""
+    return setting(meaning, form=KEY, required=False, unset="key mode")
 
 
 @dataclass(frozen=True)
@@ -84,11 +90,20 @@ class Settings:
         required_in=("production",),
     )
     platform_public_key: str | None = setting(
-        "the platform's public key, PEM or bare base64",
+        "the platform's public key, PEM or bare base64 (key mode)",
         default=f"{INSTANCE_DIR}/platform-public-key.pem",
         profiles=_NOT_IN_PRODUCTION,
         form=KEY,
-        required_in=("production",),
+        unset="required in key mode",
+    )
+    app_cert: str | None = _certificate_file(
+        "certificate mode: the app's public-key certificate, `appCertPublicKey_<app_id>.crt`"
+    )
+    platform_cert: str | None = _certificate_file(
+        "certificate mode: the platform's certificate, `alipayCertPublicKey_RSA2.crt`"
+    )
+    platform_root_cert: str | None = _certificate_file(
+        "certificate mode: the platform's root bundle, `alipayRootCert.crt`"
     )
     keys_file: Path = setting(
         "JWT keys, field-encryption keys, blind-index key, token secret",

@@ -21,16 +21,16 @@ def validate(settings: Settings) -> None:
         raise ConfigError("MINIFIN_SELLER_ID: required in production (the merchant's 2088… id)")
     if is_dev_key(settings.app_private_key):
         raise ConfigError("MINIFIN_APP_PRIVATE_KEY: is a development key made by `minifin dev`")
-    if not settings.platform_public_key:
-        raise ConfigError("MINIFIN_PLATFORM_PUBLIC_KEY: required in production (or _FILE)")
+    _one_key_mode(settings)
     try:
         load_private_key(settings.app_private_key)
     except KeyFormatError as exc:
         raise ConfigError(f"MINIFIN_APP_PRIVATE_KEY: {exc}") from exc
-    try:
-        load_public_key(settings.platform_public_key)
-    except KeyFormatError as exc:
-        raise ConfigError(f"MINIFIN_PLATFORM_PUBLIC_KEY: {exc}") from exc
+    if settings.platform_public_key:
+        try:
+            load_public_key(settings.platform_public_key)
+        except KeyFormatError as exc:
+            raise ConfigError(f"MINIFIN_PLATFORM_PUBLIC_KEY: {exc}") from exc
     gateway = urlsplit(settings.gateway_url)
     if gateway.scheme != "https" or (gateway.hostname or "") in _LOOPBACK_HOSTS:
         raise ConfigError(
@@ -44,3 +44,31 @@ def validate(settings: Settings) -> None:
         raise ConfigError(f"MINIFIN_KEYS_FILE: cannot read {settings.keys_file}") from exc
     if keys.get("dev"):
         raise ConfigError("MINIFIN_KEYS_FILE: holds development keys made by `minifin dev`")
+
+
+_CERTIFICATE_SETTINGS = ("app_cert", "platform_cert", "platform_root_cert")
+
+
+def _one_key_mode(settings: Settings) -> None:
+    """Production runs in exactly one mode: the platform's public key, or all three certificates.
+
+    A half configuration (some certificates) or a mixed one (certificates and a public key) is
+    refused, since the platform signs in one mode only and guessing would hide the mistake.
+    What the certificates contain is checked when the gateway client loads them.
+    """
+    given = [name for name in _CERTIFICATE_SETTINGS if getattr(settings, name)]
+    if not given:
+        if not settings.platform_public_key:
+            raise ConfigError("MINIFIN_PLATFORM_PUBLIC_KEY: required in production (or _FILE)")
+        return
+    missing = [f"MINIFIN_{name.upper()}" for name in _CERTIFICATE_SETTINGS if name not in given]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)}: required in certificate mode (or _FILE); "
+            "set all three certificate files, or none for key mode"
+        )
+    if settings.platform_public_key:
+        raise ConfigError(
+            "MINIFIN_PLATFORM_PUBLIC_KEY: set in certificate mode; unset it (the platform's "
+            "key comes from MINIFIN_PLATFORM_CERT)"
+        )

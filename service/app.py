@@ -26,6 +26,7 @@ from service.db_sessions import engine_options
 from service.extensions import api, db, limiter, migrate
 from service.gateway.client import GatewayClient
 from service.openapi import SECURITY_SCHEMES
+from service.platform_certificates import gateway_certificates
 from service.security.fields import BlindIndex, ReloadingFieldCipher
 from service.security.keyfiles import read_keys
 
@@ -92,10 +93,11 @@ def _flask_config(settings: Settings) -> dict:
 
 def _components(settings: Settings, wiring: Wiring) -> Components:
     keys = read_keys(settings.keys_file)
-    if not settings.app_private_key or not settings.platform_public_key:
+    certificates = gateway_certificates(settings)
+    if not settings.app_private_key or not (settings.platform_public_key or certificates):
         raise RuntimeError(
-            "MINIFIN_APP_PRIVATE_KEY and MINIFIN_PLATFORM_PUBLIC_KEY are needed: "
-            "run `minifin dev` once, or set them (see README, Configuration)"
+            "MINIFIN_APP_PRIVATE_KEY and MINIFIN_PLATFORM_PUBLIC_KEY (or the certificate files) "
+            "are needed: run `minifin dev` once, or set them (see README, Configuration)"
         )
     return Components(
         settings=settings,
@@ -104,6 +106,7 @@ def _components(settings: Settings, wiring: Wiring) -> Components:
             settings.app_id,
             settings.app_private_key,
             settings.platform_public_key,
+            certificates=certificates,
             timeout=settings.gateway_timeout,
             connect_timeout=settings.gateway_connect_timeout,
             retries=settings.gateway_retries,

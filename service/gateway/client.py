@@ -25,8 +25,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from service.gateway import bounded_reads, outcomes, signing
+from service.gateway import alipaycert, bounded_reads, outcomes, signing
+from service.gateway.cert_mode import (
+    CertificateFiles,
+    KeyMode,
+    UntrustedCertificate,
+    answer_cert_sn,
+    certificate_mode,
+    certificates_pem_from_download,
+)
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,6 +54,8 @@ COMMON_PARAMETERS = frozenset(
         "return_url",
         "app_auth_token",
         "auth_token",
+        "app_cert_sn",
+        "alipay_root_cert_sn",
     }
 )
 SUCCESS = "10000"
@@ -65,8 +76,9 @@ class GatewayClient:
         url: str,
         app_id: str,
         app_private_key: str,
-        platform_public_key: str,
+        platform_public_key: str | None,
         *,
+        certificates: CertificateFiles | None = None,
         timeout: float = 10.0,
         connect_timeout: float = 3.0,
         retries: int = 2,
@@ -78,7 +90,9 @@ class GatewayClient:
         self.max_answer_bytes = max_answer_bytes
         self.app_id = app_id
         self._private_key = signing.load_private_key(app_private_key)
-        self._platform_key = signing.load_public_key(platform_public_key)
+        self._trust = certificate_mode(self._private_key, certificates) or KeyMode(
+            signing.load_public_key(platform_public_key or "")
+        )
         self.retries = retries
         self.retry_after = retry_after
         self._http = httpx.Client(
@@ -102,6 +116,7 @@ class GatewayClient:
             "sign_type": signing.RSA2,
             "timestamp": gateway_timestamp(),
             "version": "1.0",
+            **self._trust.request_parameters(),
             **{k: v for k, v in extra.items() if v is not None},
         }
         if biz_content is not None:
@@ -117,8 +132,9 @@ class GatewayClient:
         return urlencode(self.signed_parameters(method, biz_content, **extra))
 
     def verify_notification(self, fields: Mapping[str, Any]) -> bool:
-        """Whether an asynchronous notification was signed by the platform."""
-        return signing.verify_notification(fields, self._platform_key)
+        """Whether an asynchronous notification was signed by the platform (by any trusted key)."""
+        keys = self._trust.notification_keys()
+        return any(signing.verify_notification(fields, key) for key in keys)
 
     def call(
         self,
@@ -245,10 +261,26 @@ class GatewayClient:
                 self.app_id,
             )
             raise GatewayBadResponse(f"The platform's answer to {method} was not signed.")
-        if not signing.verify(inner_text, signature, self._platform_key):
+        if not signing.verify(inner_text, signature, self._answer_key(method, body, inner)):
             log.error("gateway %s response signature did not verify; body withheld", method)
             raise GatewayBadResponse(f"The platform's answer to {method} failed verification.")
         return inner
+
+    def _answer_key(self, method: str, body: bytes, inner: Mapping[str, Any]) -> rsa.RSAPublicKey:
+        """The key that must have signed this answer; an untrusted certificate fails the call."""
+        try:
+            return self._trust.answer_key(
+                method, answer_cert_sn(body), inner, self._download_certificate
+            )
+        except UntrustedCertificate as exc:
+            log.error("gateway %s answered under an untrusted certificate: %s", method, exc)
+            raise GatewayBadResponse(
+                f"The platform's answer to {method} was signed by an untrusted certificate."
+            ) from exc
+
+    def _download_certificate(self, sn: str) -> str:
+        log.info("gateway: fetching platform certificate %s", sn)
+        return certificates_pem_from_download(alipaycert.download_certificate(self, sn))
 
     def _unavailable(self, detail: str, *, maybe_done: bool = False) -> GatewayUnavailable:
         return GatewayUnavailable(detail, retry_after=self.retry_after, maybe_done=maybe_done)

@@ -115,3 +115,47 @@ def test_the_login_page_is_the_platforms_in_production_and_the_gateways_host_oth
         production.authorize_page_url == "https://openauth.alipay.com/oauth2/publicAppAuthorize.htm"
     )
     assert dev.authorize_page_url == "http://127.0.0.1:5001/oauth2/publicAppAuthorize.htm"
+
+
+CERTIFICATE_FILES = {
+    "MINIFIN_APP_CERT": "-----BEGIN CERTIFICATE-----\napp\n-----END CERTIFICATE-----\n",
+    "MINIFIN_PLATFORM_CERT": "-----BEGIN CERTIFICATE-----\nplatform\n-----END CERTIFICATE-----\n",
+    "MINIFIN_PLATFORM_ROOT_CERT": "-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n",
+}
+
+
+def test_production_in_certificate_mode_loads_without_the_platform_public_key(production_env):
+    env = {**production_env, **CERTIFICATE_FILES, "MINIFIN_PLATFORM_PUBLIC_KEY": ""}
+
+    settings = load_settings(env)
+
+    assert settings.app_cert == CERTIFICATE_FILES["MINIFIN_APP_CERT"]
+    assert "BEGIN CERTIFICATE" not in repr(settings)
+
+
+@pytest.mark.parametrize("left_out", sorted(CERTIFICATE_FILES))
+def test_production_refuses_half_a_certificate_configuration(production_env, left_out):
+    env = {**production_env, **CERTIFICATE_FILES, left_out: "", "MINIFIN_PLATFORM_PUBLIC_KEY": ""}
+
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(env)
+
+    assert str(excinfo.value).startswith(f"{left_out}: required in certificate mode")
+    assert "\n" not in str(excinfo.value)
+
+
+def test_production_refuses_a_public_key_beside_the_certificates(production_env):
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings({**production_env, **CERTIFICATE_FILES})
+
+    assert str(excinfo.value).startswith("MINIFIN_PLATFORM_PUBLIC_KEY: set in certificate mode")
+
+
+def test_certificate_files_can_be_given_as_files(production_env, tmp_path):
+    env = {**production_env, "MINIFIN_PLATFORM_PUBLIC_KEY": ""}
+    for variable, pem in CERTIFICATE_FILES.items():
+        path = tmp_path / f"{variable}.crt"
+        path.write_text(pem)
+        env[f"{variable}_FILE"] = str(path)
+
+    assert load_settings(env).platform_root_cert == CERTIFICATE_FILES["MINIFIN_PLATFORM_ROOT_CERT"]

@@ -1,0 +1,118 @@
+"""A whole Minifin app configured in certificate mode, against the mock over loopback HTTP.
+
+Login through the public API, the platform's rotation mid-run (the next call downloads the new
+certificate into the database, where a second process finds it), and a payment notification
+signed with the rotated key, accepted by both processes. Runs on each engine.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+import pytest
+
+from service.extensions import db
+from service.gateway import payments, signing
+from service.platform_certificates import DatabaseCertificateStore, PlatformCertificate
+from tests.conftest import migrated_app
+
+CERT_APP_ID = "2021000000000777"
+USER_ID = "2088102146225135"
+
+
+@pytest.fixture
+def cert_app_files(mock_idp):
+    key = signing.generate_private_key()
+    response = httpx.post(
+        f"{mock_idp.url}/_mock/apps",
+        json={
+            "app_id": CERT_APP_ID,
+            "public_key": signing.public_key_pem(key),
+            "key_mode": "cert",
+            "force_cert": True,
+        },
+    )
+    assert response.status_code in (200, 201), response.text
+    return key, response.json()["certificates"]
+
+
+def cert_settings(key, files) -> dict[str, str]:
+    return {
+        "MINIFIN_APP_ID": CERT_APP_ID,
+        "MINIFIN_APP_PRIVATE_KEY": signing.private_key_pem(key),
+        "MINIFIN_APP_CERT": files["app_cert"],
+        "MINIFIN_PLATFORM_CERT": files["alipay_cert"],
+        "MINIFIN_PLATFORM_ROOT_CERT": files["alipay_root_cert"],
+    }
+
+
+def login(application, mock_url: str) -> dict:
+    code = httpx.post(
+        f"{mock_url}/_mock/auth-codes",
+        json={"app_id": CERT_APP_ID, "user_id": USER_ID, "scopes": ["auth_user"]},
+    ).json()["auth_code"]
+    response = application.test_client().post("/v1/sessions", json={"auth_code": code})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_login_rotation_and_notifications_in_certificate_mode(
+    app_env, any_database_url, mock_idp, cert_app_files
+):
+    key, files = cert_app_files
+    settings = cert_settings(key, files)
+    with migrated_app(app_env, any_database_url, **settings) as application:
+        assert login(application, mock_idp.url)["user"]["id"].startswith("usr_")
+        gateway = application.extensions["minifin"].gateway
+        with application.app_context():
+            trade_no = payments.create_trade(
+                gateway, out_trade_no=f"cert_mode_{secrets.token_hex(8)}", amount_fen=990,
+                subject="gift", buyer_id=USER_ID, notify_url="http://127.0.0.1:9/notify",
+            )  # fmt: skip
+
+        rotated = httpx.post(
+            f"{mock_idp.url}/_mock/platform-cert/rotate", json={"app_id": CERT_APP_ID}
+        ).json()
+        assert httpx.post(f"{mock_idp.url}/_mock/trades/{trade_no}/pay").status_code == 200
+        login(application, mock_idp.url)  # the next call fetches the new certificate
+
+        with application.app_context():
+            kept = list(db.session.scalars(db.select(PlatformCertificate.sn)))
+            db.session.rollback()
+        assert kept == [rotated["alipay_cert_sn"]]
+        notice = _notification(mock_idp.url, trade_no)
+        with application.app_context():
+            assert gateway.verify_notification(notice)
+            assert not gateway.verify_notification({**notice, "total_amount": "0.01"})
+
+    # a second process trusts the kept certificate with no call of its own
+    with migrated_app(app_env, any_database_url, **settings) as other, other.app_context():
+        assert other.extensions["minifin"].gateway.verify_notification(notice)
+        kept_pem = DatabaseCertificateStore().get(rotated["alipay_cert_sn"])
+        assert kept_pem == rotated["alipay_cert"]
+
+
+def _notification(mock_url: str, trade_no: str) -> dict[str, str]:
+    found = httpx.get(f"{mock_url}/_mock/notifications", params={"trade_no": trade_no}).json()
+    (notice,) = found["notifications"]
+    return notice["fields"]
+
+
+def test_a_half_certificate_configuration_stops_the_start(app_env, database_url, cert_app_files):
+    key, files = cert_app_files
+    settings = cert_settings(key, files)
+    del settings["MINIFIN_PLATFORM_ROOT_CERT"]
+
+    needed = "MINIFIN_PLATFORM_ROOT_CERT: needed in certificate mode"
+    with pytest.raises(ValueError, match=needed), migrated_app(app_env, database_url, **settings):
+        pass
+
+
+def test_a_certificate_for_another_key_stops_the_start(app_env, database_url, cert_app_files):
+    _key, files = cert_app_files
+    settings = cert_settings(signing.generate_private_key(), files)
+
+    another = "MINIFIN_APP_CERT: certifies another key"
+    with pytest.raises(ValueError, match=another), migrated_app(app_env, database_url, **settings):
+        pass
