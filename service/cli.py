@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup
 
 from config import ConfigError, load_settings
 from service.bootstrap import default_wiring
+from service.cli_certs import keys_certs, keys_csr
 from service.cli_db import db
 from service.security import keyfiles
 
@@ -164,7 +165,11 @@ def mock_idp(host: str, port: int, data_dir: Path) -> None:
 
 @main.group(cls=click.Group)
 def keys() -> None:
-    """Generate and rotate Minifin's own keys."""
+    """Generate and rotate Minifin's own keys; certificate mode's CSR and files."""
+
+
+keys.add_command(keys_csr)
+keys.add_command(keys_certs)
 
 
 def _keys_path(path: Path | None) -> Path:
