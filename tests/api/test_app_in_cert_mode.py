@@ -1,13 +1,15 @@
 """A whole Minifin app configured in certificate mode, against the mock over loopback HTTP.
 
 Login through the public API, the platform's rotation mid-run (the next call downloads the new
-certificate into the database, where a second process finds it), and a payment notification
-signed with the rotated key, accepted by both processes. Runs on each engine.
+certificate into the database, where a second process finds it), a payment notification signed
+with the rotated key, accepted by both processes (on each engine), and a gift bought and paid
+through the public API across a rotation.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 
 import httpx
 import pytest
@@ -15,7 +17,9 @@ import pytest
 from service.extensions import db
 from service.gateway import payments, signing
 from service.platform_certificates import DatabaseCertificateStore, PlatformCertificate
-from tests.conftest import migrated_app
+from tests.conftest import bearer, migrated_app
+from tests.gifting_helpers import COFFEE, client_token, order
+from tests.live_server import served_minifin
 
 CERT_APP_ID = "2021000000000777"
 USER_ID = "2088102146225135"
@@ -47,10 +51,10 @@ def cert_settings(key, files) -> dict[str, str]:
     }
 
 
-def login(application, mock_url: str) -> dict:
+def login(application, mock_url: str, user_id: str = USER_ID) -> dict:
     code = httpx.post(
         f"{mock_url}/_mock/auth-codes",
-        json={"app_id": CERT_APP_ID, "user_id": USER_ID, "scopes": ["auth_user"]},
+        json={"app_id": CERT_APP_ID, "user_id": user_id, "scopes": ["auth_user"]},
     ).json()["auth_code"]
     response = application.test_client().post("/v1/sessions", json={"auth_code": code})
     assert response.status_code == 201, response.get_json()
@@ -116,3 +120,50 @@ def test_a_certificate_for_another_key_stops_the_start(app_env, database_url, ce
     another = "MINIFIN_APP_CERT: certifies another key"
     with pytest.raises(ValueError, match=another), migrated_app(app_env, database_url, **settings):
         pass
+
+
+def test_a_gift_is_bought_and_its_payment_notified_across_a_rotation(
+    app, app_env, mock_idp, demo_users, cert_app_files
+):
+    """The public API end to end: login, buying a gift, the mock rotating its certificate, the
+    next call fetching it, and the cashier's payment notification (signed with the new key)
+    scheduling the gift. (`app` migrates the session's database.)"""
+    key, files = cert_app_files
+    with served_minifin(app_env, **cert_settings(key, files)) as live:
+        minifin = live.app
+        with httpx.Client(base_url=live.url, timeout=10) as api:
+            merchant = bearer(client_token(minifin, minifin.test_client(), "templates:write"))
+            template = api.post("/v1/voucher-templates", json=COFFEE, headers=merchant).json()
+            sender = login(minifin, mock_idp.url, demo_users[0]["user_id"])
+            friend = login(minifin, mock_idp.url, demo_users[1]["user_id"])
+            people = {"sender": bearer(sender["access_token"]), "friend_id": friend["user"]["id"]}
+            gift = api.post(
+                "/v1/gifts", json=order(template, people),
+                headers={**people["sender"], "Idempotency-Key": secrets.token_hex(8)},
+            ).json()  # fmt: skip
+            assert gift["status"] == "pending_payment", gift
+
+            rotated = httpx.post(
+                f"{mock_idp.url}/_mock/platform-cert/rotate", json={"app_id": CERT_APP_ID}
+            ).json()
+            login(minifin, mock_idp.url, demo_users[2]["user_id"])  # fetches the new one
+            httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
+            now = _when_paid(api, gift["id"], people["sender"])
+
+    assert now["status"] == "scheduled"
+    assert now["events"][-1]["detail"] == {"via": "notification"}
+    (notice,) = httpx.get(
+        f"{mock_idp.url}/_mock/notifications", params={"trade_no": gift["trade_no"]}
+    ).json()["notifications"]
+    assert notice["state"] == "delivered" and len(notice["attempts"]) == 1
+    with minifin.app_context():
+        assert DatabaseCertificateStore().get(rotated["alipay_cert_sn"])
+
+
+def _when_paid(api: httpx.Client, gift_id: str, headers: dict) -> dict:
+    deadline = time.monotonic() + 15
+    while True:
+        now = api.get(f"/v1/gifts/{gift_id}", headers=headers).json()
+        if now["status"] != "pending_payment" or time.monotonic() > deadline:
+            return now
+        time.sleep(0.1)

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from service.gateway import alipaycert, certificates, oauth, payments, signing
+from service.gateway import alipaycert, certificates, fund_auth, oauth, payments, signing
 from service.gateway.cert_mode import (
     CertificateConfigError,
     CertificateMode,
@@ -201,3 +201,24 @@ def test_loading_reports_every_problem_on_a_line_naming_its_variable(mock, app_k
     lines = str(expired.value).splitlines()
     assert lines[0].startswith("MINIFIN_APP_CERT: expired on")
     assert lines[1].startswith("MINIFIN_PLATFORM_ROOT_CERT:")
+
+
+def test_a_deposit_freeze_and_unfreeze_in_certificate_mode(mock, app_key):
+    client = cert_client(mock, app_key)
+    order_str = fund_auth.freeze_order_string(
+        client, out_order_no="cert_dep_1", out_request_no="cert_dep_1_f", title="押金",
+        amount_fen=300000, category="RENT_PHONE", service_id="", pay_timeout_minutes=15,
+        notify_url="http://127.0.0.1:9/notify",
+    )  # fmt: skip
+    assert "app_cert_sn=" in order_str and "alipay_root_cert_sn=" in order_str
+    frozen = mock.frozen(order_str, user_id=DEMO_USER_ID)
+
+    released = fund_auth.unfreeze(
+        client, auth_no=frozen["auth_no"], out_request_no="cert_dep_1_u", amount_fen=100000,
+        remark="partial return",
+    )  # fmt: skip
+
+    assert released.amount_fen == 100000
+    notices = mock.wait_for_notifications(lambda found: len(found) >= 1, auth_no=frozen["auth_no"])
+    assert all(client.verify_notification(notice["fields"]) for notice in notices)
+    client.close()
