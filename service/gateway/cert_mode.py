@@ -15,6 +15,7 @@ import base64
 import binascii
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,8 +23,11 @@ from typing import Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from service.gateway import certificates
+from service.gateway import certificates, signing
 from service.gateway.alipaycert import METHOD as DOWNLOAD_METHOD
+from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
+
+REFRESH_INTERVAL_SECONDS = 60.0
 
 
 class PlatformCertificateStore(Protocol):
@@ -83,6 +87,10 @@ class KeyMode:
         """The configured key."""
         return [self._key]
 
+    def verify_notification(self, fields: Mapping[str, Any], ask: Any) -> bool:
+        """Signed by the configured key."""
+        return signing.verify_notification(fields, self._key)
+
 
 class CertificateMode:
     """The app's SNs and the platform certificates (by SN) that verify the gateway's answers."""
@@ -105,6 +113,8 @@ class CertificateMode:
         assert platform is not None
         self.store = store or MemoryCertificateStore()
         self._lock = threading.Lock()
+        self._refreshed_at = float("-inf")
+        self._fetching = threading.local()  # SNs this thread is downloading (no recursion)
         self.platform_cert_sn = certificates.cert_sn(platform)
         self._keys: dict[str, rsa.RSAPublicKey] = {
             self.platform_cert_sn: certificates.public_key_of(platform)
@@ -140,7 +150,14 @@ class CertificateMode:
         held = self.held_key(sn)
         if held is not None:
             return held
-        pem = download(sn)
+        fetching = self._fetching.__dict__.setdefault("sns", set())
+        if sn in fetching:  # the download's own answer names it, and it did not carry it
+            raise UntrustedCertificate(f"platform certificate {sn}: the download did not serve it")
+        fetching.add(sn)
+        try:
+            pem = download(sn)
+        finally:
+            fetching.discard(sn)
         key = self._trust(sn, pem)
         self.store.put(sn, pem)
         return key
@@ -163,8 +180,36 @@ class CertificateMode:
         """
         sn = sn or self.platform_cert_sn
         if method == DOWNLOAD_METHOD and self.held_key(sn) is None:
-            return self.key_in_download(sn, str(inner.get("alipay_cert_content", "")))
+            content = str(inner.get("alipay_cert_content", ""))
+            if _sn_or_none(certificates_pem_from_download(content)) == sn:
+                return self.key_in_download(sn, content)
         return self.key_for(sn, download)
+
+    def verify_notification(self, fields: Mapping[str, Any], ask: Callable[[str], object]) -> bool:
+        """Signed by a trusted platform certificate's key (a notification names none).
+
+        One that no trusted key verifies may come just after a rotation: one call (`ask`,
+        rate-limited) then names the current certificate in its answer, fetched if new, and the
+        notification is checked again.
+        """
+        if any(signing.verify_notification(fields, k) for k in self.notification_keys()):
+            return True
+        if not self.may_refresh(time.monotonic()):
+            return False
+        try:
+            ask(self.platform_cert_sn)
+        except (GatewayBadResponse, GatewayRejected, GatewayUnavailable):
+            return False
+        return any(signing.verify_notification(fields, k) for k in self.notification_keys())
+
+    def may_refresh(self, now: float) -> bool:
+        """Whether a notification no trusted key verifies may make one call to learn the current
+        certificate (at most once a minute, so forged notifications cannot drive calls)."""
+        with self._lock:
+            if now - self._refreshed_at < REFRESH_INTERVAL_SECONDS:
+                return False
+            self._refreshed_at = now
+            return True
 
     def notification_keys(self) -> list[rsa.RSAPublicKey]:
         """Every trusted platform key, newest kept first: a notification names no SN."""

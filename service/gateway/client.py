@@ -132,9 +132,10 @@ class GatewayClient:
         return urlencode(self.signed_parameters(method, biz_content, **extra))
 
     def verify_notification(self, fields: Mapping[str, Any]) -> bool:
-        """Whether an asynchronous notification was signed by the platform (by any trusted key)."""
-        keys = self._trust.notification_keys()
-        return any(signing.verify_notification(fields, key) for key in keys)
+        """Whether an asynchronous notification was signed by the platform (by a trusted key)."""
+        return self._trust.verify_notification(
+            fields, lambda sn: alipaycert.download_certificate(self, sn)
+        )
 
     def call(
         self,
