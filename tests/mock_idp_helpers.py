@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 from flask import Flask, request
 
-from service.gateway import signing
+from service.gateway import certificates, signing
 from service.mock_idp import create_mock_app
 from tests.live_server import LiveServer
 
@@ -49,11 +49,14 @@ class GatewayReply:
 class SignedAppClient:
     """A merchant app talking to `/gateway.do` the way real clients do, signing with its key."""
 
-    def __init__(self, base_url: str, app_id: str, private_key, platform_public_key):
+    def __init__(
+        self, base_url: str, app_id: str, private_key, platform_public_key, cert_sns=None
+    ):
         self.base_url = base_url
         self.app_id = app_id
         self.private_key = private_key
         self.platform_public_key = platform_public_key
+        self.cert_sns = dict(cert_sns or {})  # certificate mode: app_cert_sn, alipay_root_cert_sn
         self.http = httpx.Client(base_url=base_url, timeout=30)
 
     def common(self, method: str, **overrides: Any) -> dict[str, str]:
@@ -66,6 +69,7 @@ class SignedAppClient:
             "sign_type": "RSA2",
             "timestamp": gateway_timestamp(),
             "version": "1.0",
+            **self.cert_sns,
         }
         params.update(overrides)
         return {key: value for key, value in params.items() if value is not None}
@@ -239,7 +243,15 @@ class MockIdp:
         return response.json()
 
     def app_client(self, app_id: str, private_key) -> SignedAppClient:
-        return SignedAppClient(self.url, app_id, private_key, self.platform_public_key)
+        """A signed client of the app; in certificate mode it sends the SNs of the app's files
+        and verifies with its platform certificate's key."""
+        shown = self.control.get(f"/_mock/apps/{app_id}")
+        issued = shown.json().get("certificates") if shown.status_code == 200 else None
+        if not issued:
+            return SignedAppClient(self.url, app_id, private_key, self.platform_public_key)
+        platform = certificates.public_key_of(certificates.load_certificate(issued["alipay_cert"]))
+        sns = {key: issued[key] for key in ("app_cert_sn", "alipay_root_cert_sn")}
+        return SignedAppClient(self.url, app_id, private_key, platform, cert_sns=sns)
 
     def reset_with_test_app(self, private_key, *, key_format: str = "pem", **options: Any):
         """Back to the seeded state with the test app registered (its key as PEM or base64)."""

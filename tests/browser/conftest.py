@@ -54,3 +54,9 @@ def page(browser):
     context = browser.new_context()
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(params=["key", "cert"])
+def key_mode(request) -> str:
+    """The mock's pages behave the same for an app in key mode and one in certificate mode."""
+    return request.param

@@ -29,9 +29,9 @@ def receiver():
 
 
 @pytest.fixture
-def mock(standalone_mock, app_key, receiver):
+def mock(standalone_mock, app_key, receiver, key_mode):
     return standalone_mock.reset_with_test_app(
-        app_key, name="礼物小程序", redirect_uris=[receiver.url + "/"]
+        app_key, name="礼物小程序", redirect_uris=[receiver.url + "/"], key_mode=key_mode
     )
 
 

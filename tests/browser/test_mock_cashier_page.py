@@ -29,9 +29,9 @@ def shop():
 
 
 @pytest.fixture
-def mock(standalone_mock, app_key, shop):
+def mock(standalone_mock, app_key, shop, key_mode):
     return standalone_mock.reset_with_test_app(
-        app_key, name="礼物小程序", redirect_uris=[shop.url + "/"]
+        app_key, name="礼物小程序", redirect_uris=[shop.url + "/"], key_mode=key_mode
     )
 
 

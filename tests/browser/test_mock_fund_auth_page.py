@@ -27,9 +27,9 @@ def shop():
 
 
 @pytest.fixture
-def mock(standalone_mock, app_key, shop):
+def mock(standalone_mock, app_key, shop, key_mode):
     mock = standalone_mock.reset_with_test_app(
-        app_key, name="充电宝小程序", redirect_uris=[shop.url + "/"]
+        app_key, name="充电宝小程序", redirect_uris=[shop.url + "/"], key_mode=key_mode
     )
     mock.auth_code(TEST_APP_ID, DEMO_USER_ID, scopes=("auth_zhima",))
     return mock
