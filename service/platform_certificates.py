@@ -17,9 +17,11 @@ from sqlalchemy import String, Text, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from config import ConfigError
+from config.keys import KeyFormatError, load_private_key
 from service.dbtypes import UTCDateTime, utcnow
 from service.extensions import Model, db
-from service.gateway.cert_mode import CertificateConfigError, CertificateFiles
+from service.gateway.cert_mode import CertificateConfigError, CertificateFiles, certificate_mode
 
 if TYPE_CHECKING:
     from config import Settings
@@ -63,19 +65,25 @@ class DatabaseCertificateStore:
 
 def gateway_certificates(settings: Settings) -> CertificateFiles | None:
     """Certificate mode's files for the gateway client, kept certificates shared through the
-    database; None in key mode (no certificate setting). Some but not all is refused.
+    database; None in key mode (no certificate setting). Some but not all is refused, and so
+    are files that do not fit (one line per problem).
     """
     given = {name: getattr(settings, name) for name in _FILES if getattr(settings, name)}
     if not given:
         return None
     missing = [f"MINIFIN_{name.upper()}" for name in _FILES if name not in given]
     if missing:
-        raise CertificateConfigError(
+        raise ConfigError(
             f"{', '.join(missing)}: needed in certificate mode (or _FILE), with the others set"
         )
-    return CertificateFiles(
+    files = CertificateFiles(
         app_cert=given["app_cert"],
         platform_cert=given["platform_cert"],
         root_cert=given["platform_root_cert"],
         store=DatabaseCertificateStore(),
     )
+    try:  # checked here too, so that the command line prints the lines, not a traceback
+        certificate_mode(load_private_key(settings.app_private_key or ""), files)
+    except (CertificateConfigError, KeyFormatError) as exc:
+        raise ConfigError(str(exc)) from exc
+    return files

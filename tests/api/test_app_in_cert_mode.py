@@ -14,6 +14,7 @@ import time
 import httpx
 import pytest
 
+from config import ConfigError
 from service.extensions import db
 from service.gateway import payments, signing
 from service.platform_certificates import DatabaseCertificateStore, PlatformCertificate
@@ -109,7 +110,7 @@ def test_a_half_certificate_configuration_stops_the_start(app_env, database_url,
     del settings["MINIFIN_PLATFORM_ROOT_CERT"]
 
     needed = "MINIFIN_PLATFORM_ROOT_CERT: needed in certificate mode"
-    with pytest.raises(ValueError, match=needed), migrated_app(app_env, database_url, **settings):
+    with pytest.raises(ConfigError, match=needed), migrated_app(app_env, database_url, **settings):
         pass
 
 
@@ -118,7 +119,7 @@ def test_a_certificate_for_another_key_stops_the_start(app_env, database_url, ce
     settings = cert_settings(signing.generate_private_key(), files)
 
     another = "MINIFIN_APP_CERT: certifies another key"
-    with pytest.raises(ValueError, match=another), migrated_app(app_env, database_url, **settings):
+    with pytest.raises(ConfigError, match=another), migrated_app(app_env, database_url, **settings):
         pass
 
 
