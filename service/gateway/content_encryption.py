@@ -97,6 +97,25 @@ def signed_content(response: str) -> str:
     return '"' + response + '"'
 
 
+def encrypted_request(params: dict[str, str], key: bytes) -> dict[str, str]:
+    """Request parameters with `biz_content` encrypted and `encrypt_type=AES`, not yet signed.
+
+    The signature is made afterwards, over the encrypted value (spec §9).
+    """
+    encrypted = dict(params)
+    encrypted["biz_content"] = encrypt(params["biz_content"], key)
+    encrypted["encrypt_type"] = AES
+    return encrypted
+
+
+def encrypted_answer(body: bytes | str, key: str) -> tuple[str, str, str | None] | None:
+    """`extract_encrypted_response` for a body whose `key` holds a string; None for any other."""
+    try:
+        return extract_encrypted_response(body, key)
+    except (DecryptionFailed, UnicodeDecodeError):
+        return None
+
+
 def is_encrypted_response(response_text: str) -> bool:
     """Whether the raw JSON text cut from under `<method>_response` is a string (encrypted)."""
     return response_text.startswith('"')
