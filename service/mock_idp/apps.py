@@ -26,6 +26,7 @@ class AppRecord:
     raw_score: bool = False  # granted the legacy raw Zhima score (zhima.credit.score.get)
     aes_key: str | None = None  # content encryption (接口内容加密方式): base64 of 128 bits
     aes_methods: tuple[str, ...] = ("*",)  # the methods it must send encrypted; `*`: all
+    phone_number: bool = False  # signed up for the phone-number product (my.getPhoneNumber)
 
     @cached_property
     def public_key(self):
@@ -58,4 +59,5 @@ def app_from_row(row: sqlite3.Row) -> AppRecord:
         raw_score=bool(row["raw_score"]),
         aes_key=row["aes_key"],
         aes_methods=tuple(json.loads(row["aes_methods"] or '["*"]')),
+        phone_number=bool(row["phone_number"]),
     )

@@ -73,6 +73,7 @@ def register_app() -> tuple[Response, int]:
         raw_score=_typed(body, "raw_score", bool, existing.raw_score),
         aes_key=_aes_key(body, existing.aes_key),
         aes_methods=tuple(_typed(body, "aes_methods", list, list(existing.aes_methods))),
+        phone_number=_typed(body, "phone_number", bool, existing.phone_number),
     )
     if not all(isinstance(method, str) for method in app.aes_methods):
         raise ControlError(400, "invalid_aes_methods", "aes_methods must be a list of names")
