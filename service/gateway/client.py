@@ -124,11 +124,7 @@ class GatewayClient:
         return signing.sign_request(params, self._private_key)
 
     def encrypts(self, method: str) -> bool:
-        """Whether calls of `method` go AES-encrypted: a key is set and the method is chosen.
-
-        `aes_methods` None means every method sent with a `biz_content` (those without one, such
-        as `alipay.system.oauth.token`, cannot be encrypted: the platform refuses them).
-        """
+        """Whether calls of `method` go encrypted (`aes_methods` None: all with a biz_content)."""
         if self._aes_key is None:
             return False
         return self._aes_methods is None or method in self._aes_methods
@@ -140,6 +136,15 @@ class GatewayClient:
     def order_string(self, method: str, biz_content: Mapping[str, Any], **extra: Any) -> str:
         """The URL-encoded signed parameters a mini-program hands to `my.tradePay`."""
         return urlencode(self.signed_parameters(method, biz_content, **extra))
+
+    @property
+    def content_key(self) -> bytes | None:
+        """The app's AES key (content encryption), or None when none is configured."""
+        return self._aes_key
+
+    def verifies(self, message: str, signature: str) -> bool:
+        """Whether the platform signed `message` (RSA2): e.g. a mini-program's phone answer."""
+        return signing.verify(message, signature, self._platform_key)
 
     def verify_notification(self, fields: Mapping[str, Any]) -> bool:
         """Whether an asynchronous notification was signed by the platform."""
