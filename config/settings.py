@@ -92,10 +92,9 @@ class Settings:
     )
     app_aes_key: str | None = setting(
         "the app's content-encryption key (console: 接口内容加密方式), base64 of 128 bits",
-        form=KEY,
-        required=False,
-        unset="no content encryption",
-    )
+        default=f"{INSTANCE_DIR}/app-aes-key.txt", profiles=_NOT_IN_PRODUCTION, form=KEY,
+        required=False, unset="no content encryption",
+    )  # fmt: skip
     app_aes_methods: tuple[str, ...] = setting(
         "methods sent AES-encrypted when a key is set (comma list; `*`: all with a biz_content)",
         default="*",
