@@ -90,6 +90,17 @@ class Settings:
         form=KEY,
         required_in=("production",),
     )
+    app_aes_key: str | None = setting(
+        "the app's content-encryption key (console: 接口内容加密方式), base64 of 128 bits",
+        default=f"{INSTANCE_DIR}/app-aes-key.txt", profiles=_NOT_IN_PRODUCTION, form=KEY,
+        required=False, unset="no content encryption",
+    )  # fmt: skip
+    app_aes_methods: tuple[str, ...] = setting(
+        "methods sent AES-encrypted when a key is set (comma list; `*`: all with a biz_content)",
+        default="*",
+        form=LIST,
+        item=validate.Regexp(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)+)$"),
+    )
     keys_file: Path = setting(
         "JWT keys, field-encryption keys, blind-index key, token secret",
         default=f"{INSTANCE_DIR}/keys.json",
@@ -292,6 +303,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.profile == "production"
+
+    @property
+    def aes_methods(self) -> frozenset[str] | None:
+        """The methods to encrypt, or None for every method sent with a `biz_content`."""
+        return None if "*" in self.app_aes_methods else frozenset(self.app_aes_methods)
 
     @property
     def authorize_page_url(self) -> str:

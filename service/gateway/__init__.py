@@ -11,8 +11,10 @@ API it wraps, with the method name as a constant; capabilities call the wrappers
 - `template_message.py`: `alipay.open.app.mini.templatemessage.send`
 - `zhima.py`: `zhima.credit.score.*` (admittance checks)
 - `fund_auth.py`: `alipay.fund.auth.*` and `alipay.trade.pay` against a hold (deposits)
+- `phone_number.py`: not a gateway call: `my.getPhoneNumber`'s signed, encrypted answer, which
+  the mini-program hands its server
 
 Money methods' names live in `outcomes.py`, next to the answer table that reads them; the
-wrappers import them from there. `client.py`, `signing.py`, `money.py` and `errors.py` are the
-protocol underneath.
+wrappers import them from there. `client.py`, `signing.py`, `content_encryption.py` (AES),
+`encrypted_answers.py`, `money.py` and `errors.py` are the protocol underneath.
 """

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from service.gateway import bounded_reads, outcomes, signing
+from service.gateway import bounded_reads, content_encryption, encrypted_answers, outcomes, signing
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ COMMON_PARAMETERS = frozenset(
         "return_url",
         "app_auth_token",
         "auth_token",
+        "encrypt_type",
     }
 )
 SUCCESS = "10000"
@@ -72,6 +73,8 @@ class GatewayClient:
         retries: int = 2,
         retry_after: int = 5,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        aes_key: str | None = None,
+        aes_methods: frozenset[str] | None = None,
     ):
         self.url = url
         self.timeout = timeout
@@ -81,6 +84,8 @@ class GatewayClient:
         self._platform_key = signing.load_public_key(platform_public_key)
         self.retries = retries
         self.retry_after = retry_after
+        self._aes_key = content_encryption.load_key(aes_key) if aes_key else None
+        self._aes_methods = aes_methods
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=30),
@@ -91,9 +96,17 @@ class GatewayClient:
         self._http.close()
 
     def signed_parameters(
-        self, method: str, biz_content: Mapping[str, Any] | None = None, **extra: Any
+        self,
+        method: str,
+        biz_content: Mapping[str, Any] | None = None,
+        *,
+        encrypt: bool = False,
+        **extra: Any,
     ) -> dict[str, str]:
-        """All parameters of one call, signed; `extra` holds top-level and common extras."""
+        """All parameters of one call, signed; `extra` holds top-level and common extras.
+
+        With `encrypt`, `biz_content` goes AES-encrypted with `encrypt_type=AES`, signed as sent.
+        """
         params: dict[str, Any] = {
             "app_id": self.app_id,
             "method": method,
@@ -106,7 +119,15 @@ class GatewayClient:
         }
         if biz_content is not None:
             params["biz_content"] = signing.compact_json(dict(biz_content))
+            if encrypt and self._aes_key is not None:
+                params = content_encryption.encrypted_request(params, self._aes_key)
         return signing.sign_request(params, self._private_key)
+
+    def encrypts(self, method: str) -> bool:
+        """Whether calls of `method` go encrypted (`aes_methods` None: all with a biz_content)."""
+        if self._aes_key is None:
+            return False
+        return self._aes_methods is None or method in self._aes_methods
 
     def page_url(self, method: str, biz_content: Mapping[str, Any], **extra: Any) -> str:
         """A signed GET URL for page APIs the user's browser opens (e.g. the certify page)."""
@@ -115,6 +136,15 @@ class GatewayClient:
     def order_string(self, method: str, biz_content: Mapping[str, Any], **extra: Any) -> str:
         """The URL-encoded signed parameters a mini-program hands to `my.tradePay`."""
         return urlencode(self.signed_parameters(method, biz_content, **extra))
+
+    @property
+    def content_key(self) -> bytes | None:
+        """The app's AES key (content encryption), or None when none is configured."""
+        return self._aes_key
+
+    def verifies(self, message: str, signature: str) -> bool:
+        """Whether the platform signed `message` (RSA2): e.g. a mini-program's phone answer."""
+        return signing.verify(message, signature, self._platform_key)
 
     def verify_notification(self, fields: Mapping[str, Any]) -> bool:
         """Whether an asynchronous notification was signed by the platform."""
@@ -169,7 +199,7 @@ class GatewayClient:
     def _call_once(
         self, method: str, biz_content: Mapping[str, Any] | None, extra: Mapping[str, Any]
     ) -> dict[str, Any]:
-        params = self.signed_parameters(method, biz_content, **extra)
+        params = self.signed_parameters(method, biz_content, encrypt=self.encrypts(method), **extra)
         query = {k: v for k, v in params.items() if k in COMMON_PARAMETERS}
         body = {k: v for k, v in params.items() if k not in COMMON_PARAMETERS}
         started = time.perf_counter()
@@ -226,6 +256,11 @@ class GatewayClient:
 
     def _verified_inner(self, method: str, body: bytes) -> dict[str, Any]:
         """Cut the inner object out of the body and check the platform's signature over it."""
+        encrypted = content_encryption.encrypted_answer(body, signing.response_key(method))
+        if encrypted is not None:
+            return encrypted_answers.verified_inner(
+                method, *encrypted, platform_key=self._platform_key, aes_key=self._aes_key
+            )
         try:
             inner_text, inner, signature = _extract_inner(body, signing.response_key(method))
         except (signing.MalformedResponse, UnicodeDecodeError) as exc:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.gateway import signing
+from service.mock_idp.encryption import encrypted_body
 from service.mock_idp.protocol import MESSAGES, SUCCESS_CODE
 
 
@@ -53,9 +54,16 @@ def render_response(
     *,
     signature: str = "valid",
     sign_type: str = signing.RSA2,
+    aes_key: bytes | None = None,
 ) -> bytes:
-    """The response body: inner object, then `sign` (`valid`, `corrupt` or `none`)."""
+    """The response body: inner object, then `sign` (`valid`, `corrupt` or `none`).
+
+    With `aes_key` (the request came encrypted) the inner object goes as its ciphertext, a JSON
+    string, and the signature covers that string's text with its quotes (spec §9).
+    """
     safe_inner = without_unbalanced_braces(dict(inner))
+    if aes_key is not None:
+        return _encrypted(key, safe_inner, private_key, signature, sign_type, aes_key)
     if private_key is None or signature == "none":
         return signing.build_response(key, safe_inner, None)
     body = signing.build_response(key, safe_inner, private_key, sign_type).decode("utf-8")
@@ -64,6 +72,25 @@ def render_response(
         raw[len(raw) // 2] ^= 0xFF
         body = _with_signature(body, base64.b64encode(bytes(raw)).decode("ascii"))
     return body.encode("utf-8")
+
+
+def _encrypted(
+    key: str,
+    inner: dict[str, Any],
+    private_key: Any,
+    signature: str,
+    sign_type: str,
+    aes_key: bytes,
+) -> bytes:
+    head, quoted = encrypted_body(key, signing.compact_json(inner), aes_key)
+    if private_key is None or signature == "none":
+        return (head + "}").encode("utf-8")
+    sign = signing.sign(quoted, private_key, sign_type)
+    if signature == "corrupt":
+        raw = bytearray(base64.b64decode(sign))
+        raw[len(raw) // 2] ^= 0xFF
+        sign = base64.b64encode(bytes(raw)).decode("ascii")
+    return (head + ',"sign":' + signing.compact_json(sign) + "}").encode("utf-8")
 
 
 def response_sign_type(params: Mapping[str, str]) -> str:

@@ -18,6 +18,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("faults", "fields", "TEXT"),
     ("trades", "expires_at", "REAL"),
     ("inbox_messages", "ignored", "TEXT"),
+    ("apps", "aes_key", "TEXT"),
+    ("apps", "aes_methods", "TEXT"),
+    ("apps", "phone_number", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -32,7 +35,8 @@ register_table(
         app_id TEXT PRIMARY KEY, name TEXT NOT NULL, public_key_pem TEXT NOT NULL,
         privileged INTEGER NOT NULL, id_mode TEXT NOT NULL, redirect_uris TEXT NOT NULL,
         created_at REAL NOT NULL, updated_at REAL NOT NULL,
-        raw_score INTEGER NOT NULL DEFAULT 0)""",
+        raw_score INTEGER NOT NULL DEFAULT 0, aes_key TEXT, aes_methods TEXT,
+        phone_number INTEGER NOT NULL DEFAULT 0)""",
 )
 register_table(
     "users",
