@@ -45,6 +45,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values["instance_dir"] = Path(values["instance_dir"])
     values["keys_file"] = Path(values["keys_file"])
     values["credit_purposes"] = tuple(values["credit_purposes"])
+    values["app_aes_methods"] = tuple(values["app_aes_methods"])
     for item in declared(Settings):
         if item.declaration.form == KEY:
             default = item.default_in(profile)

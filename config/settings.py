@@ -17,9 +17,9 @@ from urllib.parse import urljoin
 from marshmallow import validate
 
 from config.declaration import INSTANCE_DIR, KEY, LIST, URL, setting
+from config.operational import OperationalSettings
 
 _NOT_IN_PRODUCTION = {"production": None}
-_TEST_LIMIT = {"test": "10000 per minute"}
 
 
 class ConfigError(RuntimeError):
@@ -36,8 +36,8 @@ def _certificate_file(meaning: str) -> Any:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Every setting Minifin reads, already parsed and checked."""
+class Settings(OperationalSettings):
+    """Every setting Minifin reads, already parsed and checked (how it runs: the base class)."""
 
     profile: str = setting("`dev`, `test` or `production`", default="dev")
     instance_dir: Path = setting(
@@ -104,6 +104,17 @@ class Settings:
     )
     platform_root_cert: str | None = _certificate_file(
         "certificate mode: the platform's root bundle, `alipayRootCert.crt`"
+    )
+    app_aes_key: str | None = setting(
+        "the app's content-encryption key (console: 接口内容加密方式), base64 of 128 bits",
+        default=f"{INSTANCE_DIR}/app-aes-key.txt", profiles=_NOT_IN_PRODUCTION, form=KEY,
+        required=False, unset="no content encryption",
+    )  # fmt: skip
+    app_aes_methods: tuple[str, ...] = setting(
+        "methods sent AES-encrypted when a key is set (comma list; `*`: all with a biz_content)",
+        default="*",
+        form=LIST,
+        item=validate.Regexp(r"^(\*|[a-z][a-z0-9_]*(\.[a-z0-9_]+)+)$"),
     )
     keys_file: Path = setting(
         "JWT keys, field-encryption keys, blind-index key, token secret",
@@ -236,77 +247,17 @@ class Settings:
         default="120",
         validate=_range(1, 86400),
     )
-    db_idle_in_transaction_seconds: int = setting(
-        "PostgreSQL: the server ends a session idle inside a transaction this long (a worker "
-        "cut off mid-batch), rolling it back",
-        default="10",
-        validate=_range(1, 3600),
-    )
-    db_statement_timeout_seconds: int = setting(
-        "PostgreSQL: longest statement, seconds", default="15", validate=_range(1, 3600)
-    )
-    db_tcp_timeout_seconds: int = setting(
-        "PostgreSQL: how soon either end gives up on a silent connection (TCP keepalives, "
-        "`tcp_user_timeout`, connect timeout)",
-        default="10",
-        validate=_range(3, 3600),
-    )
-    gateway_timeout: float = setting(
-        "seconds a gateway call may take",
-        default="10",
-        profiles={"test": "3"},
-        validate=_range(0.1, 120),
-    )
-    gateway_connect_timeout: float = setting(
-        "seconds to connect to the gateway", default="3", validate=_range(0.1, 60)
-    )
-    gateway_retries: int = setting(
-        "retries of safe gateway reads", default="2", validate=_range(0, 10)
-    )
-    gateway_retry_after: int = setting(
-        "`Retry-After` seconds on a 503 when the gateway is unavailable",
-        default="5",
-        profiles={"test": "1"},
-        validate=_range(1, 3600),
-    )
-    rate_limit_storage_uri: str = setting(
-        "Flask-Limiter storage, e.g. `redis://127.0.0.1:6379/0`", default="memory://"
-    )
-    login_rate_limit: str = setting(
-        "logins per client address", default="30 per minute", profiles=_TEST_LIMIT
-    )
-    refresh_rate_limit: str = setting(
-        "refreshes per client address", default="60 per minute", profiles=_TEST_LIMIT
-    )
-    token_rate_limit: str = setting(
-        "client-credentials token requests per client address",
-        default="60 per minute",
-        profiles=_TEST_LIMIT,
-    )
-    max_body_bytes: int = setting(
-        "larger bodies get 413", default="65536", validate=_range(1024, 16 * 1024 * 1024)
-    )
-    trusted_proxies: int = setting(
-        "how many reverse proxies set `X-Forwarded-For`", default="0", validate=_range(0, 10)
-    )
-    log_level: str = setting(
-        "`DEBUG`, `INFO`, `WARNING` or `ERROR`",
-        default="INFO",
-        profiles={"test": "WARNING"},
-        validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]),
-    )
-    docs_assets_url: str = setting(
-        "a CDN for `/docs` to load Swagger UI from (e.g. jsDelivr's swagger-ui-dist)",
-        form=URL,
-        required=False,
-        unset="the copy installed with Minifin, served under `/docs/assets/`",
-    )
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Every `MINIFIN_*` variable as given, declared or not (keys too, so never in the repr)."""
 
     @property
     def is_production(self) -> bool:
         return self.profile == "production"
+
+    @property
+    def aes_methods(self) -> frozenset[str] | None:
+        """The methods to encrypt, or None for every method sent with a `biz_content`."""
+        return None if "*" in self.app_aes_methods else frozenset(self.app_aes_methods)
 
     @property
     def authorize_page_url(self) -> str:

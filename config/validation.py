@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from urllib.parse import urlsplit
 
@@ -13,6 +15,7 @@ _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}  # noqa: S104 (a 
 
 def validate(settings: Settings) -> None:
     """Raise ConfigError for the first unacceptable setting."""
+    _check_aes_key(settings.app_aes_key)
     if not settings.is_production:
         return
     if not settings.app_private_key:
@@ -72,3 +75,15 @@ def _one_key_mode(settings: Settings) -> None:
             "MINIFIN_PLATFORM_PUBLIC_KEY: set in certificate mode; unset it (the platform's "
             "key comes from MINIFIN_PLATFORM_CERT)"
         )
+
+
+def _check_aes_key(text: str | None) -> None:
+    """The console's AES key is base64 of 16 bytes; anything else would fail every call."""
+    if not text:
+        return
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError("MINIFIN_APP_AES_KEY: is not base64 (or _FILE)") from None
+    if len(raw) != 16:
+        raise ConfigError(f"MINIFIN_APP_AES_KEY: is {len(raw) * 8} bits; the platform's is 128")

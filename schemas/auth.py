@@ -31,6 +31,31 @@ class UserSchema(BaseSchema):
     last_login_at = fields.AwareDateTime(dump_only=True, allow_none=True)
 
 
+class PhoneProofSchema(BaseSchema):
+    """What `my.getPhoneNumber` handed the mini-program: `res.response` whole, or its fields."""
+
+    response = fields.String(
+        required=True,
+        load_only=True,
+        validate=text(min_length=1, max_length=4096),
+        metadata={
+            "description": "`res.response` as received (a JSON string), or, with `sign`, its "
+            "`response` field (the base64 ciphertext)."
+        },
+    )
+    sign = fields.String(load_only=True, validate=text(min_length=1, max_length=1024))
+    sign_type = fields.String(load_only=True, validate=text(min_length=1, max_length=16))
+    encrypt_type = fields.String(load_only=True, validate=text(min_length=1, max_length=16))
+    charset = fields.String(load_only=True, validate=text(min_length=1, max_length=16))
+
+
+class PhoneSchema(BaseSchema):
+    phone = fields.String(
+        dump_only=True,
+        metadata={"description": "The proven number, masked.", "example": "138****8000"},
+    )
+
+
 class SessionTokensSchema(BaseSchema):
     """A token pair: a short-lived JWT and an opaque, single-use refresh token."""
 

@@ -111,6 +111,8 @@ def _components(settings: Settings, wiring: Wiring) -> Components:
             connect_timeout=settings.gateway_connect_timeout,
             retries=settings.gateway_retries,
             retry_after=settings.gateway_retry_after,
+            aes_key=settings.app_aes_key,
+            aes_methods=settings.aes_methods,
         ),
         token_keys=TokenKeys(
             keys["jwt"],

@@ -16,7 +16,9 @@ What it prints, and in which shape, is in dev_output.py.
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -45,6 +47,11 @@ def prepare_instance(instance_dir: Path) -> None:
         app_key.write_text(signing.private_key_pem(signing.generate_private_key(), dev=True))
         app_key.chmod(0o600)
         say(f"created {app_key}")
+    aes_key = instance_dir / "app-aes-key.txt"  # content encryption, as the console makes one
+    if not aes_key.exists():
+        aes_key.write_text(base64.b64encode(secrets.token_bytes(16)).decode("ascii") + "\n")
+        aes_key.chmod(0o600)
+        say(f"created {aes_key}")
     mock_dir = instance_dir / "mock-idp"
     mock_dir.mkdir(exist_ok=True)
     platform_key = mock_dir / "platform-key.pem"
@@ -99,13 +106,19 @@ def seed_demo_templates(settings: Settings) -> int:
 
 
 def register_with_mock(settings: Settings) -> None:
-    """Tell the mock identity provider our app id and public key, as the platform console would."""
+    """Tell the mock identity provider our app id and keys, as the platform console would.
+
+    The app has the AES key and the phone-number product, so `my.getPhoneNumber` works in dev.
+    """
     public_key = signing.public_key_pem(signing.load_private_key(settings.app_private_key or ""))
-    response = httpx.post(
-        f"{settings.mock_idp_url}/_mock/apps",
-        json={"app_id": settings.app_id, "public_key": public_key, "name": "Minifin (dev)"},
-        timeout=5,
-    )
+    app: dict[str, str | bool] = {
+        "app_id": settings.app_id,
+        "public_key": public_key,
+        "name": "Minifin (dev)",
+    }
+    if settings.app_aes_key:
+        app.update(aes_key=settings.app_aes_key.strip(), phone_number=True)
+    response = httpx.post(f"{settings.mock_idp_url}/_mock/apps", json=app, timeout=5)
     response.raise_for_status()
 
 

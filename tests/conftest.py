@@ -21,7 +21,10 @@ from service.gateway import signing
 from service.security.keyfiles import new_keys_document, write_keys
 from tests.live_server import LiveServer
 
-pytest_plugins = ["tests.server_errors"]  # every 500 Minifin answers fails its test
+pytest_plugins = [
+    "tests.server_errors",  # every 500 Minifin answers fails its test
+    "tests.run_figures",  # figures tests measured, in the run's summary
+]
 
 APP_ID = "2021000000000001"
 
@@ -252,11 +255,16 @@ def login(client, mock_idp, demo_users):
     return _login
 
 
+def engine_name() -> str:
+    """The database engine this run's tests use."""
+    return "postgresql" if os.environ.get("MINIFIN_TEST_DATABASE_URL") else "sqlite"
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
 def pytest_report_header(config) -> str:
     """Name the database engine, so SQLite and PostgreSQL runs are told apart."""
-    engine = "postgresql" if os.environ.get("MINIFIN_TEST_DATABASE_URL") else "sqlite"
+    engine = engine_name()
     return f"minifin database engine: {engine}"

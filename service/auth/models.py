@@ -27,8 +27,9 @@ class User(Model):
     open_id: Mapped[str | None] = mapped_column(String(128))
     nickname: Mapped[str | None] = mapped_column(String(64))
     avatar_url: Mapped[str | None] = mapped_column(String(512))
-    # The keyed digest of the mobile the platform last reported (privileged apps only), so a gift
-    # addressed to that number can be recognised as theirs; the number itself is never kept.
+    # The keyed digest of the user's mobile, proven with my.getPhoneNumber (phone_proof.py) or
+    # reported at login to privileged apps, so a gift addressed to that number can be recognised
+    # as theirs; the number itself is never kept.
     phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

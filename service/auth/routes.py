@@ -11,11 +11,13 @@ from schemas.auth import (
     JWKSetSchema,
     LoginSchema,
     OAuthErrorSchema,
+    PhoneProofSchema,
+    PhoneSchema,
     RefreshSchema,
     SessionTokensSchema,
     UserSchema,
 )
-from service.auth import clients, services
+from service.auth import clients, phone_proof, services
 from service.auth.decorators import user_required
 from service.auth.oauth_answers import (
     as_oauth_answer,
@@ -87,6 +89,25 @@ def me():
     gave them at the latest login.
     """
     return g.user
+
+
+@blp.route("/me/phone", methods=["POST"])
+@user_required
+@blp.arguments(PhoneProofSchema)
+@blp.response(200, PhoneSchema)
+@problems(blp, 400, 401, 409, 413, 415, 422, 503)
+def prove_phone(body):
+    """Prove your mobile number with what `my.getPhoneNumber` returned.
+
+    Post `res.response` as it came (or its fields). Minifin checks the platform's signature,
+    decrypts the number with the app's AES key and keeps it only as a keyed digest, so gifts sent
+    to that number can be claimed; the answer shows it masked. A bad signature
+    (`phone_signature_invalid`), a wrong key (`phone_decryption_failed`), an answer that is not
+    one (`phone_answer_malformed`), the platform's refusal (`phone_refused_by_platform`, with its
+    `code` and `subcode`), or a number another account of this app already proved
+    (`phone_bound_to_another_user`) stores nothing.
+    """
+    return phone_proof.prove_phone(g.user.id, body)
 
 
 @blp.route("/oauth/token", methods=["POST"])

@@ -195,6 +195,10 @@ def refresh_session(raw_token: str) -> IssuedTokens:
 
 
 def _replay_or_revoke(row: RefreshToken, raw_token: str, now: datetime) -> IssuedTokens:
+    """A refresh token used a second time: within the grace period (a retry that lost its answer)
+    the tokens it was exchanged for are answered again; after it, the whole family is revoked,
+    since a stolen token is being replayed. It commits the revocation before refusing.
+    """
     grace = timedelta(seconds=components().settings.refresh_grace_seconds)
     child = db.session.scalars(select(RefreshToken).where(RefreshToken.parent_id == row.id)).first()
     if (

@@ -80,6 +80,8 @@ def run_check(
 
 
 def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
+    """Steps 3 and 4 of the transaction rule for a recorded check: ask the platform with no
+    transaction open, then record its decision (or drop the check it refused); it commits."""
     check = existing(CreditCheck, check_id)
     transaction_id, threshold = _transaction_id(check.id), check.threshold
     verified = verified_name_and_number(check.user_id)
@@ -126,7 +128,7 @@ def _drop_pending(check_id: str, actor: Actor, code: str) -> None:
 
     The platform refused it outright, or the consent ended while it waited. Left pending, it
     would be listed as awaiting an answer that never comes, while its Idempotency-Key replays
-    the refusal for good; nothing was decided, so there is no check to keep.
+    the refusal for good; nothing was decided, so there is no check to keep. It commits (step 4).
     """
     check = existing(CreditCheck, check_id)
     consent = existing(consents.CreditConsent, check.consent_id)

@@ -159,7 +159,8 @@ def _requested(
     """The operation this request stands for: the earlier one of the same key, or a new one.
 
     A new one reserves its amount (and, when it settles the deposit, the rest) in the same
-    transaction that records it.
+    transaction that records it, and commits it (steps 1 and 2 of the transaction rule: the
+    intent is kept before the platform is asked).
     """
     deposit = deposit_for(None, deposit_id)
     earlier = _earlier_request(deposit.id, idempotency_key)

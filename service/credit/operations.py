@@ -175,7 +175,10 @@ def _send_charge(request: _Request) -> None:
 
 
 def _keep_pending(operation_id: int, request_no: str) -> None:
-    """The platform may or may not have acted: the worker reconciles the line by query."""
+    """The platform may or may not have acted: the worker reconciles the line by query.
+
+    Step 4 of the transaction rule for an unknown outcome: it commits the reconciliation job.
+    """
     db.session.rollback()
     enqueue(RESUME_OPERATION, {"operation_id": operation_id}, dedupe_key=f"op:{request_no}")
     db.session.commit()
@@ -207,7 +210,10 @@ def _apply_totals_of(deposit_id: str) -> None:
 
 
 def _fail(operation_id: int, failure: str) -> None:
-    """A refused operation gives its reservation back; the ledger keeps the line, failed."""
+    """A refused operation gives its reservation back; the ledger keeps the line, failed.
+
+    Step 4 of the transaction rule for a refusal: it records the outcome and commits.
+    """
     failed = rows_changed(
         update(DepositOperation)
         .where(DepositOperation.id == operation_id, DepositOperation.status == PENDING)

@@ -12,8 +12,11 @@ API it wraps, with the method name as a constant; capabilities call the wrappers
 - `zhima.py`: `zhima.credit.score.*` (admittance checks)
 - `fund_auth.py`: `alipay.fund.auth.*` and `alipay.trade.pay` against a hold (deposits)
 - `alipaycert.py`: `alipay.open.app.alipaycert.download` (certificate mode's rotation)
+- `phone_number.py`: not a gateway call: `my.getPhoneNumber`'s signed, encrypted answer, which
+  the mini-program hands its server
 
 Money methods' names live in `outcomes.py`, next to the answer table that reads them; the
 wrappers import them from there. `client.py`, `signing.py`, `certificates.py`, `cert_mode.py`,
-`money.py` and `errors.py` are the protocol underneath.
+`content_encryption.py` (AES), `encrypted_answers.py`, `money.py` and `errors.py` are the protocol
+underneath.
 """

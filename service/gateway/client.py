@@ -15,19 +15,24 @@ calls all of these are an unknown outcome (`outcomes.NO_ANSWER`), never a refusa
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from service.gateway import alipaycert, bounded_reads, outcomes, signing
+from service.gateway import (
+    alipaycert,
+    bounded_reads,
+    content_encryption,
+    encrypted_answers,
+    outcomes,
+    signing,
+)
 from service.gateway.cert_mode import (
     CertificateFiles,
     KeyMode,
@@ -36,36 +41,20 @@ from service.gateway.cert_mode import (
     certificate_mode,
     certificates_pem_from_download,
 )
+from service.gateway.envelopes import (
+    BEIJING,
+    COMMON_PARAMETERS,
+    extract_inner,
+    gateway_timestamp,
+    other_method_key,
+)
 from service.gateway.errors import GatewayBadResponse, GatewayRejected, GatewayUnavailable
 
 log = logging.getLogger(__name__)
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
-COMMON_PARAMETERS = frozenset(
-    {
-        "app_id",
-        "method",
-        "format",
-        "charset",
-        "sign_type",
-        "sign",
-        "timestamp",
-        "version",
-        "notify_url",
-        "return_url",
-        "app_auth_token",
-        "auth_token",
-        "app_cert_sn",
-        "alipay_root_cert_sn",
-    }
-)
+__all__ = ["BEIJING", "COMMON_PARAMETERS", "GatewayClient", "gateway_timestamp"]
 SUCCESS = "10000"
 UNAVAILABLE = "20000"
 MAX_ANSWER_BYTES = 1024 * 1024  # the platform's largest answers (bill lists) stay far below
-
-
-def gateway_timestamp(moment: datetime | None = None) -> str:
-    """`yyyy-MM-dd HH:mm:ss` in Beijing time, as the gateway expects."""
-    return (moment or datetime.now(BEIJING)).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class GatewayClient:
@@ -84,6 +73,8 @@ class GatewayClient:
         retries: int = 2,
         retry_after: int = 5,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        aes_key: str | None = None,
+        aes_methods: frozenset[str] | None = None,
     ):
         self.url = url
         self.timeout = timeout
@@ -95,6 +86,8 @@ class GatewayClient:
         )
         self.retries = retries
         self.retry_after = retry_after
+        self._aes_key = content_encryption.load_key(aes_key) if aes_key else None
+        self._aes_methods = aes_methods
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             limits=httpx.Limits(max_keepalive_connections=20, keepalive_expiry=30),
@@ -105,9 +98,17 @@ class GatewayClient:
         self._http.close()
 
     def signed_parameters(
-        self, method: str, biz_content: Mapping[str, Any] | None = None, **extra: Any
+        self,
+        method: str,
+        biz_content: Mapping[str, Any] | None = None,
+        *,
+        encrypt: bool = False,
+        **extra: Any,
     ) -> dict[str, str]:
-        """All parameters of one call, signed; `extra` holds top-level and common extras."""
+        """All parameters of one call, signed; `extra` holds top-level and common extras.
+
+        With `encrypt`, `biz_content` goes AES-encrypted with `encrypt_type=AES`, signed as sent.
+        """
         params: dict[str, Any] = {
             "app_id": self.app_id,
             "method": method,
@@ -121,7 +122,15 @@ class GatewayClient:
         }
         if biz_content is not None:
             params["biz_content"] = signing.compact_json(dict(biz_content))
+            if encrypt and self._aes_key is not None:
+                params = content_encryption.encrypted_request(params, self._aes_key)
         return signing.sign_request(params, self._private_key)
+
+    def encrypts(self, method: str) -> bool:
+        """Whether calls of `method` go encrypted (`aes_methods` None: all with a biz_content)."""
+        if self._aes_key is None:
+            return False
+        return self._aes_methods is None or method in self._aes_methods
 
     def page_url(self, method: str, biz_content: Mapping[str, Any], **extra: Any) -> str:
         """A signed GET URL for page APIs the user's browser opens (e.g. the certify page)."""
@@ -130,6 +139,18 @@ class GatewayClient:
     def order_string(self, method: str, biz_content: Mapping[str, Any], **extra: Any) -> str:
         """The URL-encoded signed parameters a mini-program hands to `my.tradePay`."""
         return urlencode(self.signed_parameters(method, biz_content, **extra))
+
+    @property
+    def content_key(self) -> bytes | None:
+        """The app's AES key (content encryption), or None when none is configured."""
+        return self._aes_key
+
+    def verifies(self, message: str, signature: str) -> bool:
+        """Whether the platform signed `message` (RSA2) with a key Minifin trusts (the public
+        key, or a held platform certificate's): e.g. a mini-program's phone answer."""
+        return any(
+            signing.verify(message, signature, key) for key in self._trust.notification_keys()
+        )
 
     def verify_notification(self, fields: Mapping[str, Any]) -> bool:
         """Whether an asynchronous notification was signed by the platform (by a trusted key)."""
@@ -186,7 +207,7 @@ class GatewayClient:
     def _call_once(
         self, method: str, biz_content: Mapping[str, Any] | None, extra: Mapping[str, Any]
     ) -> dict[str, Any]:
-        params = self.signed_parameters(method, biz_content, **extra)
+        params = self.signed_parameters(method, biz_content, encrypt=self.encrypts(method), **extra)
         query = {k: v for k, v in params.items() if k in COMMON_PARAMETERS}
         body = {k: v for k, v in params.items() if k not in COMMON_PARAMETERS}
         started = time.perf_counter()
@@ -243,10 +264,18 @@ class GatewayClient:
 
     def _verified_inner(self, method: str, body: bytes) -> dict[str, Any]:
         """Cut the inner object out of the body and check the platform's signature over it."""
+        encrypted = content_encryption.encrypted_answer(body, signing.response_key(method))
+        if encrypted is not None:
+            return encrypted_answers.verified_inner(
+                method,
+                *encrypted,
+                platform_key=self._answer_key(method, body, {}),  # by its `alipay_cert_sn`
+                aes_key=self._aes_key,
+            )
         try:
-            inner_text, inner, signature = _extract_inner(body, signing.response_key(method))
+            inner_text, inner, signature = extract_inner(body, signing.response_key(method))
         except (signing.MalformedResponse, UnicodeDecodeError) as exc:
-            other = _other_method_key(body, signing.response_key(method))
+            other = other_method_key(body, signing.response_key(method))
             if other is not None:
                 log.error("gateway %s answered for another method (%s)", method, other)
                 raise GatewayBadResponse(
@@ -285,29 +314,3 @@ class GatewayClient:
 
     def _unavailable(self, detail: str, *, maybe_done: bool = False) -> GatewayUnavailable:
         return GatewayUnavailable(detail, retry_after=self.retry_after, maybe_done=maybe_done)
-
-
-def _extract_inner(body: bytes, key: str) -> tuple[str, dict[str, Any], str | None]:
-    """The method's own envelope, or `error_response` for errors the gateway files there."""
-    try:
-        return signing.extract_response(body, key)
-    except signing.MalformedResponse:
-        return signing.extract_response(body, "error_response")
-
-
-def _other_method_key(body: bytes, key: str) -> str | None:
-    """The `..._response` key of a well-formed envelope that is not `key`, if that is what came."""
-    try:
-        envelope = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(envelope, dict):
-        return None
-    return next(
-        (
-            name
-            for name in envelope
-            if name.endswith("_response") and name not in (key, "error_response")
-        ),
-        None,
-    )

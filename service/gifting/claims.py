@@ -127,8 +127,8 @@ def _check_phone_owner(gift: Gift, user_id: str) -> None:
     phone_hash = db.session.scalar(select(User.phone_hash).where(User.id == user_id))
     if phone_hash is None:
         raise Forbidden(
-            "This gift is for a phone number, and your Alipay profile gave us no verified mobile "
-            "to compare it with.",
+            "This gift is for a phone number, and we have no verified mobile of yours to compare "
+            "it with: prove yours with POST /v1/me/phone (what my.getPhoneNumber returns).",
             code="phone_not_verified",
         )
     if not hmac.compare_digest(phone_hash, gift.recipient_phone_hash or ""):

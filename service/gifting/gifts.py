@@ -155,7 +155,11 @@ def buy_gift(sender_id: str, values: Mapping[str, Any], idempotency_key: str) ->
 
 
 def _open_trade(gift: Gift, sender: User) -> None:
-    """Ask for the gift's trade and record it, only if the gift is still waiting for payment."""
+    """Ask for the gift's trade and record it, only if the gift is still waiting for payment.
+
+    Steps 3 and 4 of the transaction rule for a purchase: it calls with no transaction open, then
+    records the trade (or closes one opened for a gift closed meanwhile) and commits.
+    """
     window = timedelta(minutes=settings().gift_payment_minutes)
     gift_id, amount_fen, created_at = gift.id, gift.amount_fen, gift.created_at
     subject = f"{gift.template.name} ×{gift.quantity}"

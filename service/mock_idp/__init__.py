@@ -25,6 +25,7 @@ from service.mock_idp.courier import NotificationCourier
 from service.mock_idp.demo_users import load_demo_users
 from service.mock_idp.freeze_page import freeze_blueprint
 from service.mock_idp.gateway import gateway_blueprint
+from service.mock_idp.phone_number import phone_number_blueprint
 from service.mock_idp.runtime import COURIER_EXTENSION, PLATFORM_KEY_EXTENSION, STORE_EXTENSION
 from service.mock_idp.store import STORE_FILENAME, MockStore
 
@@ -64,6 +65,7 @@ def create_mock_app(
         app.register_blueprint(control_blueprint)
         app.register_blueprint(payments_control_blueprint)
         app.register_blueprint(certifications_control_blueprint)
+        app.register_blueprint(phone_number_blueprint)
         app.register_blueprint(credit_control_blueprint)
     _register_json_errors_for_control_paths(app)
     return app

@@ -27,16 +27,26 @@ class AppRecord:
     raw_score: bool = False  # granted the legacy raw Zhima score (zhima.credit.score.get)
     key_mode: str = "key"
     force_cert: bool = False  # in certificate mode, a request without app_cert_sn is refused
+    aes_key: str | None = None  # content encryption (接口内容加密方式): base64 of 128 bits
+    aes_methods: tuple[str, ...] = ("*",)  # the methods it must send encrypted; `*`: all
+    phone_number: bool = False  # signed up for the phone-number product (my.getPhoneNumber)
 
     @cached_property
     def public_key(self):
         """The app's RSA public key, which verifies its requests."""
         return load_public_key(self.public_key_pem)
 
+    def encrypts(self, method: str, params: dict[str, str]) -> bool:
+        """Whether the gateway insists on an encrypted request: a key, a chosen method, a body."""
+        if self.aes_key is None or not params.get("biz_content"):
+            return False
+        return "*" in self.aes_methods or method in self.aes_methods
+
     def to_json(self) -> dict[str, Any]:
-        """The app as the control API shows it."""
+        """The app as the control API shows it (the AES key too: it is the console's view)."""
         shown = asdict(self)
         shown["redirect_uris"] = list(self.redirect_uris)
+        shown["aes_methods"] = list(self.aes_methods)
         return shown
 
 
@@ -52,4 +62,7 @@ def app_from_row(row: sqlite3.Row) -> AppRecord:
         raw_score=bool(row["raw_score"]),
         key_mode=row["key_mode"],
         force_cert=bool(row["force_cert"]),
+        aes_key=row["aes_key"],
+        aes_methods=tuple(json.loads(row["aes_methods"] or '["*"]')),
+        phone_number=bool(row["phone_number"]),
     )

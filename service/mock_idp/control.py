@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, Response, jsonify, request
 
+from service.gateway import content_encryption
 from service.gateway.signing import (
     KeyFormatError,
     load_public_key,
@@ -74,9 +77,14 @@ def register_app() -> tuple[Response, int]:
         raw_score=_typed(body, "raw_score", bool, existing.raw_score),
         key_mode=_typed(body, "key_mode", str, existing.key_mode),
         force_cert=_typed(body, "force_cert", bool, existing.force_cert),
+        aes_key=_aes_key(body, existing.aes_key),
+        aes_methods=tuple(_typed(body, "aes_methods", list, list(existing.aes_methods))),
+        phone_number=_typed(body, "phone_number", bool, existing.phone_number),
     )
     if app.key_mode not in KEY_MODES:
         raise ControlError(400, "invalid_key_mode", f"key_mode must be one of {list(KEY_MODES)}")
+    if not all(isinstance(method, str) for method in app.aes_methods):
+        raise ControlError(400, "invalid_aes_methods", "aes_methods must be a list of names")
     if app.id_mode not in ID_MODES:
         raise ControlError(400, "invalid_id_mode", f"id_mode must be one of {list(ID_MODES)}")
     for uri in app.redirect_uris:
@@ -108,6 +116,22 @@ def _app_json(app: AppRecord) -> dict[str, Any]:
     if issued is not None:
         shown["certificates"] = issued.to_json()
     return shown
+
+
+def _aes_key(body: dict[str, Any], default: str | None) -> str | None:
+    """`aes_key`: base64 of 128 bits, `true` for a new one, `false` to drop it; unset keeps it."""
+    value = body.get("aes_key")
+    if value is None:
+        return default
+    if value is True:
+        return base64.b64encode(secrets.token_bytes(content_encryption.KEY_BYTES)).decode()
+    if value is False:
+        return None
+    try:
+        content_encryption.load_key(value if isinstance(value, str) else "")
+    except content_encryption.ContentKeyError as exc:
+        raise ControlError(400, "invalid_aes_key", f"aes_key: {exc}") from None
+    return str(value).strip()
 
 
 def _typed(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:

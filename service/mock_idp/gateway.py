@@ -13,6 +13,7 @@ from service.gateway.signing import response_key
 from service.mock_idp.apps import AppRecord
 from service.mock_idp.authorize_page import error_page
 from service.mock_idp.cert_mode import check_certificate_sns, response_signer
+from service.mock_idp.encryption import decrypted_request
 from service.mock_idp.faults import Fault, apply_after, apply_before, take_faults, wire_fault
 from service.mock_idp.methods import METHODS, PAGE_METHODS, PageHandler
 from service.mock_idp.parameters import business_parameters
@@ -45,6 +46,7 @@ class GatewayAnswer:
     signed: bool
     signature: str = "valid"
     wire: Fault | None = None
+    aes_key: bytes | None = None  # the request came encrypted: so does the answer
 
 
 @gateway_blueprint.route("/gateway.do", methods=["GET", "POST"])
@@ -65,6 +67,7 @@ def gateway() -> Response:
         signature=answer.signature,
         sign_type=response_sign_type(params),
         alipay_cert_sn=alipay_cert_sn,
+        aes_key=answer.aes_key,
     )
     store.record_call(
         request.method,
@@ -111,6 +114,8 @@ def answer_call(params: dict[str, str], store: MockStore, *, host_url: str) -> G
         answer = GatewayAnswer(_error_key(method, busy), busy.inner(), signed=app is not None)
     answer.signature = effects.signature
     answer.wire = wire_fault(effects.after)
+    if answer.key != ERROR_RESPONSE_KEY:
+        answer.aes_key = effects.aes_key
     return answer
 
 
@@ -120,6 +125,7 @@ class FaultEffects:
 
     signature: str = "valid"
     after: list[Fault] = field(default_factory=list)
+    aes_key: bytes | None = None  # set once an encrypted request has been decrypted
 
 
 def _checked_call(
@@ -144,8 +150,10 @@ def _verified_call(
     method_name: str | None,
     host_url: str,
     effects: FaultEffects,
+    *,
+    enforce_encryption: bool = True,
 ) -> GatewayCall:
-    """The common checks, the signature and the method's faults, in the platform's order."""
+    """The common checks, the signature, decryption and the method's faults, in that order."""
     now = time.time()
     app = check_signed_request(params, app, now, store.settings()["timestamp_skew_seconds"])
     check_certificate_sns(params, app, store)
@@ -153,6 +161,9 @@ def _verified_call(
         raise GatewayError(
             "40002", "isv.invalid-method", "不存在的方法名", under_error_response=True
         )
+    params, effects.aes_key = decrypted_request(
+        params, app, method_name, enforce=enforce_encryption
+    )
     _apply_faults(take_faults(store, method_name), effects)
     return GatewayCall(
         params=params,
@@ -174,8 +185,9 @@ def answer_page(params: dict[str, str], store: MockStore, page: PageHandler) -> 
     app = store.get_app(params.get("app_id"))
     try:
         call = _verified_call(
-            params, store, app, params["method"], request.host_url, FaultEffects()
-        )
+            params, store, app, params["method"], request.host_url, FaultEffects(),
+            enforce_encryption=False,
+        )  # fmt: skip
         response = page(call)
     except GatewayError as error:
         store.record_call(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.gateway import signing
+from service.mock_idp.encryption import encrypted_body
 from service.mock_idp.protocol import MESSAGES, SUCCESS_CODE
 
 
@@ -54,13 +55,21 @@ def render_response(
     signature: str = "valid",
     sign_type: str = signing.RSA2,
     alipay_cert_sn: str | None = None,
+    aes_key: bytes | None = None,
 ) -> bytes:
     """The response body: inner object, then `sign` (`valid`, `corrupt` or `none`).
 
-    In certificate mode a signed body ends with `alipay_cert_sn`, the SN of the platform
+    With `aes_key` (the request came encrypted) the inner object goes as its ciphertext, a JSON
+    string, and the signature covers that string's text with its quotes (spec §9). In
+    certificate mode a signed body ends with `alipay_cert_sn`, the SN of the platform
     certificate whose key signed it (after `sign`, where clients expect it).
     """
     safe_inner = without_unbalanced_braces(dict(inner))
+    if aes_key is not None:
+        encrypted = _encrypted(key, safe_inner, private_key, signature, sign_type, aes_key)
+        if private_key is None:
+            return encrypted
+        return _with_cert_sn(encrypted.decode("utf-8"), alipay_cert_sn)
     if private_key is None or signature == "none":
         return signing.build_response(key, safe_inner, None)
     body = signing.build_response(key, safe_inner, private_key, sign_type).decode("utf-8")
@@ -68,9 +77,33 @@ def render_response(
         raw = bytearray(base64.b64decode(json.loads(body)["sign"]))
         raw[len(raw) // 2] ^= 0xFF
         body = _with_signature(body, base64.b64encode(bytes(raw)).decode("ascii"))
+    return _with_cert_sn(body, alipay_cert_sn)
+
+
+def _with_cert_sn(body: str, alipay_cert_sn: str | None) -> bytes:
+    """A signed body, with `alipay_cert_sn` last in certificate mode."""
     if alipay_cert_sn:
         body = body[:-1] + ',"alipay_cert_sn":' + signing.compact_json(alipay_cert_sn) + "}"
     return body.encode("utf-8")
+
+
+def _encrypted(
+    key: str,
+    inner: dict[str, Any],
+    private_key: Any,
+    signature: str,
+    sign_type: str,
+    aes_key: bytes,
+) -> bytes:
+    head, quoted = encrypted_body(key, signing.compact_json(inner), aes_key)
+    if private_key is None or signature == "none":
+        return (head + "}").encode("utf-8")
+    sign = signing.sign(quoted, private_key, sign_type)
+    if signature == "corrupt":
+        raw = bytearray(base64.b64decode(sign))
+        raw[len(raw) // 2] ^= 0xFF
+        sign = base64.b64encode(bytes(raw)).decode("ascii")
+    return (head + ',"sign":' + signing.compact_json(sign) + "}").encode("utf-8")
 
 
 def response_sign_type(params: Mapping[str, str]) -> str:

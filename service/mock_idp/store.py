@@ -106,17 +106,20 @@ class MockStore:
             existed = db.execute("SELECT 1 FROM apps WHERE app_id = ?", (app.app_id,)).fetchone()
             db.execute(
                 """INSERT INTO apps (app_id, name, public_key_pem, privileged, id_mode,
-                redirect_uris, created_at, updated_at, raw_score, key_mode, force_cert)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                redirect_uris, created_at, updated_at, raw_score, key_mode, force_cert, aes_key,
+                aes_methods, phone_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (app_id) DO UPDATE SET name = excluded.name,
                 public_key_pem = excluded.public_key_pem, privileged = excluded.privileged,
                 id_mode = excluded.id_mode, redirect_uris = excluded.redirect_uris,
                 updated_at = excluded.updated_at, raw_score = excluded.raw_score,
-                key_mode = excluded.key_mode, force_cert = excluded.force_cert""",
+                key_mode = excluded.key_mode, force_cert = excluded.force_cert,
+                aes_key = excluded.aes_key, aes_methods = excluded.aes_methods,
+                phone_number = excluded.phone_number""",
                 (
                     app.app_id, app.name, app.public_key_pem, int(app.privileged), app.id_mode,
                     json.dumps(list(app.redirect_uris)), now, now, int(app.raw_score),
-                    app.key_mode, int(app.force_cert),
+                    app.key_mode, int(app.force_cert), app.aes_key,
+                    json.dumps(list(app.aes_methods)), int(app.phone_number),
                 ),
             )  # fmt: skip
         return existed is None

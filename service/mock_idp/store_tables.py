@@ -20,6 +20,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("inbox_messages", "ignored", "TEXT"),
     ("apps", "key_mode", "TEXT NOT NULL DEFAULT 'key'"),
     ("apps", "force_cert", "INTEGER NOT NULL DEFAULT 0"),
+    ("apps", "aes_key", "TEXT"),
+    ("apps", "aes_methods", "TEXT"),
+    ("apps", "phone_number", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -35,7 +38,8 @@ register_table(
         privileged INTEGER NOT NULL, id_mode TEXT NOT NULL, redirect_uris TEXT NOT NULL,
         created_at REAL NOT NULL, updated_at REAL NOT NULL,
         raw_score INTEGER NOT NULL DEFAULT 0, key_mode TEXT NOT NULL DEFAULT 'key',
-        force_cert INTEGER NOT NULL DEFAULT 0)""",
+        force_cert INTEGER NOT NULL DEFAULT 0, aes_key TEXT, aes_methods TEXT,
+        phone_number INTEGER NOT NULL DEFAULT 0)""",
 )
 register_table(
     "users",

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from schemas.text import iana_zone_names
 from service.openapi_links import LINKS
 from tests.api.test_generated_requests import CONFORMANCE
-from tests.conftest import bearer
+from tests.conftest import bearer, engine_name
 from tests.credit_helpers import consent
+from tests.run_figures import report
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -111,7 +112,7 @@ def test_generated_sequences_follow_the_links_into_sub_resources(
     )
     requests = sum(reached.values())
     operations = {(method, path) for method, path, _ in reached}
-    print(f"stateful gate: {len(operations)} operations, {requests} requests")
+    report(f"stateful gate ({engine_name()}): {len(operations)} operations, {requests} requests")
     assert not {key for key in reached if key[2] >= 500}
     missing = sorted(goal for goal, answers in MUST_REACH.items() if not answers & set(reached))
     assert not missing, f"never reached: {missing}\nreached: {sorted(reached)}"

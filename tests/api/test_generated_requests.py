@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from tests.conftest import bearer
+from tests.conftest import bearer, engine_name
+from tests.run_figures import report
 
 schemathesis = pytest.importorskip("schemathesis")
 
@@ -108,6 +109,7 @@ def test_generated_requests_conform_to_the_document_for_a_user_and_a_merchant(ap
                 except Unsatisfiable:
                     assert mode == "negative"
 
-    print(f"conformance gate: {len(_operations(app))} operations, {requests[0]} requests")
+    operations = len(_operations(app))
+    report(f"conformance gate ({engine_name()}): {operations} operations, {requests[0]} requests")
     assert requests[0] > 1000
     assert not failures, "\n\n".join(failures[:10])

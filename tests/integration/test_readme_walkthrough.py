@@ -30,6 +30,7 @@ FLOWS = {  # what each flow of the walkthrough must still show (a path or a comm
     "merchant client": "minifin clients create", "client token": "/v1/oauth/token",
     "templates": "/v1/voucher-templates", "gift bought": "/v1/gifts",
     "gift paid": "/_mock/trades/", "gift claimed": "/v1/claims/", "wallet": "/v1/vouchers",
+    "phone proven": "/v1/me/phone", "phone answer": "/_mock/phone-number",
     "redeemed": "/redemptions", "canceled": "/cancel", "identity": "/v1/identity/verifications",
     "face scan": "/_mock/certifications/", "consents": "/v1/credit/consents",
     "deposit waiver consent": "consent deposit_waiver", "credit check": "/v1/credit/checks",

@@ -42,6 +42,7 @@ from service.gifting.models import SENT, Gift, GiftEvent, Voucher
 from service.scheduler.models import OutboxJob
 from tests.conftest import migrated_app, postgres_base_url, temporary_postgres_database
 from tests.gifting_helpers import seed_paid_gifts
+from tests.run_figures import report
 
 REPO = Path(__file__).resolve().parents[2]
 MINIFIN = str(REPO / ".venv" / "bin" / "minifin")
@@ -292,8 +293,8 @@ def test_a_worker_cut_off_mid_batch_delays_no_gift_past_the_bound_and_none_is_se
             messages = db.session.scalar(select(func.count()).select_from(OutboxJob))
             db.session.rollback()
     worst = max((gift.sent_at - gift.send_at).total_seconds() for gift in gifts)
-    print(f"\npartition: worst gift delay {worst:.1f} s (bound {BOUND_SECONDS} s), "
-          f"first due {due_at.isoformat()}")  # fmt: skip
+    report(f"partition: worst gift delay {worst:.1f} s (bound {BOUND_SECONDS} s), "
+           f"first due {due_at.isoformat()}")  # fmt: skip
     assert all(gift.sent_at is not None for gift in gifts)
     assert set(vouchers.values()) == {QUANTITY} and len(vouchers) == GIFTS
     assert set(sent_events.values()) == {1} and len(sent_events) == GIFTS

@@ -1,10 +1,10 @@
 """Importing the gateway's protocol code or the mock loads no part of the API.
 
 The mock identity provider and the settings checks share only the protocol primitives
-(`service.gateway.signing`, `service.gateway.money`, `service.gateway.certificates`); the
-import-linter contracts in pyproject.toml check the imports written in the code, and these tests
-check what a fresh interpreter really loads (a package `__init__` importing the API would defeat
-the contracts).
+(`service.gateway.signing`, `service.gateway.money`, `service.gateway.certificates`,
+`service.gateway.content_encryption`); the import-linter contracts in pyproject.toml check the
+imports written in the code, and these tests check what a fresh interpreter really loads (a
+package `__init__` importing the API would defeat the contracts).
 """
 
 from __future__ import annotations
@@ -23,12 +23,9 @@ MOCK_MODULES = sorted(
     for info in pkgutil.walk_packages(service.mock_idp.__path__, prefix="service.mock_idp.")
 )
 PROTOCOL = {
-    "service",
-    "service.gateway",
-    "service.gateway.signing",
-    "service.gateway.money",
-    "service.gateway.certificates",
-}
+    "service", "service.gateway", "service.gateway.signing", "service.gateway.money",
+    "service.gateway.certificates", "service.gateway.content_encryption",
+}  # fmt: skip
 
 
 def _loaded_after_importing(*modules: str) -> set[str]:
@@ -48,6 +45,12 @@ def _loaded_after_importing(*modules: str) -> set[str]:
 def test_the_gateways_signing_code_loads_nothing_else():
     assert _loaded_after_importing("service.gateway.signing") == {
         "service", "service.gateway", "service.gateway.signing",
+    }  # fmt: skip
+
+
+def test_the_content_encryption_code_loads_nothing_else():
+    assert _loaded_after_importing("service.gateway.content_encryption") == {
+        "service", "service.gateway", "service.gateway.content_encryption",
     }  # fmt: skip
 
 

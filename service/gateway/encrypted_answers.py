@@ -1,0 +1,40 @@
+"""Reading an encrypted gateway answer: the signature over its quoted ciphertext, then the key.
+
+The client's counterpart of `content_encryption`: an answer whose `<method>_response` is a JSON
+string is verified over that string's text as cut from the body, quotes included (spec §9),
+and only then decrypted. Any failure is `GatewayBadResponse`, an unknown outcome for a money
+call, exactly like an unverified clear answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from service.gateway import content_encryption, signing
+from service.gateway.errors import GatewayBadResponse
+
+log = logging.getLogger("service.gateway.client")
+
+
+def verified_inner(
+    method: str,
+    quoted: str,
+    ciphertext: str,
+    signature: str | None,
+    *,
+    platform_key: Any,
+    aes_key: bytes | None,
+) -> dict[str, Any]:
+    """The decrypted inner object of an encrypted answer whose signature verifies."""
+    if not signature or not signing.verify(quoted, signature, platform_key):
+        log.error("gateway %s encrypted answer did not verify; body withheld", method)
+        raise GatewayBadResponse(f"The platform's answer to {method} failed verification.")
+    if aes_key is None:
+        log.error("gateway %s answered encrypted but MINIFIN_APP_AES_KEY is not set", method)
+        raise GatewayBadResponse(f"The platform's answer to {method} could not be read.")
+    try:
+        return content_encryption.decrypt_json_object(ciphertext, aes_key)
+    except content_encryption.DecryptionFailed as exc:
+        log.error("gateway %s encrypted answer did not decrypt: is the AES key right?", method)
+        raise GatewayBadResponse(f"The platform's answer to {method} could not be read.") from exc

@@ -1,0 +1,85 @@
+"""Minifin's flows with content encryption on, on both engines, over real HTTP to the mock.
+
+The mock's app insists on encryption for every method with a `biz_content` (`aes_methods`
+`["*"]`), so any call Minifin sent in clear would be refused there: a flow that completes proves
+its calls went encrypted, and their encrypted answers were verified and read.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.conftest import APP_ID, auth_code, bearer, migrated_app
+from tests.credit_helpers import calls_of, check, consent
+from tests.gifting_helpers import COFFEE, client_token, sent_gift
+from tests.identity_helpers import verify
+
+AES_KEY = "AAECAwQFBgcICQoLDA0ODw=="
+SCORE_OF_USER_0 = 742  # service/mock_idp/data/demo_users.json
+
+
+@pytest.fixture
+def minifin(app_env, any_database_url, mock_idp):
+    public_key = httpx.get(f"{mock_idp.url}/_mock/apps/{APP_ID}").json()["public_key_pem"]
+
+    def register(**options) -> None:
+        httpx.post(
+            f"{mock_idp.url}/_mock/apps",
+            json={"app_id": APP_ID, "public_key": public_key, **options},
+        ).raise_for_status()
+
+    register(aes_key=AES_KEY, aes_methods=["*"])
+    try:
+        with migrated_app(app_env, any_database_url, MINIFIN_APP_AES_KEY=AES_KEY) as application:
+            yield application
+    finally:
+        register(aes_key=False)
+
+
+def _login(client, mock_idp, user_id: str, scopes=("auth_user",)) -> dict:
+    code = auth_code(mock_idp.url, user_id, scopes)
+    reply = client.post("/v1/sessions", json={"auth_code": code})
+    assert reply.status_code == 201, reply.get_json()
+    return reply.get_json()
+
+
+def test_a_gift_is_bought_paid_sent_and_claimed_with_every_call_encrypted(
+    minifin, mock_idp, demo_users
+):
+    client = minifin.test_client()
+    merchant = bearer(client_token(minifin, client, "templates:write"))
+    template = client.post("/v1/voucher-templates", json=COFFEE, headers=merchant).get_json()
+    friend = _login(client, mock_idp, demo_users[1]["user_id"])
+    people = {
+        "sender": bearer(_login(client, mock_idp, demo_users[0]["user_id"])["access_token"]),
+        "friend_id": friend["user"]["id"],
+    }
+
+    gift = sent_gift(minifin, client, template, people, mock_idp)
+    received = client.get("/v1/gifts?role=received", headers=bearer(friend["access_token"]))
+    token = received.get_json()[0]["claim_token"]
+    claimed = client.post(f"/v1/claims/{token}", headers=bearer(friend["access_token"]))
+
+    assert claimed.status_code == 200 and claimed.get_json()["status"] == "claimed"
+    assert httpx.get(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}").json()["trade_status"] == (
+        "TRADE_SUCCESS"
+    )
+    inbox = httpx.get(f"{mock_idp.url}/_mock/inbox/{demo_users[1]['user_id']}").json()
+    assert any(token in message["page"] for message in inbox["messages"])
+
+
+def test_a_face_verification_and_a_credit_check_go_encrypted(minifin, mock_idp, demo_users):
+    client = minifin.test_client()
+    user_id = demo_users[0]["user_id"]
+    tokens = _login(client, mock_idp, user_id)
+    verified = verify(client, tokens["access_token"], mock_idp.url)  # initialize, then query
+    consent(client, tokens["access_token"], mock_idp.url, user_id, "credit_check")
+    before = len(calls_of(mock_idp.url))
+
+    response = check(client, tokens["access_token"], threshold=SCORE_OF_USER_0)
+
+    assert verified["status"] == "passed"
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["outcome"] == "admitted"
+    assert [call["code"] for call in calls_of(mock_idp.url)[before:]] == ["10000"]
