@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from service.gateway import content_encryption, signing
+from service.mock_idp.app_certificates import platform_signer
 from service.mock_idp.control import ControlError, json_object
 from service.mock_idp.runtime import current_platform_key, current_store
 
@@ -55,22 +56,25 @@ def phone_number() -> Response:
     user = store.get_user(body.get("user_id") if isinstance(body.get("user_id"), str) else None)
     if user is None:
         raise ControlError(404, "user_not_found", "no such user")
+    signer = platform_signer(store, app.app_id)  # the app's key mode: a certificate's key
+    key = signer[0] if signer else current_platform_key()
     if app.aes_key is None:
-        return jsonify(response=handed_answer(_refusal(NO_AES_KEY), None))
+        return jsonify(response=handed_answer(_refusal(NO_AES_KEY), None, key))
     if not app.phone_number or not user.get("mobile"):
         content = _refusal(NO_AUTH_RELATION)
     else:
         content = {"code": "10000", "msg": "Success", "mobile": user["mobile"]}
-    return jsonify(response=handed_answer(content, content_encryption.load_key(app.aes_key)))
+    return jsonify(response=handed_answer(content, content_encryption.load_key(app.aes_key), key))
 
 
-def handed_answer(content: dict[str, Any], aes_key: bytes | None) -> str:
-    """`res.response`: the content encrypted (or, without a key, as it stands) and signed."""
+def handed_answer(content: dict[str, Any], aes_key: bytes | None, platform_key: Any) -> str:
+    """`res.response`: the content encrypted (or, without a key, as it stands) and signed by the
+    platform's key in the app's mode (its public key's, or its current certificate's)."""
     text = signing.compact_json(content)
     response = content_encryption.encrypt(text, aes_key) if aes_key is not None else text
     answer = {
         "response": response,
-        "sign": signing.sign(content_encryption.signed_content(response), current_platform_key()),
+        "sign": signing.sign(content_encryption.signed_content(response), platform_key),
         "sign_type": signing.RSA2,
         **({"encrypt_type": content_encryption.AES} if aes_key is not None else {}),
         "charset": "UTF-8",

@@ -8,6 +8,7 @@ through the public API across a rotation.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 
@@ -168,3 +169,41 @@ def _when_paid(api: httpx.Client, gift_id: str, headers: dict) -> dict:
         if now["status"] != "pending_payment" or time.monotonic() > deadline:
             return now
         time.sleep(0.1)
+
+
+def test_a_phone_number_is_proven_in_certificate_mode_with_content_encryption(
+    app_env, any_database_url, mock_idp, demo_users
+):
+    """`my.getPhoneNumber`'s answer to an app in certificate mode is signed by the platform
+    certificate's key; Minifin, configured with the three files and the AES key, accepts it,
+    and its gateway calls of the login went encrypted."""
+    key = signing.generate_private_key()
+    aes_key = "AAECAwQFBgcICQoLDA0ODw=="
+    registered = httpx.post(
+        f"{mock_idp.url}/_mock/apps",
+        json={"app_id": CERT_APP_ID, "public_key": signing.public_key_pem(key),
+              "key_mode": "cert", "force_cert": True, "aes_key": aes_key,
+              "aes_methods": ["*"], "phone_number": True},
+    )  # fmt: skip
+    assert registered.status_code in (200, 201), registered.text
+    settings = cert_settings(key, registered.json()["certificates"])
+    try:
+        with migrated_app(app_env, any_database_url, **settings,
+                          MINIFIN_APP_AES_KEY=aes_key) as application:  # fmt: skip
+            person = demo_users[1]
+            tokens = login(application, mock_idp.url, person["user_id"])
+            handed = httpx.post(
+                f"{mock_idp.url}/_mock/phone-number",
+                json={"app_id": CERT_APP_ID, "user_id": person["user_id"]},
+            ).json()["response"]
+            assert json.loads(handed)["encrypt_type"] == "AES"
+            proven = application.test_client().post(
+                "/v1/me/phone", json={"response": handed}, headers=bearer(tokens["access_token"])
+            )
+            assert proven.status_code == 200, proven.get_json()
+            mobile = person["mobile"]
+            assert proven.get_json()["phone"] == f"{mobile[:3]}****{mobile[-4:]}"
+    finally:
+        httpx.post(f"{mock_idp.url}/_mock/apps", json={
+            "app_id": CERT_APP_ID, "public_key": signing.public_key_pem(key), "key_mode": "cert",
+            "force_cert": True, "aes_key": False, "phone_number": False})  # fmt: skip
