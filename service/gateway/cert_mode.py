@@ -91,6 +91,10 @@ class KeyMode:
         """Signed by the configured key."""
         return signing.verify_notification(fields, self._key)
 
+    def verify_signed(self, verified_by: Callable[[rsa.RSAPublicKey], bool], ask: Any) -> bool:
+        """Signed by the configured key."""
+        return verified_by(self._key)
+
 
 class CertificateMode:
     """The app's SNs and the platform certificates (by SN) that verify the gateway's answers."""
@@ -186,13 +190,16 @@ class CertificateMode:
         return self.key_for(sn, download)
 
     def verify_notification(self, fields: Mapping[str, Any], ask: Callable[[str], object]) -> bool:
-        """Signed by a trusted platform certificate's key (a notification names none).
+        """Signed by a trusted platform certificate's key (a notification names none)."""
+        return self.verify_signed(lambda key: signing.verify_notification(fields, key), ask)
 
-        One that no trusted key verifies may come just after a rotation: one call (`ask`,
-        rate-limited) then names the current certificate in its answer, fetched if new, and the
-        notification is checked again.
-        """
-        if any(signing.verify_notification(fields, k) for k in self.notification_keys()):
+    def verify_signed(
+        self, verified_by: Callable[[rsa.RSAPublicKey], bool], ask: Callable[[str], object]
+    ) -> bool:
+        """Whether a trusted platform key verifies what names no certificate (a notification, a
+        phone answer). Failing that, it may come just after a rotation: one call (`ask`, rate
+        limited) names the current certificate, fetched if new, and it is checked again."""
+        if any(verified_by(key) for key in self.notification_keys()):
             return True
         if not self.may_refresh(time.monotonic()):
             return False
@@ -200,7 +207,7 @@ class CertificateMode:
             ask(self.platform_cert_sn)
         except (GatewayBadResponse, GatewayRejected, GatewayUnavailable):
             return False
-        return any(signing.verify_notification(fields, k) for k in self.notification_keys())
+        return any(verified_by(key) for key in self.notification_keys())
 
     def may_refresh(self, now: float) -> bool:
         """Whether a notification no trusted key verifies may make one call to learn the current

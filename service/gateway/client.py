@@ -147,9 +147,10 @@ class GatewayClient:
 
     def verifies(self, message: str, signature: str) -> bool:
         """Whether the platform signed `message` (RSA2) with a key Minifin trusts (the public
-        key, or a held platform certificate's): e.g. a mini-program's phone answer."""
-        return any(
-            signing.verify(message, signature, key) for key in self._trust.notification_keys()
+        key, or a platform certificate's, learning a rotated one): e.g. a phone answer."""
+        return self._trust.verify_signed(
+            lambda key: signing.verify(message, signature, key),
+            lambda sn: alipaycert.download_certificate(self, sn),  # just after a rotation
         )
 
     def verify_notification(self, fields: Mapping[str, Any]) -> bool:
@@ -269,7 +270,7 @@ class GatewayClient:
             return encrypted_answers.verified_inner(
                 method,
                 *encrypted,
-                platform_key=self._answer_key(method, body, {}),  # by its `alipay_cert_sn`
+                key_for=lambda inner: self._answer_key(method, body, inner),
                 aes_key=self._aes_key,
             )
         try:

@@ -203,6 +203,17 @@ def test_a_phone_number_is_proven_in_certificate_mode_with_content_encryption(
             assert proven.status_code == 200, proven.get_json()
             mobile = person["mobile"]
             assert proven.get_json()["phone"] == f"{mobile[:3]}****{mobile[-4:]}"
+
+            # after a rotation, the next answer is signed by a certificate Minifin learns then
+            httpx.post(f"{mock_idp.url}/_mock/platform-cert/rotate", json={"app_id": CERT_APP_ID})
+            again = httpx.post(
+                f"{mock_idp.url}/_mock/phone-number",
+                json={"app_id": CERT_APP_ID, "user_id": person["user_id"]},
+            ).json()["response"]
+            proven = application.test_client().post(
+                "/v1/me/phone", json={"response": again}, headers=bearer(tokens["access_token"])
+            )
+            assert proven.status_code == 200, proven.get_json()
     finally:
         httpx.post(f"{mock_idp.url}/_mock/apps", json={
             "app_id": CERT_APP_ID, "public_key": signing.public_key_pem(key), "key_mode": "cert",
