@@ -17,11 +17,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from typing import Any
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from service.gateway import signing
 
 AES = "AES"
 KEY_BYTES = 16
@@ -126,20 +127,8 @@ def extract_encrypted_response(body: bytes | str, key: str) -> tuple[str, str, s
 
     The quoted text is cut from the body, never re-serialised: the signature covers it.
     """
-    text = body.decode("utf-8") if isinstance(body, bytes) else body
     try:
-        envelope = json.loads(text)
-    except ValueError as exc:
-        raise DecryptionFailed("the answer is not JSON") from exc
-    if not isinstance(envelope, dict) or not isinstance(envelope.get(key), str):
-        raise DecryptionFailed(f"the answer has no encrypted {key!r}")
-    marker = re.search(r'"' + re.escape(key) + r'"\s*:\s*', text)
-    if marker is None:
-        raise DecryptionFailed(f"the answer has no encrypted {key!r}")
-    _value, end = json.JSONDecoder().raw_decode(text, marker.end())
-    signature = envelope.get("sign")
-    return (
-        text[marker.end() : end],
-        envelope[key],
-        signature if isinstance(signature, str) else None,
-    )
+        quoted, ciphertext, signature = signing.cut_member(body, key, str)
+    except signing.MalformedResponse as exc:
+        raise DecryptionFailed(f"the answer has no encrypted {key!r}: {exc}") from exc
+    return quoted, ciphertext, signature

@@ -204,23 +204,30 @@ class MalformedResponse(ValueError):
 
 
 def extract_response(body: bytes | str, key: str) -> tuple[str, dict[str, Any], str | None]:
-    """Return (exact inner text, inner object, signature) of a response under `key`.
+    """Return (exact inner text, inner object, signature) of a response under `key`."""
+    inner_text, inner, signature = cut_member(body, key, dict)
+    return inner_text, inner, signature
 
-    The inner text is cut from the body as sent, never re-serialised, because the signature
-    covers those exact bytes.
+
+def cut_member(body: bytes | str, key: str, kind: type) -> tuple[str, Any, str | None]:
+    """(exact text, value, signature) of the envelope's member `key`, whose value must be a
+    `kind` (an object; a string when the answer is encrypted).
+
+    The text is cut from the body as sent, never re-serialised, because the signature covers
+    those exact bytes.
     """
+    what = "object" if kind is dict else "string"
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     try:
         envelope = json.loads(text)
     except ValueError as exc:
         raise MalformedResponse("response is not JSON") from exc
-    if not isinstance(envelope, dict) or not isinstance(envelope.get(key), dict):
-        raise MalformedResponse(f"response has no {key!r} object")
+    if not isinstance(envelope, dict) or not isinstance(envelope.get(key), kind):
+        raise MalformedResponse(f"response has no {key!r} {what}")
     marker = re.search(r'"' + re.escape(key) + r'"\s*:\s*', text)
     if marker is None:
-        raise MalformedResponse(f"response has no {key!r} object")
-    decoder = json.JSONDecoder()
-    _inner, end = decoder.raw_decode(text, marker.end())
-    inner_text = text[marker.end() : end]
+        raise MalformedResponse(f"response has no {key!r} {what}")
+    _value, end = json.JSONDecoder().raw_decode(text, marker.end())
     signature = envelope.get("sign")
-    return inner_text, envelope[key], signature if isinstance(signature, str) else None
+    signed_by = signature if isinstance(signature, str) else None
+    return text[marker.end() : end], envelope[key], signed_by

@@ -30,6 +30,7 @@ from service.errors import Conflict, NotFound, Unprocessable
 from service.extensions import db
 from service.gateway import payments
 from service.gifting.claims import reveal_claim_link
+from service.gifting.lookups import senders_gift
 from service.gifting.models import (
     CLOSED,
     NEEDS_REVIEW,
@@ -40,7 +41,6 @@ from service.gifting.models import (
     VoucherTemplate,
 )
 from service.gifting.payment_results import SETTLE_UNPAID
-from service.ownership import owned_or_404
 from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
 from service.sql import existing, rows_changed
@@ -197,14 +197,7 @@ def _open_trade(gift: Gift, sender: User) -> None:
 def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
     """Move a scheduled gift's sending time, up to a minute before it would have gone out."""
     now = utcnow()
-    gift = owned_or_404(
-        Gift,
-        gift_id,
-        owner=Gift.sender_id,
-        owner_id=user_id,
-        detail="No such gift.",
-        code="gift_not_found",
-    )
+    gift = senders_gift(gift_id, user_id)
     send_at = _checked_send_at(send_at, now, gift.paid_at or now, gift.template.claim_window_hours)
     moved = rows_changed(
         update(Gift)

@@ -28,6 +28,7 @@ from service.gateway.errors import GatewayRejected
 from service.gateway.money import fen_to_yuan
 from service.gifting.due import seconds_until_due, take_due_gifts
 from service.gifting.jobs import TEMPLATE_MESSAGE, gift_message
+from service.gifting.lookups import senders_gift
 from service.gifting.models import (
     CANCELED,
     EXPIRED_UNCLAIMED,
@@ -40,7 +41,6 @@ from service.gifting.models import (
     OperatorRefund,
     Voucher,
 )
-from service.ownership import owned_or_404
 from service.scheduler.outbox import ClaimedJob, enqueue
 from service.scheduler.worker import DueWorkSource
 from service.sql import insert_ignoring_conflicts, rows_changed
@@ -90,14 +90,7 @@ def cancel_gift(user_id: str, gift_id: str) -> Gift:
         .values(status=CANCELED)
         .execution_options(synchronize_session=False)
     )
-    gift = owned_or_404(
-        Gift,
-        gift_id,
-        owner=Gift.sender_id,
-        owner_id=user_id,
-        detail="No such gift.",
-        code="gift_not_found",
-    )
+    gift = senders_gift(gift_id, user_id)
     if not moved:
         db.session.rollback()
         raise Conflict(f"A {gift.status} gift cannot be canceled.", code="gift_not_cancelable")

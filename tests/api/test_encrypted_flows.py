@@ -63,10 +63,8 @@ def _login(client, mock_idp, user_id: str, scopes=("auth_user",)) -> dict:
     return reply.get_json()
 
 
-def test_a_gift_is_bought_paid_sent_and_claimed_with_every_call_encrypted(
-    minifin, mock_idp, demo_users
-):
-    client = minifin.test_client()
+def _gift_story(minifin, client, mock_idp, demo_users) -> tuple[dict, dict, dict]:
+    """A template on sale, its sender logged in, and the friend (logged in) a gift goes to."""
     merchant = bearer(client_token(minifin, client, "templates:write"))
     template = client.post("/v1/voucher-templates", json=COFFEE, headers=merchant).get_json()
     friend = _login(client, mock_idp, demo_users[1]["user_id"])
@@ -74,6 +72,14 @@ def test_a_gift_is_bought_paid_sent_and_claimed_with_every_call_encrypted(
         "sender": bearer(_login(client, mock_idp, demo_users[0]["user_id"])["access_token"]),
         "friend_id": friend["user"]["id"],
     }
+    return template, people, friend
+
+
+def test_a_gift_is_bought_paid_sent_and_claimed_with_every_call_encrypted(
+    minifin, mock_idp, demo_users
+):
+    client = minifin.test_client()
+    template, people, friend = _gift_story(minifin, client, mock_idp, demo_users)
 
     gift = sent_gift(minifin, client, template, people, mock_idp)
     received = client.get("/v1/gifts?role=received", headers=bearer(friend["access_token"]))
@@ -90,13 +96,7 @@ def test_a_gift_is_bought_paid_sent_and_claimed_with_every_call_encrypted(
 
 def test_an_unclaimed_gift_is_refunded_with_every_call_encrypted(minifin, mock_idp, demo_users):
     client = minifin.test_client()
-    merchant = bearer(client_token(minifin, client, "templates:write"))
-    template = client.post("/v1/voucher-templates", json=COFFEE, headers=merchant).get_json()
-    friend = _login(client, mock_idp, demo_users[1]["user_id"])
-    people = {
-        "sender": bearer(_login(client, mock_idp, demo_users[0]["user_id"])["access_token"]),
-        "friend_id": friend["user"]["id"],
-    }
+    template, people, _friend = _gift_story(minifin, client, mock_idp, demo_users)
     gift = sent_gift(minifin, client, template, people, mock_idp)
     with minifin.app_context():
         db.session.execute(
