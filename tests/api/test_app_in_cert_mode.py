@@ -23,7 +23,7 @@ from tests.conftest import bearer, migrated_app
 from tests.gifting_helpers import COFFEE, client_token, order
 from tests.live_server import served_minifin
 
-CERT_APP_ID = "2021000000000777"
+CERT_APP_ID = "2021000000000735"  # an app of its own: no other test registers it
 USER_ID = "2088102146225135"
 
 
