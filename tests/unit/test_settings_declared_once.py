@@ -17,8 +17,6 @@ from config import ConfigError, Settings, load_settings
 from config.declaration import INSTANCE_DIR, KEY, PROFILES, declared
 from config.profiles import profile_defaults
 from config.reference import BEGIN, END, markdown_table, shown_value
-from service.gateway import signing
-from service.security.keyfiles import new_keys_document, write_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -97,22 +95,6 @@ def test_production_defaults_name_no_mock_and_no_demo_value():
     assert "MINIFIN_CREDIT_SERVICE_ID" not in production
     assert "MINIFIN_CREDIT_SERVICE_ID" in profile_defaults("dev")
 
-
-@pytest.fixture
-def production_env(tmp_path):
-    keys_file = tmp_path / "keys.json"
-    write_keys(keys_file, new_keys_document(dev=False))
-    return {
-        "MINIFIN_PROFILE": "production",
-        "MINIFIN_INSTANCE_DIR": str(tmp_path),
-        "MINIFIN_DATABASE_URL": "postgresql+psycopg://minifin@db/minifin",
-        "MINIFIN_GATEWAY_URL": "https://openapi.alipay.com/gateway.do",
-        "MINIFIN_APP_ID": "2021004100000000",
-        "MINIFIN_APP_PRIVATE_KEY": signing.private_key_pem(signing.generate_private_key()),
-        "MINIFIN_PLATFORM_PUBLIC_KEY": signing.public_key_base64(signing.generate_private_key()),
-        "MINIFIN_KEYS_FILE": str(keys_file),
-        "MINIFIN_SELLER_ID": "2088102177000001",
-    }
 
 
 @pytest.mark.parametrize(
