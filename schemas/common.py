@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
+
+from schemas.text import PlainText
 
 
 class WholeNumber(fields.Integer):
@@ -49,3 +51,36 @@ class ProblemSchema(BaseSchema):
 class HealthSchema(BaseSchema):
     status = fields.String(dump_only=True)
     checks = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True)
+
+
+CURSOR_PATTERN = r"[A-Za-z0-9_-]+\.[0-9a-f]{22}"  # base64url payload, then its HMAC (pagination.py)
+
+
+class PageQuerySchema(BaseSchema):
+    """The two query parameters of every list: how many rows, and where the last page ended."""
+
+    limit = fields.Integer(  # a query string: "20" is 20, "20.5" is refused
+        load_default=20,
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "How many rows a page holds (1–100)."},
+    )
+    cursor = fields.String(
+        load_default=None,
+        validate=[
+            validate.Length(min=1, max=512),
+            PlainText(pattern=CURSOR_PATTERN, error="Not a cursor of this list, or changed."),
+        ],
+        metadata={"description": "The `next_cursor` of the previous page; absent for the first."},
+    )
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    """A page of `item`s: `{"data": [...], "has_more": bool, "next_cursor": str or null}`."""
+    return Schema.from_dict(
+        {
+            "data": fields.List(fields.Nested(item), dump_only=True),
+            "has_more": fields.Boolean(dump_only=True),
+            "next_cursor": fields.String(dump_only=True, allow_none=True),
+        },
+        name=name,
+    )

@@ -11,6 +11,7 @@ from service.credit.models import (
     Deposit,
     DepositOperation,
 )
+from service.events.models import Event
 from service.gifting.models import (
     Gift,
     GiftEvent,
@@ -41,6 +42,7 @@ __all__ = [
     "CreditConsent",
     "Deposit",
     "DepositOperation",
+    "Event",
     "GatewayNotification",
     "Gift",
     "GiftEvent",

@@ -10,6 +10,8 @@ CLIENT_SCOPES: dict[str, str] = {
     "deposits:settle": "Release and charge credit deposits.",
     "templates:write": "Create and change voucher templates.",
     "vouchers:redeem": "Redeem vouchers at a store.",
+    "events:read": "Read the event log (`GET /v1/events`).",
+    "webhooks:write": "Register, change and remove webhook endpoints; read their deliveries.",
 }
 
 

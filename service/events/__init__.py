@@ -1,0 +1,1 @@
+"""The merchant event log: one row per change merchants' systems care about (see models.py)."""

@@ -1,0 +1,1 @@
+"""Telling merchants' systems what happened: the event log's API and signed webhooks."""
