@@ -39,6 +39,7 @@ from service.gifting.models import (
     Voucher,
     VoucherTemplate,
 )
+from service.gifting.sending_events import record_sent
 from service.gifting.sending_metrics import summary_line
 from service.ids import new_id
 from service.scheduler.outbox import enqueue_many
@@ -105,6 +106,7 @@ def _issue(gift_ids: list[str], now: datetime) -> None:
             ))  # fmt: skip
     db.session.execute(insert(Voucher), vouchers)
     db.session.execute(update(Gift), claims)  # by primary key, one executemany
+    record_sent(gift_ids, vouchers)  # gift.sent, voucher.issued: one insert
     db.session.execute(insert(GiftEvent), events)
     enqueue_many(TEMPLATE_MESSAGE, messages)
 
