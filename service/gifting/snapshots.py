@@ -1,9 +1,9 @@
 """What events say about gifts and vouchers: the merchant view, built without marshmallow.
 
 The snapshots are the dicts `MerchantGiftSchema` and `MerchantVoucherSchema` (schemas/gifting.py)
-would dump, built directly from rows: the sending batch records two events per gift and one per
+would dump, built directly from rows: the sending batch records an event per gift and one per
 voucher, and running a schema per row there would cost more than the batch's own statements
-(tests/unit/test_gift_snapshots.py keeps the two equal). A row is read with `GIFT_COLUMNS` (or is
+(tests/api/test_event_snapshots.py keeps the two equal). A row is read with `GIFT_COLUMNS` (or is
 the model itself), so a snapshot shows the gift as the transaction recording it has left it.
 The record helpers add events to the session; the caller commits.
 """
