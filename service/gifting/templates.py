@@ -52,7 +52,8 @@ def update_template(template_id: str, changes: dict[str, Any]) -> VoucherTemplat
     _check_template_rules(merged)
     for name, value in changes.items():
         setattr(template, name, value)
-    _record(template, "template.updated")
+    if changes:  # an empty PATCH changes nothing, so says nothing
+        _record(template, "template.updated")
     db.session.commit()
     log.info("voucher template %s updated: %s", template.id, ", ".join(sorted(changes)))
     return template

@@ -77,13 +77,13 @@ def finish(
     if not moved:
         db.session.rollback()
         return False
+    record_outcome(verification_id, status)  # its snapshot read before the identity is added
     if binding is not None:
         _bind_identity(user_id, binding[0], verification_id, binding[1], now)
     detail = {"fail_reason": reason} if reason else {}
     audit.record(
         user_id, f"verification.{status}", actor, verification_id=verification_id, **detail
     )
-    record_outcome(verification_id, status)
     try:
         db.session.commit()
     except IntegrityError:  # another account bound the same identity in the same instant

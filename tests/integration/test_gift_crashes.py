@@ -2,7 +2,8 @@
 
 Every gift is sent exactly once and its vouchers are issued once, and no row is left claimed by
 a dead worker: sending a batch is one transaction, so a kill rolls the whole batch back for
-another worker to take. Messages are at-least-once (the platform has no idempotency key for
+another worker to take, merchant events (`gift.sent`, `voucher.issued`) included: each is there
+once, with its change. Messages are at-least-once (the platform has no idempotency key for
 them): each reaches the friend's inbox once, unless a worker was killed while sending it, and
 then at most twice; the mock delivers every send, so its inbox counts the duplicates.
 """
@@ -24,6 +25,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from service import MIGRATIONS_DIR, create_app
+from service.events.models import Event
 from service.extensions import db
 from service.gifting.models import SCHEDULED, SENT, Gift, GiftEvent, Voucher
 from service.scheduler.models import DEAD, DONE, OutboxJob
@@ -114,6 +116,10 @@ def test_killing_workers_while_they_send_gifts_sends_each_gift_and_voucher_once_
             select(Voucher.gift_id, func.count()).group_by(Voucher.gift_id)).all()))  # fmt: skip
         distinct_codes = db.session.scalar(select(func.count(func.distinct(Voucher.code_index))))
         sent_events = _count(GiftEvent.type == "sent")
+        merchant_events = {kind: Counter(db.session.scalars(
+            select(Event.object_id).where(Event.type == kind))) for kind in
+            ("gift.sent", "voucher.issued")}  # fmt: skip
+        voucher_ids = set(db.session.scalars(select(Voucher.id)))
         message_jobs = {key.split(":")[1]: (status, unknown) for key, status, unknown in
                         db.session.execute(select(OutboxJob.dedupe_key, OutboxJob.status,
                                                   OutboxJob.ambiguous_attempts))}  # fmt: skip
@@ -129,6 +135,9 @@ def test_killing_workers_while_they_send_gifts_sends_each_gift_and_voucher_once_
     assert set(vouchers_per_gift.values()) == {QUANTITY}
     assert distinct_codes == GIFTS * QUANTITY
     assert sent_events == GIFTS
+    assert merchant_events["gift.sent"] == Counter(gift_ids)  # each gift's, once
+    assert set(merchant_events["voucher.issued"]) == voucher_ids
+    assert set(merchant_events["voucher.issued"].values()) == {1}
     assert set(message_jobs) == set(gift_ids)  # one message job per gift
     assert still_claimed == 0
     for gift_id, (status, unknown) in message_jobs.items():
