@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from schemas.common import BaseSchema
+from schemas.common import BaseSchema, PageQuerySchema, page_schema
 from schemas.text import PlainText, text
 
 STATUSES = ["pending", "passed", "failed", "expired", "canceled"]
@@ -89,3 +89,10 @@ class IdentityEventSchema(BaseSchema):
     origin = fields.String(dump_only=True, allow_none=True)
     at = fields.AwareDateTime(dump_only=True)
     detail = fields.Dict(dump_only=True)
+
+
+class IdentityEventListQuerySchema(PageQuerySchema):
+    """The identity events' page query: no filter beyond the page."""
+
+
+IdentityEventPageSchema = page_schema(IdentityEventSchema, "IdentityEventPage")
