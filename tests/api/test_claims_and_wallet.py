@@ -87,7 +87,9 @@ def test_two_people_racing_for_a_link_gift_one_wins(app, template, people, mock_
 
     assert sorted(answers) == [200, 409, 409, 409]
     owners = {
-        v["id"] for h in racers for v in app.test_client().get("/v1/vouchers", headers=h).get_json()["data"]
+        v["id"]
+        for h in racers
+        for v in app.test_client().get("/v1/vouchers", headers=h).get_json()["data"]
     }
     assert len(owners) == 2  # both vouchers went to the one winner
 
