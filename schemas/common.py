@@ -74,13 +74,41 @@ class PageQuerySchema(BaseSchema):
     )
 
 
+PAGE_DESCRIPTION = (
+    "One page of a list, newest first. `data` holds up to `limit` rows; when `has_more` is true, "
+    "pass `next_cursor` as `cursor` (with the same filters) for the next page, which starts after "
+    "the last row of this one: rows created meanwhile are not in it, and none is skipped or "
+    "repeated. `next_cursor` is null on the last page."
+)
+
+
 def page_schema(item: type[Schema], name: str) -> type[Schema]:
-    """A page of `item`s: `{"data": [...], "has_more": bool, "next_cursor": str or null}`."""
-    return Schema.from_dict(
+    """A page of `item`s: `{"data": [...], "has_more": bool, "next_cursor": str or null}`.
+
+    Every page schema carries the same description (`PAGE_DESCRIPTION`), so the document says how
+    lists page once, in the same words wherever a client reads it.
+    """
+
+    class Meta:
+        description = PAGE_DESCRIPTION
+        ordered = True
+
+    return type(
+        name,
+        (Schema,),
         {
-            "data": fields.List(fields.Nested(item), dump_only=True),
-            "has_more": fields.Boolean(dump_only=True),
-            "next_cursor": fields.String(dump_only=True, allow_none=True),
+            "Meta": Meta,
+            "__doc__": f"A page of {item.__name__.removesuffix('Schema')} rows.",
+            "data": fields.List(
+                fields.Nested(item), dump_only=True, metadata={"description": "This page's rows."}
+            ),
+            "has_more": fields.Boolean(
+                dump_only=True, metadata={"description": "Whether another page follows."}
+            ),
+            "next_cursor": fields.String(
+                dump_only=True,
+                allow_none=True,
+                metadata={"description": "The next page's `cursor`; null on the last page."},
+            ),
         },
-        name=name,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from schemas.common import BaseSchema, WholeNumber
+from schemas.common import BaseSchema, PageQuerySchema, WholeNumber, page_schema
 from schemas.text import PlainText, text
 
 ONE_MILLION_YUAN_FEN = 100_000_000
@@ -249,3 +249,20 @@ class MerchantDepositSchema(DepositSchema):
         exclude = ("order_str", "operations")
 
     operation = fields.Nested(DepositOperationSchema, dump_only=True)
+
+
+class ConsentListQuerySchema(PageQuerySchema):
+    """The consents' page query: no filter beyond the page."""
+
+
+class CheckListQuerySchema(PageQuerySchema):
+    """The checks' page query (a user's own, or a user's for a merchant client)."""
+
+
+class DepositListQuerySchema(PageQuerySchema):
+    """The deposits' page query: no filter beyond the page."""
+
+
+ConsentPageSchema = page_schema(ConsentSchema, "ConsentPage")
+CheckPageSchema = page_schema(CheckSchema, "CheckPage")
+DepositPageSchema = page_schema(DepositSchema, "DepositPage")

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from schemas.common import BaseSchema, WholeNumber
+from schemas.common import BaseSchema, PageQuerySchema, WholeNumber, page_schema
 from schemas.text import IanaTimeZone, PlainText, WholeNested, text
 
 ONE_MILLION_YUAN_FEN = 100_000_000
@@ -69,7 +69,7 @@ class VoucherTemplateUpdateSchema(VoucherTemplateSchema):
         exclude = ("kind",)
 
 
-class VoucherTemplateQuerySchema(BaseSchema):
+class VoucherTemplateQuerySchema(PageQuerySchema):
     active = fields.Boolean(
         metadata={"description": "Merchant clients only: filter by active flag."}
     )
@@ -176,7 +176,7 @@ class GiftSchema(BaseSchema):
         return shown
 
 
-class GiftListQuerySchema(BaseSchema):
+class GiftListQuerySchema(PageQuerySchema):
     role = fields.String(
         load_default="sent", validate=[validate.OneOf(["sent", "received"]), PlainText()]
     )
@@ -286,3 +286,12 @@ class MerchantRedemptionSchema(MerchantVoucherSchema):
 
     amount_fen = fields.Integer(dump_only=True)
     balance_after_fen = fields.Integer(dump_only=True)
+
+
+class VoucherListQuerySchema(PageQuerySchema):
+    """The wallet's page query: no filter beyond the page."""
+
+
+VoucherTemplatePageSchema = page_schema(VoucherTemplateSchema, "VoucherTemplatePage")
+GiftPageSchema = page_schema(GiftSchema, "GiftPage")
+VoucherPageSchema = page_schema(VoucherSchema, "VoucherPage")

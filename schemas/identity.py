@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from schemas.common import BaseSchema
+from schemas.common import BaseSchema, PageQuerySchema, page_schema
 from schemas.text import PlainText, text
 
 STATUSES = ["pending", "passed", "failed", "expired", "canceled"]
@@ -110,3 +110,10 @@ class MerchantErasureSchema(BaseSchema):
     user_id = fields.String(dump_only=True)
     verified = fields.Boolean(dump_only=True)
     erased_at = fields.AwareDateTime(dump_only=True)
+
+
+class IdentityEventListQuerySchema(PageQuerySchema):
+    """The identity events' page query: no filter beyond the page."""
+
+
+IdentityEventPageSchema = page_schema(IdentityEventSchema, "IdentityEventPage")

@@ -96,7 +96,7 @@ def seed_demo_templates(settings: Settings) -> int:
         for name in ("birthday", "thanks", "congrats")
     ]
     with app.app_context():
-        if list_templates(merchant=True):
+        if list_templates(merchant=True, limit=1).data:
             return 0
         for template in DEMO_TEMPLATES:
             create_template({"claim_window_hours": 24, "validity_days": 365,

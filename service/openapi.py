@@ -27,6 +27,7 @@ from flask_smorest.utils import prepare_response
 from schemas.common import ProblemSchema
 from service.errors import PROBLEM_MIME
 from service.openapi_links import LinksPlugin
+from service.openapi_pages import PageParametersPlugin
 from service.openapi_rules import SchemaRulesPlugin
 
 SWAGGER_UI_ASSETS = "/assets"  # under OPENAPI_SWAGGER_UI_PATH: /docs/assets/swagger-ui.css
@@ -55,8 +56,11 @@ class MinifinApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
     def _init_spec(self, *args, extra_plugins=None, **kwargs):
-        """Add the links (service/openapi_links.py) and schema rules (openapi_rules.py)."""
-        plugins = [*(extra_plugins or ()), LinksPlugin(), SchemaRulesPlugin()]
+        """Add the links (service/openapi_links.py), schema rules (openapi_rules.py) and the
+        shared page parameters (openapi_pages.py)."""
+        plugins = [
+            *(extra_plugins or ()), LinksPlugin(), SchemaRulesPlugin(), PageParametersPlugin(),
+        ]  # fmt: skip
         return super()._init_spec(*args, extra_plugins=plugins, **kwargs)
     def register_blueprint(self, blp: Blueprint, **options) -> None:
         """Register the blueprint, every operation of it with its operationId."""

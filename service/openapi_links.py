@@ -15,7 +15,7 @@ from apispec import BasePlugin
 Link = tuple[str, str, str, dict[str, Any]]  # name, target path, target method, what to carry
 
 _ID = "$response.body#/id"
-_FIRST = "$response.body#/0/id"  # the first of a list (gifts and deposits: the newest)
+_FIRST = "$response.body#/data/0/id"  # the first row of a list's page: the newest
 
 # (source path, source method, status) → the links its answer offers
 # fmt: off

@@ -113,7 +113,8 @@ def _decode(cursor: str, binding: str, ordering: Ordering) -> tuple[Any, Any]:
 
 
 def _value(shown: Any, column: InstrumentedAttribute) -> Any:
-    python_type = column.type.python_type
+    # A TypeDecorator (UTCDateTime) reports `object`; the type it decorates knows the Python type.
+    python_type = getattr(column.type, "impl_instance", column.type).python_type
     if python_type is datetime:
         return datetime.fromisoformat(shown)
     if not isinstance(shown, python_type):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from service.gateway import zhima
 from service.gateway.errors import GatewayRejected
 from service.identity.audit import Actor
 from service.identity.identities import has_verified_identity, verified_name_and_number
+from service.pagination import DEFAULT_LIMIT, Ordering, Page, paginate
 from service.sql import existing, rows_changed
 from service.transactions import end_transaction_before_call
 
@@ -153,15 +154,20 @@ def shown(check: CreditCheck) -> CreditCheck:
     return check
 
 
-def checks_of(user_id: str) -> list[CreditCheck]:
-    """A user's checks, newest first, each with who asked, for what, and the outcome."""
+CHECK_ORDER = Ordering(CreditCheck.created_at, CreditCheck.id)
+
+
+def checks_of(user_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """A page of a user's checks, newest first, each with who asked, for what, and the outcome.
+
+    The user's own list and a merchant client's list of that user are one list: a cursor names
+    the user whose checks it pages."""
     existing_user(user_id)
-    rows = db.session.scalars(
-        select(CreditCheck)
-        .where(CreditCheck.user_id == user_id)
-        .order_by(CreditCheck.created_at.desc(), CreditCheck.id.desc())
-    )
-    return [shown(check) for check in rows]
+    page = paginate(
+        select(CreditCheck).where(CreditCheck.user_id == user_id), CHECK_ORDER,
+        list_name="credit_checks", limit=limit, cursor=cursor, filters={"user": user_id},
+    )  # fmt: skip
+    return replace(page, data=[shown(check) for check in page.data])
 
 
 @dataclass(frozen=True)

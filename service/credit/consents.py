@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from service.errors import Forbidden, Unprocessable
 from service.extensions import db
 from service.identity.audit import Actor
 from service.ownership import owned_or_404
+from service.pagination import DEFAULT_LIMIT, Ordering, Page, paginate
 from service.sql import existing, rows_changed
 from service.transactions import end_transaction_before_call
 
@@ -184,14 +186,16 @@ def consent_for_use(user_id: str, purpose: str) -> CreditConsent:
     return latest
 
 
-def consents_of(user_id: str) -> list[CreditConsent]:
-    """The user's consents, newest first."""
-    rows = db.session.scalars(
-        select(CreditConsent)
-        .where(CreditConsent.user_id == user_id)
-        .order_by(CreditConsent.granted_at.desc(), CreditConsent.id.desc())
-    )
-    return [shown(consent) for consent in rows]
+CONSENT_ORDER = Ordering(CreditConsent.granted_at, CreditConsent.id)
+
+
+def consents_of(user_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """A page of the user's consents, newest first."""
+    page = paginate(
+        select(CreditConsent).where(CreditConsent.user_id == user_id), CONSENT_ORDER,
+        list_name="credit_consents", limit=limit, cursor=cursor, filters={"user": user_id},
+    )  # fmt: skip
+    return replace(page, data=[shown(consent) for consent in page.data])
 
 
 def _own_consent(user_id: str, consent_id: str) -> CreditConsent:

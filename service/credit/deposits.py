@@ -39,6 +39,7 @@ from service.gateway import fund_auth
 from service.identity.audit import Actor
 from service.ids import new_id
 from service.ownership import owned_or_404
+from service.pagination import DEFAULT_LIMIT, Ordering, Page, paginate
 from service.scheduler.outbox import enqueue
 from service.sql import rows_changed
 
@@ -111,15 +112,15 @@ def deposit_for(user_id: str | None, deposit_id: str) -> Deposit:
     )
 
 
-def deposits_of(user_id: str) -> list[Deposit]:
-    """The user's deposits, newest first."""
-    return list(
-        db.session.scalars(
-            select(Deposit)
-            .where(Deposit.user_id == user_id)
-            .order_by(Deposit.created_at.desc(), Deposit.id.desc())
-        )
-    )
+DEPOSIT_ORDER = Ordering(Deposit.created_at, Deposit.id)
+
+
+def deposits_of(user_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """A page of the user's deposits, newest first."""
+    return paginate(
+        select(Deposit).where(Deposit.user_id == user_id), DEPOSIT_ORDER,
+        list_name="credit_deposits", limit=limit, cursor=cursor, filters={"user": user_id},
+    )  # fmt: skip
 
 
 def release(actor: Actor, deposit_id: str, amount_fen: int | None, idempotency_key: str) -> Deposit:

@@ -41,6 +41,7 @@ class CreditConsent(Model):
     __table_args__ = (
         UniqueConstraint("user_id", "idempotency_key"),
         Index("ix_credit_consents_user_purpose", "user_id", "purpose", "status"),
+        Index("ix_credit_consents_user_granted", "user_id", "granted_at", "id"),  # the list
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("cns"))

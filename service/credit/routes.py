@@ -9,11 +9,17 @@ from flask_smorest import Blueprint
 from schemas.credit import (
     ChargeSchema,
     CheckCreateSchema,
+    CheckListQuerySchema,
+    CheckPageSchema,
     CheckSchema,
     ConsentCreateSchema,
+    ConsentListQuerySchema,
+    ConsentPageSchema,
     ConsentSchema,
     ConsentWithEventsSchema,
     DepositCreateSchema,
+    DepositListQuerySchema,
+    DepositPageSchema,
     DepositSchema,
     ReleaseSchema,
     ScoreRequestSchema,
@@ -54,14 +60,15 @@ def grant_consent(body):
 
 @blp.route("/credit/consents", methods=["GET"])
 @user_required
-@blp.response(200, ConsentSchema(many=True))
-@problems(blp, 401)
-def list_consents():
+@blp.arguments(ConsentListQuerySchema, location="query")
+@blp.response(200, ConsentPageSchema)
+@problems(blp, 401, 422)
+def list_consents(query):
     """Your credit consents, newest first.
 
     Active, withdrawn and expired consents, each with its purpose and policy version.
     """
-    return consents.consents_of(g.user.id)
+    return consents.consents_of(g.user.id, **query)
 
 
 @blp.route("/credit/consents/<consent_id>", methods=["GET"])
@@ -107,14 +114,15 @@ def run_own_check(body):
 
 @blp.route("/credit/checks", methods=["GET"])
 @user_required
-@blp.response(200, CheckSchema(many=True))
-@problems(blp, 401)
-def list_own_checks():
+@blp.arguments(CheckListQuerySchema, location="query")
+@blp.response(200, CheckPageSchema)
+@problems(blp, 401, 422)
+def list_own_checks(query):
     """Every check of your credit: who asked, for what, and the outcome.
 
     Your own checks and those merchant clients ran, newest first, each with who asked.
     """
-    return checks.checks_of(g.user.id)
+    return checks.checks_of(g.user.id, **query)
 
 
 @blp.route("/users/<user_id>/credit/checks", methods=["POST"])
@@ -134,14 +142,15 @@ def run_check_for_user(body, user_id):
 
 @blp.route("/users/<user_id>/credit/checks", methods=["GET"])
 @client_required("credit:check")
-@blp.response(200, CheckSchema(many=True))
-@problems(blp, 401, 403, 404)
-def list_checks_of_user(user_id):
+@blp.arguments(CheckListQuerySchema, location="query")
+@blp.response(200, CheckPageSchema)
+@problems(blp, 401, 403, 404, 422)
+def list_checks_of_user(query, user_id):
     """A user's credit checks (merchant client with `credit:check`).
 
     Every check of that user's credit, by anyone, newest first.
     """
-    return checks.checks_of(user_id)
+    return checks.checks_of(user_id, **query)
 
 
 @blp.route("/users/<user_id>/credit/score", methods=["POST"])
@@ -181,15 +190,16 @@ def start_deposit(body):
 
 @blp.route("/credit/deposits", methods=["GET"])
 @user_required
-@blp.response(200, DepositSchema(many=True))
-@problems(blp, 401)
-def list_deposits():
+@blp.arguments(DepositListQuerySchema, location="query")
+@blp.response(200, DepositPageSchema)
+@problems(blp, 401, 422)
+def list_deposits(query):
     """Your deposits, newest first, each with its ledger.
 
     Every deposit you started, with its status, the waived and frozen parts, and its ledger of
     operations.
     """
-    return deposits.deposits_of(g.user.id)
+    return deposits.deposits_of(g.user.id, **query)
 
 
 @blp.route("/credit/deposits/<deposit_id>", methods=["GET"])

@@ -22,6 +22,7 @@ from service.extensions import db
 from service.gifting.models import ACTIVE, CLAIMED, SENT, Gift, GiftEvent, Voucher
 from service.gifting.snapshots import record_gift
 from service.ownership import owned_or_404
+from service.pagination import DEFAULT_LIMIT, Ordering, Page, paginate
 from service.sql import rows_changed
 
 log = logging.getLogger(__name__)
@@ -137,13 +138,15 @@ def _check_phone_owner(gift: Gift, user_id: str) -> None:
         raise Forbidden("This gift is for someone else.", code="not_the_recipient")
 
 
-def wallet(user_id: str) -> list[Voucher]:
-    """The vouchers a user owns, newest first."""
-    return list(
-        db.session.scalars(
-            select(Voucher).where(Voucher.owner_id == user_id).order_by(Voucher.issued_at.desc())
-        )
-    )
+VOUCHER_ORDER = Ordering(Voucher.issued_at, Voucher.id)
+
+
+def wallet(user_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """A page of the vouchers a user owns, newest first."""
+    return paginate(
+        select(Voucher).where(Voucher.owner_id == user_id), VOUCHER_ORDER, list_name="vouchers",
+        limit=limit, cursor=cursor, filters={"user": user_id},
+    )  # fmt: skip
 
 
 def voucher_with_code(user_id: str, voucher_id: str) -> Voucher:

@@ -42,6 +42,7 @@ from service.gifting.models import (
 )
 from service.gifting.payment_results import SETTLE_UNPAID
 from service.gifting.snapshots import record_gift
+from service.pagination import DEFAULT_LIMIT, Ordering, Page, paginate
 from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
 from service.sql import existing, rows_changed
@@ -242,17 +243,25 @@ def _addressed_to(user_id: str) -> ColumnElement[bool]:
     return or_(by_id, by_phone)
 
 
-def gifts_of(user_id: str, role: str) -> list[Gift]:
-    """The gifts a user sent, or received (once paid: unpaid ones are not gifts yet; by phone,
-    once sent: a surprise for a number is not announced early)."""
+GIFT_ORDER = Ordering(Gift.created_at, Gift.id)
+
+
+def gifts_of(
+    user_id: str, role: str = "sent", *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page:
+    """A page of the gifts a user sent, or received (once paid: unpaid ones are not gifts yet;
+    by phone, once sent: a surprise for a number is not announced early), newest first."""
     if role == "sent":
         query = select(Gift).where(Gift.sender_id == user_id)
     else:
         query = select(Gift).where(_addressed_to(user_id))
-    found = list(db.session.scalars(query.order_by(Gift.created_at.desc(), Gift.id)))
-    for gift in found:
+    page = paginate(
+        query, GIFT_ORDER, list_name="gifts", limit=limit, cursor=cursor,
+        filters={"user": user_id, "role": role},
+    )  # fmt: skip
+    for gift in page.data:
         reveal_claim_link(gift, user_id)
-    return found
+    return page
 
 
 def gift_for(user_id: str, gift_id: str) -> Gift:

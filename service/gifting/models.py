@@ -27,6 +27,7 @@ class VoucherTemplate(Model):
         CheckConstraint("face_value_fen > 0", name="face_value_positive"),
         CheckConstraint("price_fen > 0", name="price_positive"),
         CheckConstraint("kind IN ('item', 'stored_value')", name="kind_known"),
+        Index("ix_voucher_templates_created", "created_at", "id"),  # the list's order
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("vtp"))
@@ -61,6 +62,7 @@ class Gift(Model):
         Index("ix_gifts_status_send_at", "status", "send_at"),
         Index("ix_gifts_status_claim_expires_at", "status", "claim_expires_at"),
         Index("ix_gifts_sent_at", "sent_at"),  # the sending metrics read recent sends
+        Index("ix_gifts_sender_created", "sender_id", "created_at", "id"),  # a sender's list
         UniqueConstraint("sender_id", "idempotency_key"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
@@ -132,7 +134,10 @@ class Voucher(Model):
     sealed (so its owner can see it again); only the last characters are shown otherwise."""
 
     __tablename__ = "vouchers"
-    __table_args__ = (CheckConstraint("balance_fen >= 0", name="balance_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("balance_fen >= 0", name="balance_not_negative"),
+        Index("ix_vouchers_owner_issued", "owner_id", "issued_at", "id"),  # the wallet's order
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("vch"))
     gift_id: Mapped[str] = mapped_column(ForeignKey("gifts.id"), index=True)

@@ -10,10 +10,13 @@ from schemas.gifting import (
     ClaimPreviewSchema,
     GiftCreateSchema,
     GiftListQuerySchema,
+    GiftPageSchema,
     GiftRescheduleSchema,
     GiftSchema,
     RedemptionSchema,
-    VoucherSchema,
+    VoucherListQuerySchema,
+    VoucherPageSchema,
+    VoucherTemplatePageSchema,
     VoucherTemplateQuerySchema,
     VoucherTemplateSchema,
     VoucherTemplateUpdateSchema,
@@ -49,15 +52,15 @@ def create_template(body):
 @blp.route("", methods=["GET"])
 @principal_required
 @blp.arguments(VoucherTemplateQuerySchema, location="query")
-@blp.response(200, VoucherTemplateSchema(many=True))
+@blp.response(200, VoucherTemplatePageSchema)
 @problems(blp, 401, 422)
 def list_templates(query):
     """Templates on sale (users); every template, filterable by `active` (merchant clients).
 
     A user sees the active templates, the ones on sale. A merchant client sees every template,
-    and may filter by `active`.
+    and may filter by `active`. Newest first, a page at a time.
     """
-    return templates.list_templates(merchant=g.client is not None, active=query.get("active"))
+    return templates.list_templates(merchant=g.client is not None, **query)
 
 
 @blp.route("/<template_id>", methods=["GET"])
@@ -112,15 +115,15 @@ def buy_gift(body):
 @gifts_blp.route("", methods=["GET"])
 @user_required
 @gifts_blp.arguments(GiftListQuerySchema, location="query")
-@gifts_blp.response(200, GiftSchema(many=True))
+@gifts_blp.response(200, GiftPageSchema)
 @problems(gifts_blp, 401, 422)
 def list_gifts(query):
     """The gifts you sent, or (`role=received`) the paid gifts sent to you.
 
     `role=sent` (the default) lists the gifts you bought; `role=received` lists the paid gifts
-    addressed to you, with their claim link once sent.
+    addressed to you, with their claim link once sent. Newest first, a page at a time.
     """
-    return gifts.gifts_of(g.user.id, query["role"])
+    return gifts.gifts_of(g.user.id, **query)
 
 
 @gifts_blp.route("/<gift_id>", methods=["GET"])
@@ -200,15 +203,16 @@ def claim(claim_token):
 
 @vouchers_blp.route("", methods=["GET"])
 @user_required
-@vouchers_blp.response(200, VoucherSchema(many=True))
-@problems(vouchers_blp, 401)
-def list_vouchers():
+@vouchers_blp.arguments(VoucherListQuerySchema, location="query")
+@vouchers_blp.response(200, VoucherPageSchema)
+@problems(vouchers_blp, 401, 422)
+def list_vouchers(query):
     """Your vouchers, codes masked.
 
-    Every voucher you claimed, with its balance, status and expiry; codes are masked. Read one
-    voucher to see its full code.
+    Every voucher you claimed, newest first, with its balance, status and expiry; codes are
+    masked. Read one voucher to see its full code.
     """
-    return claims.wallet(g.user.id)
+    return claims.wallet(g.user.id, **query)
 
 
 @vouchers_blp.route("/<secret:voucher_id>", methods=["GET"])  # a code may be typed here

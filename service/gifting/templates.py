@@ -12,6 +12,7 @@ from service.errors import NotFound, Unprocessable
 from service.events.log import record
 from service.extensions import db
 from service.gifting.models import VoucherTemplate
+from service.pagination import DEFAULT_LIMIT, Ordering, Page, paginate
 
 log = logging.getLogger(__name__)
 
@@ -65,14 +66,23 @@ def _record(template: VoucherTemplate, event_type: str) -> None:
     record(event_type, "template", template.id, VoucherTemplateSchema().dump(template))
 
 
-def list_templates(*, merchant: bool, active: bool | None = None) -> list[VoucherTemplate]:
-    """Users see what is on sale; merchants see everything, optionally filtered."""
-    query = select(VoucherTemplate).order_by(VoucherTemplate.created_at, VoucherTemplate.id)
+TEMPLATE_ORDER = Ordering(VoucherTemplate.created_at, VoucherTemplate.id)
+
+
+def list_templates(
+    *, merchant: bool, active: bool | None = None, limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page:
+    """Users see what is on sale; merchants see everything, optionally filtered. Newest first."""
     if not merchant:
-        query = query.where(VoucherTemplate.active.is_(True))
-    elif active is not None:
+        active = True  # a user's list is the one on sale, whatever was asked
+    query = select(VoucherTemplate)
+    if active is not None:
         query = query.where(VoucherTemplate.active.is_(active))
-    return list(db.session.scalars(query))
+    return paginate(
+        query, TEMPLATE_ORDER, list_name="voucher_templates", limit=limit, cursor=cursor,
+        filters={"merchant": merchant, "active": active},
+    )  # fmt: skip
 
 
 def get_template(template_id: str, *, merchant: bool) -> VoucherTemplate:

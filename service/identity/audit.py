@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.identity.models import IdentityEvent
+from service.pagination import DEFAULT_LIMIT, Ordering, Page, paginate
 
 SYSTEM = "system"
 
@@ -45,12 +46,12 @@ def record(
     )
 
 
-def events_of(user_id: str) -> list[IdentityEvent]:
-    """A user's identity events, oldest first."""
-    return list(
-        db.session.scalars(
-            select(IdentityEvent)
-            .where(IdentityEvent.user_id == user_id)
-            .order_by(IdentityEvent.at, IdentityEvent.id)
-        )
-    )
+EVENT_ORDER = Ordering(IdentityEvent.at, IdentityEvent.id)
+
+
+def events_of(user_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """A page of a user's identity events, newest first (the order every list pages in)."""
+    return paginate(
+        select(IdentityEvent).where(IdentityEvent.user_id == user_id), EVENT_ORDER,
+        list_name="identity_events", limit=limit, cursor=cursor, filters={"user": user_id},
+    )  # fmt: skip

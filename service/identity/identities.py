@@ -21,8 +21,9 @@ from service.identity import audit
 from service.identity.audit import Actor
 from service.identity.idcard import china_today, parse_id_number
 from service.identity.identity_events import record_erasure
-from service.identity.models import CANCELED, PENDING, Identity, IdentityEvent, IdentityVerification
+from service.identity.models import CANCELED, PENDING, Identity, IdentityVerification
 from service.identity.user_lock import lock_user
+from service.pagination import DEFAULT_LIMIT, Page
 from service.security.masking import mask_id_number, mask_name
 from service.sql import flush_erased_values, rows_changed
 
@@ -119,11 +120,12 @@ def erase_identity(actor: Actor) -> IdentityView:
     return UNVERIFIED
 
 
-def events_for(user_id: str) -> list[IdentityEvent]:
-    """The caller's record of processing (PIPL's right to know how their data was used)."""
-    events = audit.events_of(user_id)
+def events_for(user_id: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> Page:
+    """A page of the caller's record of processing (PIPL's right to know how their data was
+    used), newest first."""
+    page = audit.events_of(user_id, limit=limit, cursor=cursor)
     db.session.rollback()
-    return events
+    return page
 
 
 def has_verified_identity(user_id: str) -> bool:

@@ -6,7 +6,8 @@ from flask import g, request
 from flask_smorest import Blueprint
 
 from schemas.identity import (
-    IdentityEventSchema,
+    IdentityEventListQuerySchema,
+    IdentityEventPageSchema,
     IdentitySchema,
     VerificationCreateSchema,
     VerificationSchema,
@@ -100,15 +101,16 @@ def erase_identity():
 
 @blp.route("/identity/events", methods=["GET"])
 @user_required
-@blp.response(200, IdentityEventSchema(many=True))
-@problems(blp, 401)
-def list_identity_events():
+@blp.arguments(IdentityEventListQuerySchema, location="query")
+@blp.response(200, IdentityEventPageSchema)
+@problems(blp, 401, 422)
+def list_identity_events(query):
     """How your identity data was processed: each attempt, outcome, read and erasure.
 
-    Your record of processing: who did what and when, from where. Never the data itself; kept
-    after erasure.
+    Your record of processing, newest first: who did what and when, from where. Never the data
+    itself; kept after erasure.
     """
-    return identities.events_for(g.user.id)
+    return identities.events_for(g.user.id, **query)
 
 
 @blp.route("/users/<user_id>/identity", methods=["GET"])

@@ -38,7 +38,7 @@ def test_the_recipient_claims_from_the_message_and_sees_full_codes(
         "sent_at",
     }  # fmt: skip
     assert claimed.status_code == 200 and claimed.get_json()["status"] == "claimed"
-    wallet = client.get("/v1/vouchers", headers=people["friend"]).get_json()
+    wallet = client.get("/v1/vouchers", headers=people["friend"]).get_json()["data"]
     assert len(wallet) == 2
     assert all(v["status"] == "active" and v["code_masked"].startswith("*****") for v in wallet)
     full = client.get(f"/v1/vouchers/{wallet[0]['id']}", headers=people["friend"]).get_json()
@@ -87,7 +87,9 @@ def test_two_people_racing_for_a_link_gift_one_wins(app, template, people, mock_
 
     assert sorted(answers) == [200, 409, 409, 409]
     owners = {
-        v["id"] for h in racers for v in app.test_client().get("/v1/vouchers", headers=h).get_json()
+        v["id"]
+        for h in racers
+        for v in app.test_client().get("/v1/vouchers", headers=h).get_json()["data"]
     }
     assert len(owners) == 2  # both vouchers went to the one winner
 

@@ -67,7 +67,7 @@ def _for_user(client, headers, user_id, key=None, **body):
 def _own_checks(client, person):
     response = client.get("/v1/credit/checks", headers=bearer(person["token"]))
     assert response.status_code == 200
-    return response.get_json()
+    return response.get_json()["data"]
 
 
 def test_a_score_at_or_above_the_threshold_is_admitted_and_explained(client, ready, mock_idp):
@@ -269,7 +269,7 @@ def test_checks_are_listed_for_the_user_and_for_a_merchant_client_with_credit_ch
     assert by_merchant.get_json()["requested_by"].startswith("cli_")
     for listed in (
         _own_checks(client, ready),
-        client.get(f"/v1/users/{ready['id']}/credit/checks", headers=merchant).get_json(),
+        client.get(f"/v1/users/{ready['id']}/credit/checks", headers=merchant).get_json()["data"],
     ):
         assert [c["id"] for c in listed] == [by_merchant.get_json()["id"], own["id"]]
         assert [c["requested_by"] for c in listed] == [
@@ -405,7 +405,7 @@ def test_a_check_the_platform_refuses_for_lack_of_its_own_grant_is_403_and_not_l
     assert refused.status_code == replayed.status_code == 403
     assert refused.get_json()["code"] == "platform_consent_missing"
     assert replayed.get_json() == refused.get_json()
-    assert client.get("/v1/credit/checks", headers=bearer(token)).get_json() == []
+    assert client.get("/v1/credit/checks", headers=bearer(token)).get_json()["data"] == []
     events = client.get(f"/v1/credit/consents/{consent_id}", headers=bearer(token)).get_json()
     [dropped] = events["events"]
     assert (dropped["type"], dropped["detail"]["code"]) == (

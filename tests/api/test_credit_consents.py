@@ -84,8 +84,8 @@ def test_consents_are_listed_newest_first_and_one_is_shown_with_its_events(clien
     listed = client.get("/v1/credit/consents", headers=bearer(zhang["token"]))
 
     assert listed.status_code == 200
-    assert [c["id"] for c in listed.get_json()] == [second["id"], first["id"]]
-    assert all("events" not in c for c in listed.get_json())
+    assert [c["id"] for c in listed.get_json()["data"]] == [second["id"], first["id"]]
+    assert all("events" not in c for c in listed.get_json()["data"])
     shown = _get(client, zhang, first["id"])
     assert shown.status_code == 200
     assert shown.get_json()["status"] == "active"
@@ -104,7 +104,8 @@ def test_a_code_without_auth_zhima_is_refused_and_records_nothing(app, client, z
     assert response.get_json()["code"] == "zhima_scope_missing"
     assert "auth_zhima" in response.get_json()["detail"]
     assert _consent_rows(app) == 0
-    assert client.get("/v1/credit/consents", headers=bearer(zhang["token"])).get_json() == []
+    listed = client.get("/v1/credit/consents", headers=bearer(zhang["token"])).get_json()
+    assert listed["data"] == []
 
 
 def test_an_unknown_purpose_is_a_422_with_the_field_named(app, client, zhang, mock_idp):
@@ -149,7 +150,9 @@ def test_a_second_consent_for_the_same_purpose_replaces_the_first(client, zhang,
     assert _get(client, zhang, other_purpose["id"]).get_json()["status"] == "active"
     statuses = {
         c["id"]: c["status"]
-        for c in client.get("/v1/credit/consents", headers=bearer(zhang["token"])).get_json()
+        for c in client.get("/v1/credit/consents", headers=bearer(zhang["token"])).get_json()[
+            "data"
+        ]
     }
     assert statuses == {
         first["id"]: "replaced",
@@ -197,7 +200,8 @@ def test_a_withdrawn_consent_stops_later_checks_and_deposits_under_it(client, zh
     assert refused_deposit.status_code == 403
     assert refused_deposit.get_json()["code"] == "consent_withdrawn"
     # What was done under it stays on record.
-    assert len(client.get("/v1/credit/checks", headers=bearer(zhang["token"])).get_json()) == 1
+    checks = client.get("/v1/credit/checks", headers=bearer(zhang["token"])).get_json()
+    assert len(checks["data"]) == 1
 
 
 def test_withdrawing_twice_is_harmless(client, zhang, mock_idp):
@@ -251,7 +255,7 @@ def test_a_consent_past_its_expiry_shows_expired_and_refuses_checks(app, client,
     assert refused.status_code == 403
     assert refused.get_json()["code"] == "consent_expired"
     assert _get(client, zhang, consent["id"]).get_json()["status"] == "expired"
-    listed = client.get("/v1/credit/consents", headers=bearer(zhang["token"])).get_json()
+    listed = client.get("/v1/credit/consents", headers=bearer(zhang["token"])).get_json()["data"]
     assert [c["status"] for c in listed] == ["expired"]
 
 

@@ -450,7 +450,7 @@ def test_a_deposit_is_seen_by_its_user_and_settling_clients_only(app, client, lo
     assert client.get(url, headers=stranger).status_code == 404
     assert client.get(url, headers=redeemer).get_json()["code"] == "insufficient_scope"
     assert client.get(url, headers=settler).get_json()["id"] == deposit["id"]
-    listed = client.get("/v1/credit/deposits", headers=person["headers"]).get_json()
+    listed = client.get("/v1/credit/deposits", headers=person["headers"]).get_json()["data"]
     assert [d["id"] for d in listed] == [deposit["id"]]
     release = client.post(f"{url}/release", json={}, headers={**person["headers"],
                           "Idempotency-Key": "k"})  # fmt: skip
@@ -475,7 +475,7 @@ def test_a_bad_deposit_request_is_a_422_with_field_errors_and_no_row(client, ren
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert field in response.get_json()["errors"]
-    assert client.get("/v1/credit/deposits", headers=person["headers"]).get_json() == []
+    assert client.get("/v1/credit/deposits", headers=person["headers"]).get_json()["data"] == []
 
 
 def test_a_deposit_needs_a_deposit_waiver_consent(client, login, mock, demo_users):

@@ -90,7 +90,7 @@ def test_a_gift_is_bought_paid_sent_and_claimed_with_every_call_encrypted(
 
     gift = sent_gift(minifin, client, template, people, mock_idp)
     received = client.get("/v1/gifts?role=received", headers=bearer(friend["access_token"]))
-    token = received.get_json()[0]["claim_token"]
+    token = received.get_json()["data"][0]["claim_token"]
     claimed = client.post(f"/v1/claims/{token}", headers=bearer(friend["access_token"]))
 
     assert claimed.status_code == 200 and claimed.get_json()["status"] == "claimed"

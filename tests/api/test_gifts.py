@@ -168,14 +168,14 @@ def test_only_the_sender_and_then_the_recipient_see_a_gift(app, client, template
 
     assert client.get(path, headers=people["stranger"]).status_code == 404
     assert client.get(path, headers=people["friend"]).status_code == 404  # not paid yet
-    assert client.get("/v1/gifts?role=received", headers=people["friend"]).get_json() == []
+    assert client.get("/v1/gifts?role=received", headers=people["friend"]).get_json()["data"] == []
     httpx.post(f"{mock_idp.url}/_mock/trades/{gift['trade_no']}/pay").raise_for_status()
     run_outbox_now(app)
 
     assert client.get(path, headers=people["friend"]).status_code == 200
-    received = client.get("/v1/gifts?role=received", headers=people["friend"]).get_json()
+    received = client.get("/v1/gifts?role=received", headers=people["friend"]).get_json()["data"]
     assert [g["id"] for g in received] == [gift["id"]]
-    sent = client.get("/v1/gifts", headers=people["sender"]).get_json()
+    sent = client.get("/v1/gifts", headers=people["sender"]).get_json()["data"]
     assert [g["id"] for g in sent] == [gift["id"]]
 
 

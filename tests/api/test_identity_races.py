@@ -72,7 +72,10 @@ def _rows(app, model) -> list:
 
 
 def _events(client, token) -> list[dict]:
-    return client.get("/v1/identity/events", headers=bearer(token)).get_json()
+    """The user's identity events, oldest first (the list pages newest first)."""
+    page = client.get("/v1/identity/events?limit=100", headers=bearer(token)).get_json()
+    assert not page["has_more"]
+    return page["data"][::-1]
 
 
 def _assert_nothing_left(app, client, token) -> None:

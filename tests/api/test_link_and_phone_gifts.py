@@ -40,7 +40,7 @@ def test_a_link_gift_shows_its_claim_link_to_its_sender_once_sent(
     gift = sent_gift(app, client, template, people, mock_idp, recipient={"link": True})
 
     shown = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
-    listed = client.get("/v1/gifts", headers=people["sender"]).get_json()
+    listed = client.get("/v1/gifts", headers=people["sender"]).get_json()["data"]
 
     assert "claim_url" not in unsent and "claim_token" not in unsent
     assert shown["status"] == "sent"
@@ -70,7 +70,7 @@ def test_whoever_claims_a_link_gift_receives_it_and_the_link_is_gone(
     assert all(v["status"] == "active" and "code" not in v for v in body["vouchers"])
     after = client.get(f"/v1/gifts/{gift['id']}", headers=people["sender"]).get_json()
     assert after["status"] == "claimed" and "claim_url" not in after
-    received = client.get("/v1/gifts?role=received", headers=people["stranger"]).get_json()
+    received = client.get("/v1/gifts?role=received", headers=people["stranger"]).get_json()["data"]
     assert [g["id"] for g in received] == [gift["id"]]
     assert "claim_url" not in received[0]
 
@@ -105,7 +105,7 @@ def test_a_phone_gift_reaches_the_app_user_with_that_number_who_claims_it(
     gift = sent_gift(app, client, template, people, mock_idp,
                      recipient={"phone": demo_users[1]["mobile"]})  # fmt: skip
 
-    received = client.get("/v1/gifts?role=received", headers=friend).get_json()
+    received = client.get("/v1/gifts?role=received", headers=friend).get_json()["data"]
     (message,) = _messages(mock_idp, demo_users[1]["user_id"], gift)
     claimed = client.post(f"/v1/claims/{received[0]['claim_token']}", headers=friend)
 
@@ -113,7 +113,7 @@ def test_a_phone_gift_reaches_the_app_user_with_that_number_who_claims_it(
     assert received[0]["recipient"] == {"kind": "phone", "phone_masked": "139****6402"}
     assert message["page"].endswith(received[0]["claim_token"])
     assert claimed.status_code == 200 and claimed.get_json()["status"] == "claimed"
-    assert len(client.get("/v1/vouchers", headers=friend).get_json()) == 2
+    assert len(client.get("/v1/vouchers", headers=friend).get_json()["data"]) == 2
 
 
 def test_a_phone_gift_is_refused_to_another_number_and_to_an_unverified_one(
@@ -135,7 +135,7 @@ def test_a_phone_gift_is_refused_to_another_number_and_to_an_unverified_one(
     assert wrong.status_code == 403 and wrong.get_json()["code"] == "not_the_recipient"
     assert no_mobile.status_code == 403 and no_mobile.get_json()["code"] == "phone_not_verified"
     assert "mobile" in no_mobile.get_json()["detail"]
-    assert client.get("/v1/gifts?role=received", headers=other_number).get_json() == []
+    assert client.get("/v1/gifts?role=received", headers=other_number).get_json()["data"] == []
     assert client.get(f"/v1/gifts/{gift['id']}", headers=other_number).status_code == 404
 
 
@@ -151,7 +151,7 @@ def test_a_phone_gift_for_a_newcomer_gives_its_sender_the_link_to_pass_on(
     assert shown["claim_url"].endswith(f"/claim/{shown['claim_token']}")
 
     arrived = bearer(login(7)["access_token"])
-    received = client.get("/v1/gifts?role=received", headers=arrived).get_json()
+    received = client.get("/v1/gifts?role=received", headers=arrived).get_json()["data"]
     claimed = client.post(f"/v1/claims/{shown['claim_token']}", headers=arrived)
 
     assert [g["id"] for g in received] == [gift["id"]]

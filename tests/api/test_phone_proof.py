@@ -160,4 +160,4 @@ def test_a_phone_gift_is_claimed_after_proving_the_number(minifin, mock_idp, dem
     assert before.status_code == 403 and before.get_json()["code"] == "phone_not_verified"
     assert proven.status_code == 200
     assert claimed.status_code == 200 and claimed.get_json()["status"] == "claimed"
-    assert len(client.get("/v1/vouchers", headers=friend).get_json()) == 2
+    assert len(client.get("/v1/vouchers", headers=friend).get_json()["data"]) == 2

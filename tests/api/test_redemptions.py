@@ -26,7 +26,7 @@ def _claimed_codes(app, client, template, people, mock_idp) -> list[str]:
     gift = sent_gift(app, client, template, people, mock_idp)
     token = claim_token_of(app, gift["id"])
     assert client.post(f"/v1/claims/{token}", headers=people["friend"]).status_code == 200
-    wallet = client.get("/v1/vouchers", headers=people["friend"]).get_json()
+    wallet = client.get("/v1/vouchers", headers=people["friend"]).get_json()["data"]
     return [
         client.get(f"/v1/vouchers/{v['id']}", headers=people["friend"]).get_json()["code"]
         for v in wallet

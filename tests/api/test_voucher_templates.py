@@ -36,15 +36,15 @@ def test_logged_in_users_see_only_templates_on_sale(client, merchant, login):
     client.patch(f"/v1/voucher-templates/{retired['id']}", json={"active": False}, headers=merchant)
     user = bearer(login()["access_token"])
 
-    listed = client.get("/v1/voucher-templates", headers=user).get_json()
+    listed = client.get("/v1/voucher-templates", headers=user).get_json()["data"]
     hidden = client.get(f"/v1/voucher-templates/{retired['id']}", headers=user)
 
     assert [t["id"] for t in listed] == [on_sale["id"]]
     assert hidden.status_code == 404
     assert hidden.get_json()["code"] == "template_not_found"
-    everything = client.get("/v1/voucher-templates", headers=merchant).get_json()
+    everything = client.get("/v1/voucher-templates", headers=merchant).get_json()["data"]
     assert {t["id"] for t in everything} == {on_sale["id"], retired["id"]}
-    inactive = client.get("/v1/voucher-templates?active=false", headers=merchant).get_json()
+    inactive = client.get("/v1/voucher-templates?active=false", headers=merchant).get_json()["data"]
     assert [t["id"] for t in inactive] == [retired["id"]]
 
 
@@ -95,7 +95,7 @@ def test_bad_templates_are_refused_with_the_field_named(app, client, merchant, c
     assert response.status_code == 422
     assert response.mimetype == "application/problem+json"
     assert field in response.get_json()["errors"]
-    assert client.get("/v1/voucher-templates", headers=merchant).get_json() == []
+    assert client.get("/v1/voucher-templates", headers=merchant).get_json()["data"] == []
 
 
 def test_users_and_clients_without_the_scope_cannot_write(app, client, login):

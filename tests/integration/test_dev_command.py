@@ -97,8 +97,8 @@ def test_minifin_dev_runs_everything_and_stops_cleanly_then_reuses_its_instance(
         tokens = _login(api, mock)
         assert httpx.get(f"{api}/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
         templates = httpx.get(f"{api}/v1/voucher-templates", headers=bearer(tokens["access_token"]))
-        assert len(templates.json()) == 3
-        cover = httpx.get(templates.json()[0]["covers"][0]["image_url"])
+        assert len(templates.json()["data"]) == 3
+        cover = httpx.get(templates.json()["data"][0]["covers"][0]["image_url"])
         assert cover.status_code == 200 and cover.headers["content-type"].startswith("image/svg")
         first.wait_for("started (sources:")
     finally:
@@ -111,7 +111,7 @@ def test_minifin_dev_runs_everything_and_stops_cleanly_then_reuses_its_instance(
         second.wait_for("Ctrl-C stops everything")
         again = _login(api, mock)
         listed = httpx.get(f"{api}/v1/voucher-templates", headers=bearer(again["access_token"]))
-        assert len(listed.json()) == 3  # seeded once, not again
+        assert len(listed.json()["data"]) == 3  # seeded once, not again
     finally:
         assert second.interrupt(signal.SIGTERM) == 0  # as a process manager would stop it
     assert _port_is_free(api_port) and _port_is_free(mock_port)

@@ -28,7 +28,7 @@ BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```$", re.S | re.M)
 FLOWS = {  # what each flow of the walkthrough must still show (a path or a command it runs)
     "login": "/v1/sessions", "refresh": "/v1/sessions/refresh", "logout": "/v1/sessions/current",
     "merchant client": "minifin clients create", "client token": "/v1/oauth/token",
-    "templates": "/v1/voucher-templates", "gift bought": "/v1/gifts",
+    "templates": "/v1/voucher-templates", "pages": "&cursor=", "gift bought": "/v1/gifts",
     "gift paid": "/_mock/trades/", "gift claimed": "/v1/claims/", "wallet": "/v1/vouchers",
     "phone proven": "/v1/me/phone", "phone answer": "/_mock/phone-number",
     "redeemed": "/redemptions", "canceled": "/cancel", "identity": "/v1/identity/verifications",
