@@ -70,8 +70,17 @@ def rate_limited(limit: Callable[[], str]) -> Callable[[Callable], Callable]:
 
 
 def _is_rate_limited() -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "rate_limited", False))
+    """Whether the request's view has a limit, learned once per endpoint (views are fixed)."""
+    endpoint = request.endpoint or ""
+    known = current_app.extensions[_LIMITED_ENDPOINTS]
+    limited = known.get(endpoint)
+    if limited is None:
+        view = current_app.view_functions.get(endpoint)
+        limited = known[endpoint] = bool(getattr(view, "rate_limited", False))
+    return limited
+
+
+_LIMITED_ENDPOINTS = "minifin_limited_endpoints"
 
 
 def confine_limiter(app: Flask) -> None:
@@ -82,6 +91,7 @@ def confine_limiter(app: Flask) -> None:
     per-request context each time, a fifth of an authenticated GET's cost. A limited view keeps
     all three unchanged. Fails loudly if the limiter's hooks are not where it registers them.
     """
+    app.extensions[_LIMITED_ENDPOINTS] = {}
     hooks = {
         "before": app.before_request_funcs.setdefault(None, []),
         "after": app.after_request_funcs.setdefault(None, []),
@@ -166,6 +176,8 @@ def check_request_body() -> None:
 def _check_utf8(raw: bytes | str, where: str, *, percent_encoded: bool = True) -> None:
     """`raw` (a path, a query string, a form body), percent-decoded if it is so, must be UTF-8."""
     if isinstance(raw, str):  # WSGI hands over the path's and query's bytes as latin-1
+        if raw.isascii() and (not percent_encoded or "%" not in raw):
+            return  # ASCII is UTF-8: most requests stop here, decoding nothing
         raw = raw.encode("latin-1", "replace")
     try:
         (unquote_to_bytes(raw) if percent_encoded else raw).decode("utf-8")
