@@ -48,6 +48,7 @@ class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    answered: int = 0  # every answer, warm-up included (what the servers' CPU time was spent on)
 
     @property
     def requests_per_second(self) -> float:
@@ -62,6 +63,7 @@ class LoadResult:
         """Add one load process's results."""
         self.latencies_ms.extend(other["latencies_ms"])
         self.errors += other["errors"]
+        self.answered += other.get("answered", 0)
         self.error_samples.extend(other["error_samples"][: max(0, 5 - len(self.error_samples))])
 
     def figures(self) -> dict:
@@ -117,7 +119,8 @@ def load_process(port, path, headers, warmup, duration, post, threads, barrier, 
     barrier.wait(timeout=60)
     window_start = time.time() + warmup
     window = (window_start, window_start + duration)
-    sinks = [{"latencies_ms": [], "errors": 0, "error_samples": []} for _ in range(threads)]
+    sinks = [{"latencies_ms": [], "errors": 0, "error_samples": [], "answered": 0}
+             for _ in range(threads)]  # fmt: skip
     clients = [
         threading.Thread(target=hammer, args=(port, path, headers, window, sink, post))
         for sink in sinks
@@ -134,6 +137,7 @@ def load_process(port, path, headers, warmup, duration, post, threads, barrier, 
             "latencies_ms": merged.latencies_ms,
             "errors": merged.errors,
             "error_samples": merged.error_samples,
+            "answered": merged.answered,
         }
     )
 
@@ -169,6 +173,7 @@ def hammer(
             record_error(sink, f"{type(exc).__name__}: {exc}")
             continue
         elapsed_ms = (time.perf_counter() - started) * 1000
+        sink["answered"] += 1
         if response.status != expected:
             record_error(sink, f"HTTP {response.status} {answer[:200]!r}")
         elif window_start <= time.time() < window_end:
