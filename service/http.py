@@ -92,7 +92,7 @@ def confine_limiter(app: Flask) -> None:
     all three unchanged. Fails loudly if the limiter's hooks are not where it registers them.
     """
     app.extensions[_LIMITED_ENDPOINTS] = {}
-    hooks = {
+    hooks: dict[str, list[Callable]] = {
         "before": app.before_request_funcs.setdefault(None, []),
         "after": app.after_request_funcs.setdefault(None, []),
         "teardown": app.teardown_request_funcs.setdefault(None, []),
