@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import secrets
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -113,10 +114,17 @@ def serve_minifin(
     stack: contextlib.ExitStack, minifin: Minifin, log: Path, workers: int, threads: int, **env
 ) -> int:
     """One Minifin API under gunicorn on a fresh port, `env` overriding the instance's variables."""
+    return serve_minifin_process(stack, minifin, log, workers, threads, **env)[0]
+
+
+def serve_minifin_process(
+    stack: contextlib.ExitStack, minifin: Minifin, log: Path, workers: int, threads: int, **env
+) -> tuple[int, subprocess.Popen]:
+    """`serve_minifin`, also answering gunicorn's process (to read its CPU time)."""
     port = free_port()
     argv = gunicorn_argv("service.wsgi:app", port, workers, threads)
-    serve(stack, argv, {**minifin.env, **env}, log, f"http://{HOST}:{port}/healthz")
-    return port
+    process = serve(stack, argv, {**minifin.env, **env}, log, f"http://{HOST}:{port}/healthz")
+    return port, process
 
 
 def prepare_instance(env: dict[str, str]):

@@ -45,11 +45,30 @@ def gunicorn_argv(app_path: str, port: int, workers: int, threads: int) -> list[
     ]  # fmt: skip
 
 
-def serve(stack: contextlib.ExitStack, argv: list[str], env: dict, log: Path, probe: str) -> None:
-    """Start a server (stopped when `stack` closes) and wait until `probe` answers 200."""
+def serve(
+    stack: contextlib.ExitStack, argv: list[str], env: dict, log: Path, probe: str
+) -> subprocess.Popen:
+    """Start a server (stopped when `stack` closes), wait until `probe` answers 200, return it."""
     process = start_process(argv, env, log)
     stack.callback(stop_process, process)
     wait_until_up(probe, process, log)
+    return process
+
+
+def group_cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU seconds used so far by the child's process group (it and its workers).
+
+    Read from /proc (Linux); 0 elsewhere. Workers that exited are not counted, so call it around
+    a load during which none is recycled (gunicorn's max_requests is unset).
+    """
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    proc = Path("/proc")
+    for entry in proc.glob("[0-9]*/stat") if proc.is_dir() else ():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == process.pid:  # field 5, the process group, after state and ppid
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy import Row
 
 from schemas.text import PlainText
 
@@ -26,6 +29,16 @@ class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        """A Row (what a Core select answers, `g.user`) is read by attribute, directly.
+
+        marshmallow tries `obj[attr]` first on anything with `__getitem__`; a Row is indexed by
+        position, so that raised and was caught once per field on every answer dumped from one.
+        """
+        if isinstance(obj, Row) and "." not in attr:
+            return getattr(obj, attr, default)
+        return super().get_attribute(obj, attr, default)
 
 
 class ProblemSchema(BaseSchema):

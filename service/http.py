@@ -14,6 +14,7 @@ query; refusing them says what is wrong instead of acting on text the client did
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -68,11 +69,60 @@ def rate_limited(limit: Callable[[], str]) -> Callable[[Callable], Callable]:
     return decorator
 
 
-@limiter.request_filter
-def _not_rate_limited() -> bool:
-    """Spare the limiter's bookkeeping on the many views that have no limit (most requests)."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    return not getattr(view, "rate_limited", False)
+def _is_rate_limited() -> bool:
+    """Whether the request's view has a limit, learned once per endpoint (views are fixed)."""
+    endpoint = request.endpoint or ""
+    known = current_app.extensions[_LIMITED_ENDPOINTS]
+    limited = known.get(endpoint)
+    if limited is None:
+        view = current_app.view_functions.get(endpoint)
+        limited = known[endpoint] = bool(getattr(view, "rate_limited", False))
+    return limited
+
+
+_LIMITED_ENDPOINTS = "minifin_limited_endpoints"
+
+
+def confine_limiter(app: Flask) -> None:
+    """Run Flask-Limiter's request hooks only for views that have a limit.
+
+    Minifin sets no default or application-wide limit, so on any other view the limiter's
+    before-request check, header injection and teardown find nothing to do; yet they built its
+    per-request context each time, a fifth of an authenticated GET's cost. A limited view keeps
+    all three unchanged. Fails loudly if the limiter's hooks are not where it registers them.
+    """
+    app.extensions[_LIMITED_ENDPOINTS] = {}
+    hooks: dict[str, list[Callable]] = {
+        "before": app.before_request_funcs.setdefault(None, []),
+        "after": app.after_request_funcs.setdefault(None, []),
+        "teardown": app.teardown_request_funcs.setdefault(None, []),
+    }
+    found = 0
+    for kind, funcs in hooks.items():
+        for index, hook in enumerate(funcs):
+            owner = getattr(hook, "__self__", None)
+            if isinstance(hook, functools.partial) and hook.args:
+                owner = hook.args[0]
+            if owner is limiter:
+                funcs[index] = _only_when_limited(hook, passes_response=kind == "after")
+                found += 1
+    if found != len(hooks):
+        raise RuntimeError(f"expected one Flask-Limiter hook of each kind, found {found}")
+
+
+def _only_when_limited(hook: Callable, *, passes_response: bool) -> Callable:
+    if passes_response:
+
+        def after(response: Response) -> Response:
+            return hook(response) if _is_rate_limited() else response
+
+        return after
+
+    def before_or_teardown(*args: Any) -> None:
+        if _is_rate_limited():
+            hook(*args)
+
+    return before_or_teardown
 
 
 def _is_json(mimetype: str) -> bool:
@@ -126,6 +176,8 @@ def check_request_body() -> None:
 def _check_utf8(raw: bytes | str, where: str, *, percent_encoded: bool = True) -> None:
     """`raw` (a path, a query string, a form body), percent-decoded if it is so, must be UTF-8."""
     if isinstance(raw, str):  # WSGI hands over the path's and query's bytes as latin-1
+        if raw.isascii() and (not percent_encoded or "%" not in raw):
+            return  # ASCII is UTF-8: most requests stop here, decoding nothing
         raw = raw.encode("latin-1", "replace")
     try:
         (unquote_to_bytes(raw) if percent_encoded else raw).decode("utf-8")
@@ -176,6 +228,7 @@ def only_meaningful_retry_after(response: Response) -> Response:
 
 
 def install(app: Flask) -> None:
+    confine_limiter(app)
     app.before_request(check_request_text)
     app.before_request(check_request_body)
     # Flask runs after-request functions last-registered first; Flask-Limiter adds its headers

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Connection, Row, bindparam, or_, select, update
 
 from service.auth import refresh_tokens
 from service.auth.models import LoginSession, RefreshToken, User
@@ -242,6 +242,19 @@ _LIVE_SESSION_USER = (
 )
 
 
+def _read_connection() -> Connection:
+    """A connection for one read that needs no transaction.
+
+    On PostgreSQL, autocommit spares the BEGIN and ROLLBACK round trips. SQLite's driver opens no
+    transaction for a SELECT anyway, and switching its isolation level there and back on every
+    checkout cost more than the query.
+    """
+    connection = db.engine.connect()
+    if connection.dialect.name == "sqlite":
+        return connection
+    return connection.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def existing_user(user_id: str) -> User:
     """The user a merchant client names, or the 404 every such route answers."""
     user = db.session.get(User, user_id)
@@ -264,8 +277,7 @@ def authenticated_user(claims: dict[str, Any]) -> Row:
     live = components().live_sessions
     row = live.get(session_id)
     if row is None:
-        # A single read needs no transaction: autocommit spares BEGIN and ROLLBACK round trips.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        with _read_connection() as connection:
             row = connection.execute(
                 _LIVE_SESSION_USER, {"sid": session_id, "sub": claims["sub"]}
             ).first()

@@ -42,6 +42,10 @@ class MockStore:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
+        # With the write-ahead log, NORMAL survives a crash of the mock (only a power cut may lose
+        # the latest calls); FULL waited for the disk on every commit, a few per gateway call,
+        # which made a login against the mock mostly fsync.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         with self.transaction() as db:
             for statements in TABLES.values():

@@ -167,3 +167,25 @@ def test_rate_limits_can_live_in_redis_shared_by_all_processes(app_env):
     assert int(answers[-1].headers["Retry-After"]) > 0
     shared = redis.Redis(host="127.0.0.1", port=6379, db=15)
     assert shared.keys(f"*{address['REMOTE_ADDR']}*"), "the counter is not in Redis"
+
+
+def test_the_limiter_does_no_work_for_views_without_a_limit(client, monkeypatch):
+    """Its per-request context is built only where a limit applies (service/http.py)."""
+    from flask_limiter import Limiter
+
+    uses: list[str] = []
+    original = Limiter.context
+
+    def counting(self):
+        uses.append("context")
+        return original.fget(self)
+
+    monkeypatch.setattr(Limiter, "context", property(counting))
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/v1/me").status_code == 401
+    unlimited = len(uses)
+    limited = client.post("/v1/sessions", json={"auth_code": "x"})
+
+    assert unlimited == 0
+    assert uses, "the login's limit is no longer checked"
+    assert limited.headers["X-RateLimit-Limit"]
