@@ -54,27 +54,42 @@ class EventQuerySchema(PageQuerySchema):
 EventPageSchema = page_schema(EventSchema, "EventPage")
 
 
-class EndpointCreateSchema(BaseSchema):
-    url = fields.Url(
-        required=True,
+def _endpoint_url(**kwargs):
+    return fields.Url(
         schemes={"https", "http"},
         require_tld=False,
         validate=[validate.Length(max=2048), PlainText()],
         metadata={"description": "Where deliveries are posted; `https` in production."},
+        **kwargs,
     )
-    enabled_events = fields.List(
-        _type_pattern(), required=True, validate=validate.Length(1, 100),
+
+
+def _enabled_events(**kwargs):
+    return fields.List(
+        _type_pattern(), validate=validate.Length(1, 100),
         metadata={"description": "Event types, prefixes such as `gift.*`, or `*` for all."},
+        **kwargs,
     )  # fmt: skip
-    description = fields.String(
-        load_default="", validate=[validate.Length(max=200), PlainText()]
-    )
+
+
+def _description(**kwargs):
+    return fields.String(validate=[validate.Length(max=200), PlainText()], **kwargs)
+
+
+class EndpointCreateSchema(BaseSchema):
+    url = _endpoint_url(required=True)
+    enabled_events = _enabled_events(required=True)
+    description = _description(load_default="")
     enabled = fields.Boolean(load_default=True)
 
 
-class EndpointUpdateSchema(EndpointCreateSchema):
-    class Meta(EndpointCreateSchema.Meta):
-        partial = True
+class EndpointUpdateSchema(BaseSchema):
+    """Only the fields given change."""
+
+    url = _endpoint_url()
+    enabled_events = _enabled_events()
+    description = _description()
+    enabled = fields.Boolean()
 
 
 class EndpointSchema(BaseSchema):

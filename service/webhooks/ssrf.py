@@ -55,11 +55,13 @@ def refusal(address: str, *, allow_private: bool) -> str | None:
         return "the unspecified address"
     if ip.is_loopback:
         return None if allow_private else "a loopback address"
+    if ip.is_reserved:
+        return "a reserved address"
     if ip.is_link_local:
         return None if allow_private else "a link-local address"
     if ip.is_private or ip in SHARED_ADDRESS_SPACE:
         return None if allow_private else "a private address"
-    if ip.is_reserved or not ip.is_global:
+    if not ip.is_global:
         return "a reserved address"
     return None
 
