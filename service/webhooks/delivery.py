@@ -6,7 +6,8 @@ UPDATE SKIP LOCKED` on PostgreSQL, so workers take different endpoints). Each cl
 served by one thread of a bounded per-process pool, one request at a time (so an endpoint gets
 at most one request per worker holding it, and one worker holds it): its due deliveries, up to
 PER_CLAIM at a time (one, a probe, while it is failing), each attempt recorded with its outcome
-(outcomes.py), the lease renewed with each. The thread keeps its endpoint while deliveries are
+(outcomes.py; a run of successes in one transaction, a failure at once), the lease renewed
+with each record. The thread keeps its endpoint while deliveries are
 due and it answers, up to SERVE_SECONDS, then hands it back. `run_batch` returns as soon as the
 claimed endpoints are handed to the pool, so a thread stuck on a timeout holds its own endpoint's
 lease and nothing else: the worker's next pass claims the others again.
@@ -37,12 +38,13 @@ from service.webhooks import sender
 from service.webhooks.endpoints import signing_secrets
 from service.webhooks.event_log import event_view
 from service.webhooks.models import PENDING, WebhookDelivery, WebhookEndpoint
-from service.webhooks.outcomes import Attempted, lease_seconds, record_attempt
+from service.webhooks.outcomes import Attempted, lease_seconds, record_attempt, record_successes
 
 log = logging.getLogger(__name__)
 POOL_THREADS = 8  # endpoints served at once by one worker process
 PER_CLAIM = 50  # deliveries read at a time for a healthy endpoint
 SERVE_SECONDS = 30.0  # how long a thread keeps an endpoint before handing it back
+FLUSH_SECONDS = 5.0  # successes are recorded a run at a time, at least this often
 
 
 def _due_delivery():
@@ -153,12 +155,21 @@ def serve_endpoint(endpoint_id: str, worker_id: str) -> int:
             if not found or not found[2]:
                 break
             url, secrets, work = found
+            succeeded: list[tuple[Attempted, sender.Outcome]] = []
+            flushed = time.monotonic()
             for due in work:
                 headers = sender.signed_headers(due.event_id, secrets, due.body, utcnow())
                 outcome = sender.post(client, url, headers, due.body, timeout)
-                if not record_attempt(due.attempted, outcome, worker_id):
+                if not outcome.succeeded:
+                    record_successes(succeeded, worker_id)
+                    record_attempt(due.attempted, outcome, worker_id)
                     return delivered
+                succeeded.append((due.attempted, outcome))
                 delivered += 1
+                if time.monotonic() - flushed > FLUSH_SECONDS:  # keep the lease renewed
+                    record_successes(succeeded, worker_id)
+                    succeeded, flushed = [], time.monotonic()
+            record_successes(succeeded, worker_id)
     finally:
         client.close()
         release(endpoint_id, worker_id)

@@ -19,9 +19,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, insert, update
 
 from schemas.webhooks import EndpointSchema
 from service.components import settings
@@ -66,6 +66,42 @@ class Attempted:
     attempts_before: int
     failing_since: datetime | None
     failure_streak: int
+
+
+def record_successes(done: list[tuple[Attempted, Outcome]], worker_id: str) -> None:
+    """Record a run of successful attempts to one endpoint in one transaction; it commits.
+
+    A healthy endpoint's deliveries are recorded a run at a time (a fixed number of statements
+    per run), so a busy endpoint costs one commit per run, not per request; a worker killed
+    before the commit leaves them pending, and they go out again (at least once).
+    """
+    if not done:
+        return
+    now = utcnow()
+    db.session.execute(insert(WebhookAttempt), [
+        {"delivery_id": a.delivery_id, "attempt": a.attempts_before + 1, "at": now,
+         "duration_ms": o.duration_ms, "status_code": o.status_code, "error": None,
+         "response_body": o.body}
+        for a, o in done
+    ])  # fmt: skip
+    table = cast(Table, WebhookDelivery.__table__)  # Core: one executemany, not ORM bulk
+    db.session.execute(
+        update(table)
+        .where(table.c.id == bindparam("delivery_id"))
+        .values(status=SUCCEEDED, attempts=bindparam("attempt"),
+                last_status=bindparam("summary"), finished_at=now),
+        [{"delivery_id": a.delivery_id, "attempt": a.attempts_before + 1,
+          "summary": o.summary} for a, o in done],
+    )  # fmt: skip
+    values: dict[str, Any] = {"lease_expires_at": db_now_plus(lease_seconds())}
+    if any(a.failing_since is not None for a, _ in done):
+        values.update(failing_since=None, failure_streak=0, circuit_until=None)
+    db.session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == done[0][0].endpoint_id, WebhookEndpoint.locked_by == worker_id)
+        .values(**values)
+    )
+    db.session.commit()
 
 
 def record_attempt(attempted: Attempted, outcome: Outcome, worker_id: str) -> bool:
