@@ -25,6 +25,7 @@ from service.sql import seconds_until_earliest
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
+INSERT_ROWS = 1000  # deliveries per multi-row insert (7 parameters each, under every limit)
 
 
 def fan_out(worker_id: str, limit: int) -> int:
@@ -53,11 +54,11 @@ def fan_out(worker_id: str, limit: int) -> int:
         for endpoint in endpoints
         if any(matches(pattern, event.type) for pattern in endpoint.enabled_events)
     ]  # fmt: skip
-    if rows:
-        dialect = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), INSERT_ROWS):
         db.session.execute(
             dialect(WebhookDelivery)
-            .values(rows)
+            .values(rows[start : start + INSERT_ROWS])
             .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
         )
     db.session.execute(

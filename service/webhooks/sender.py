@@ -92,7 +92,7 @@ def post(client: httpx.Client, url: str, headers: dict, body: str, timeout: floa
     try:
         with client.stream("POST", url, content=body.encode(), headers=headers) as response:
             kept = _read_limited(response, deadline)
-            text = kept.decode("utf-8", errors="replace")
+            text = kept.decode("utf-8", errors="replace").replace("\x00", "\ufffd")  # no NUL in SQL
             return Outcome(response.status_code, None, elapsed(), text)
     except RefusedAddress as error:
         return Outcome(None, str(error)[:200], elapsed(), None)

@@ -117,3 +117,12 @@ def test_urls_refused_at_registration(url, production, why):
     assert why in (check_url(url, require_https=production, allow_private=not production) or "")
     assert check_url("https://hooks.merchant.example/x", require_https=True,
                      allow_private=False) is None  # fmt: skip
+
+
+def test_an_answer_is_kept_as_text_a_database_can_store():
+    odd = Receiver(answer=lambda n: Answer(200, body=b"ok\x00\xff"))
+    try:
+        outcome = _post(odd.url, allow_private=True, resolves_to=["127.0.0.1"])
+        assert outcome.body == "ok\ufffd\ufffd"  # PostgreSQL refuses NUL in text
+    finally:
+        odd.stop()
