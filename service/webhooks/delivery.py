@@ -172,6 +172,7 @@ def serve_endpoint(endpoint_id: str, worker_id: str) -> int:
             record_successes(succeeded, worker_id)
     finally:
         client.close()
+        db.session.rollback()  # after an error, the session must start afresh to let go
         release(endpoint_id, worker_id)
     return delivered
 
