@@ -37,6 +37,7 @@ from service.sql import seconds_until_earliest
 from service.webhooks import sender
 from service.webhooks.endpoints import signing_secrets
 from service.webhooks.event_log import event_view
+from service.webhooks.metrics import summary_line
 from service.webhooks.models import PENDING, WebhookDelivery, WebhookEndpoint
 from service.webhooks.outcomes import Attempted, lease_seconds, record_attempt, record_successes
 
@@ -249,4 +250,6 @@ def _seconds_until_due(horizon: float) -> float:
     )
 
 
-DELIVERIES = DueWorkSource("webhook_deliveries", deliver, seconds_until_due=_seconds_until_due)
+DELIVERIES = DueWorkSource(
+    "webhook_deliveries", deliver, seconds_until_due=_seconds_until_due, summary=summary_line
+)

@@ -19,6 +19,25 @@ from service.extensions import db
 from service.webhooks.models import DELIVERY_STATUSES, PENDING, WebhookDelivery, WebhookEndpoint
 
 
+def summary_line(window_seconds: float) -> str:
+    """The deliveries' part of a worker's periodic line ("" when nothing waits or fails)."""
+    try:
+        pending, retrying = db.session.execute(
+            select(func.count(), func.count().filter(WebhookDelivery.attempts > 0)).where(
+                WebhookDelivery.status == PENDING
+            )
+        ).one()
+        failing = db.session.scalar(
+            select(func.count()).where(WebhookEndpoint.failing_since.is_not(None),
+                                       WebhookEndpoint.enabled.is_(True))
+        )  # fmt: skip
+    finally:
+        db.session.rollback()
+    if not (pending or failing):
+        return ""
+    return f"webhooks {pending} pending ({retrying} retrying), {failing} endpoint(s) failing"
+
+
 class WebhookCollector(Collector):
     """Prometheus gauges for webhook deliveries, computed at scrape time (in an app context)."""
 

@@ -68,3 +68,23 @@ def test_the_commands_list_test_and_redeliver(env, receiver):
         app.extensions["minifin"].gateway.close()
         with app.app_context():
             db.engine.dispose()
+
+
+def test_the_worker_summary_tells_pending_and_failing_deliveries(env):
+    from service import create_app
+    from service.webhooks.endpoints import create_endpoint
+    from service.webhooks.metrics import summary_line
+
+    app = create_app(env)
+    try:
+        with app.app_context():
+            assert summary_line(60) == ""
+            create_endpoint({"url": "https://hooks.merchant.example/x", "enabled_events": ["*"]})
+            record("gift.sent", "gift", "gft_1", {"id": "gft_1"})
+            db.session.commit()
+            fan_out("test", 10)
+            assert summary_line(60) == "webhooks 1 pending (0 retrying), 0 endpoint(s) failing"
+    finally:
+        app.extensions["minifin"].gateway.close()
+        with app.app_context():
+            db.engine.dispose()
