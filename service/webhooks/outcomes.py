@@ -53,8 +53,10 @@ def retry_delay(attempts_made: int) -> timedelta:
 
 
 def lease_seconds() -> float:
-    """An endpoint's lease outlasts one attempt: renewed with each outcome recorded."""
-    return settings().webhook_timeout_seconds + 30
+    """An endpoint's lease outlasts one attempt by a job's lease (`MINIFIN_JOB_LEASE_SECONDS`),
+    renewed with each outcome recorded; a killed worker's endpoint is free again after it."""
+    config = settings()
+    return config.webhook_timeout_seconds + config.job_lease_seconds
 
 
 @dataclass(frozen=True)
