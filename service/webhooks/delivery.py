@@ -3,8 +3,8 @@
 A worker claims *endpoints*, not deliveries: up to as many as its pool has free threads, among
 the enabled endpoints with a due delivery, whose lease is free and whose circuit is closed (`FOR
 UPDATE SKIP LOCKED` on PostgreSQL, so workers take different endpoints). Each claimed endpoint is
-served by one thread of a bounded per-process pool, one request at a time (so an endpoint gets
-at most one request per worker holding it, and one worker holds it): its due deliveries, up to
+served by one thread of a bounded per-process pool, with at most PER_ENDPOINT requests out at
+once (one worker holds an endpoint, so that bounds what it receives): its due deliveries, up to
 PER_CLAIM at a time (one, a probe, while it is failing), each attempt recorded with its outcome
 (outcomes.py; a run of successes in one transaction, a failure at once), the lease renewed
 with each record. The thread keeps its endpoint while deliveries are
@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -44,6 +45,7 @@ from service.webhooks.outcomes import Attempted, lease_seconds, record_attempt, 
 log = logging.getLogger(__name__)
 POOL_THREADS = 8  # endpoints served at once by one worker process
 PER_CLAIM = 50  # deliveries read at a time for a healthy endpoint
+PER_ENDPOINT = 4  # requests out at once to one endpoint
 SERVE_SECONDS = 30.0  # how long a thread keeps an endpoint before handing it back
 FLUSH_SECONDS = 5.0  # successes are recorded a run at a time, at least this often
 
@@ -144,12 +146,25 @@ def release(endpoint_id: str, worker_id: str) -> None:
 
 
 def serve_endpoint(endpoint_id: str, worker_id: str) -> int:
-    """Deliver the endpoint's due deliveries while it answers; returns how many succeeded."""
+    """Deliver the endpoint's due deliveries while it answers; returns how many succeeded.
+
+    Requests go out in windows: one first, then twice as many after each window answered, up
+    to PER_ENDPOINT at once (an endpoint far away is not limited to one round trip at a time,
+    and one that does not answer costs one attempt); when one fails, the others of its window
+    are recorded too and the endpoint is handed back, its circuit open.
+    """
     config = settings()
     timeout = config.webhook_timeout_seconds
     client = sender.new_client(allow_private=config.webhook_allow_private_networks,
                                resolver=sender.configured_resolver(), timeout=timeout)  # fmt: skip
+    posting = ThreadPoolExecutor(PER_ENDPOINT, thread_name_prefix=f"webhooks-{endpoint_id}")
     delivered, until = 0, time.monotonic() + SERVE_SECONDS
+    width = 1  # one request first: an endpoint that does not answer ties up one attempt
+
+    def attempt(due: Due, url: str, secrets: list[str]) -> sender.Outcome:
+        headers = sender.signed_headers(due.event_id, secrets, due.body, utcnow())
+        return sender.post(client, url, headers, due.body, timeout)
+
     try:
         while time.monotonic() < until:
             found = due_work(endpoint_id, worker_id)
@@ -158,20 +173,27 @@ def serve_endpoint(endpoint_id: str, worker_id: str) -> int:
             url, secrets, work = found
             succeeded: list[tuple[Attempted, sender.Outcome]] = []
             flushed = time.monotonic()
-            for due in work:
-                headers = sender.signed_headers(due.event_id, secrets, due.body, utcnow())
-                outcome = sender.post(client, url, headers, due.body, timeout)
-                if not outcome.succeeded:
+            start = 0
+            while start < len(work):
+                window, start = work[start : start + width], start + width
+                outcomes = list(posting.map(attempt, window, [url] * len(window),
+                                            [secrets] * len(window)))  # fmt: skip
+                failed = [(d, o) for d, o in zip(window, outcomes, strict=True) if not o.succeeded]
+                succeeded.extend((d.attempted, o) for d, o in zip(window, outcomes, strict=True)
+                                 if o.succeeded)  # fmt: skip
+                delivered += len(window) - len(failed)
+                if failed:
                     record_successes(succeeded, worker_id)
-                    record_attempt(due.attempted, outcome, worker_id)
+                    for due, outcome in failed:
+                        record_attempt(due.attempted, outcome, worker_id)
                     return delivered
-                succeeded.append((due.attempted, outcome))
-                delivered += 1
+                width = min(PER_ENDPOINT, width * 2)  # it answers: more at once
                 if time.monotonic() - flushed > FLUSH_SECONDS:  # keep the lease renewed
                     record_successes(succeeded, worker_id)
                     succeeded, flushed = [], time.monotonic()
             record_successes(succeeded, worker_id)
     finally:
+        posting.shutdown(wait=True)
         client.close()
         db.session.rollback()  # after an error, the session must start afresh to let go
         release(endpoint_id, worker_id)
