@@ -252,6 +252,23 @@ class Settings(OperationalSettings):
         default="30",
         validate=_range(1, 3650),
     )
+    webhook_timeout_seconds: float = setting(
+        "how long a webhook endpoint has to answer 2xx before the attempt counts as failed",
+        default="10", validate=_range(0.1, 60),
+    )  # fmt: skip
+    webhook_retry_scale: float = setting(
+        "multiplies the webhook retry schedule (1 m … 24 h, about three days) and the failing "
+        "time after which an endpoint is disabled; tests compress it",
+        default="1", validate=_range(0.00001, 10),
+    )  # fmt: skip
+    webhook_secret_overlap_hours: float = setting(
+        "after a secret rotation, how long deliveries are signed with the old secret too",
+        default="24", validate=_range(0, 720),
+    )  # fmt: skip
+    webhook_allow_private_networks: bool = setting(
+        "deliver webhooks to loopback and private addresses (refused in production)",
+        default="true", profiles={"production": "false"},
+    )  # fmt: skip
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Every `MINIFIN_*` variable as given, declared or not (keys too, so never in the repr)."""
 

@@ -34,6 +34,11 @@ def validate(settings: Settings) -> None:
             load_public_key(settings.platform_public_key)
         except KeyFormatError as exc:
             raise ConfigError(f"MINIFIN_PLATFORM_PUBLIC_KEY: {exc}") from exc
+    if settings.webhook_allow_private_networks:
+        raise ConfigError(
+            "MINIFIN_WEBHOOK_ALLOW_PRIVATE_NETWORKS: production never delivers webhooks to "
+            "loopback or private addresses"
+        )
     gateway = urlsplit(settings.gateway_url)
     if gateway.scheme != "https" or (gateway.hostname or "") in _LOOPBACK_HOSTS:
         raise ConfigError(

@@ -24,13 +24,14 @@ from service.gifting.contributions import CONTRIBUTIONS as GIFTING
 from service.identity.contributions import CONTRIBUTIONS as IDENTITY
 from service.notifications.contributions import CONTRIBUTIONS as NOTIFICATIONS
 from service.scheduler.contributions import CONTRIBUTIONS as SCHEDULER
+from service.webhooks.contributions import CONTRIBUTIONS as WEBHOOKS
 
 # The API's own endpoints: probes (documented) and /metrics (operational, left out of the
 # OpenAPI document).
 CORE = Contributions(name="core", api_blueprints=(health.blp,), blueprints=(metrics.blp,))
 
 CONTRIBUTIONS: tuple[Contributions, ...] = (
-    CORE, SCHEDULER, AUTH, GIFTING, IDENTITY, CREDIT, NOTIFICATIONS, EVENTS,
+    CORE, SCHEDULER, AUTH, GIFTING, IDENTITY, CREDIT, NOTIFICATIONS, WEBHOOKS, EVENTS,
 )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from service.identity.models import Identity, IdentityEvent, IdentityVerificatio
 from service.notifications.models import GatewayNotification
 from service.scheduler.models import OutboxJob
 from service.security.rotation import SealedColumns
+from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 SEALED_COLUMNS = (
     SealedColumns(Identity, owner="user_id", columns=("name_sealed", "id_number_sealed")),
@@ -33,6 +34,9 @@ SEALED_COLUMNS = (
     SealedColumns(Voucher, owner="id", columns=("code_sealed",)),
     SealedColumns(Gift, owner="id", columns=("claim_token_sealed",)),
     SealedColumns(CreditConsent, owner="id", columns=("platform_token_sealed",)),
+    SealedColumns(
+        WebhookEndpoint, owner="id", columns=("secret_sealed", "previous_secret_sealed")
+    ),
 )
 
 __all__ = [
@@ -58,4 +62,7 @@ __all__ = [
     "Voucher",
     "VoucherLedgerEntry",
     "VoucherTemplate",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

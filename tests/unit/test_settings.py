@@ -13,6 +13,7 @@ def test_a_complete_production_configuration_loads(production_env):
     settings = load_settings(production_env)
     assert settings.is_production
     assert settings.access_token_ttl == 900
+    assert settings.webhook_allow_private_networks is False  # loopback allowed only in dev/test
 
 
 @pytest.mark.parametrize(
@@ -29,6 +30,10 @@ def test_a_complete_production_configuration_loads(production_env):
         ({"MINIFIN_DATABASE_URL": "mysql://x"}, "MINIFIN_DATABASE_URL"),
         ({"MINIFIN_SELLER_ID": None}, "MINIFIN_SELLER_ID"),
         ({"MINIFIN_SELLER_ID": "12345"}, "MINIFIN_SELLER_ID"),
+        (
+            {"MINIFIN_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"},
+            "MINIFIN_WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+        ),
     ],
 )
 def test_production_refuses_with_one_line_naming_the_variable(production_env, change, variable):
