@@ -103,7 +103,7 @@ def enqueue_many(
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [_job_values(kind, payload, run_at, key) for payload, key in jobs]
-    db.session.execute(insert(OutboxJob).on_conflict_do_nothing(), rows)
+    db.session.execute(insert(OutboxJob.__table__).on_conflict_do_nothing(), rows)
     _notify_workers()
 
 
