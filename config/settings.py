@@ -247,6 +247,11 @@ class Settings(OperationalSettings):
         default="120",
         validate=_range(1, 86400),
     )
+    event_retention_days: int = setting(
+        "how long the event log keeps an event (and its webhook deliveries), days",
+        default="30",
+        validate=_range(1, 3650),
+    )
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Every `MINIFIN_*` variable as given, declared or not (keys too, so never in the repr)."""
 

@@ -209,3 +209,43 @@ class DepositSchema(BaseSchema):
         },
     )
     operations = fields.List(fields.Nested(DepositOperationSchema), dump_only=True)
+
+
+class MerchantConsentSchema(BaseSchema):
+    """A consent as a merchant client's systems see it (in events): whose, for what, its status
+    and times; no platform token and no evidence of where it came from."""
+
+    id = fields.String(dump_only=True)
+    user_id = fields.String(dump_only=True)
+    purpose = fields.String(dump_only=True)
+    scope = fields.String(dump_only=True)
+    policy_version = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": CONSENT_STATUSES})
+    granted_at = fields.AwareDateTime(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True)
+    withdrawn_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class MerchantCheckSchema(BaseSchema):
+    """A decided credit check as a merchant client's systems see it (in events): no score."""
+
+    id = fields.String(dump_only=True)
+    user_id = fields.String(dump_only=True)
+    consent_id = fields.String(dump_only=True)
+    purpose = fields.String(dump_only=True)
+    requested_by = fields.String(dump_only=True)
+    threshold = fields.Integer(dump_only=True)
+    outcome = fields.String(dump_only=True, metadata={"enum": CHECK_OUTCOMES})
+    admitted = fields.Boolean(dump_only=True, allow_none=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    decided_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class MerchantDepositSchema(DepositSchema):
+    """A deposit as the merchant API shows it, without the user's signed order string or its
+    ledger; a release or charge event adds the line that completed (`operation`)."""
+
+    class Meta(DepositSchema.Meta):
+        exclude = ("order_str", "operations")
+
+    operation = fields.Nested(DepositOperationSchema, dump_only=True)

@@ -230,3 +230,59 @@ class RedemptionSchema(BaseSchema):
     redeemed_fen = fields.Integer(dump_only=True, attribute="amount_fen")
     balance_after_fen = fields.Integer(dump_only=True)
     at = fields.AwareDateTime(dump_only=True)
+
+
+class MerchantGiftSchema(BaseSchema):
+    """A gift as a merchant client's systems see it (in events): ids, amounts, times, status.
+
+    Never the sender's message, the recipient's number (not even masked), the claim token or
+    link: what a till or a ledger needs, and nothing a person wrote or could claim with.
+    `service/gifting/snapshots.py` builds the same dict without marshmallow for the sending
+    batch (a test keeps the two equal).
+    """
+
+    id = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    sender_id = fields.String(dump_only=True)
+    template_id = fields.String(dump_only=True)
+    quantity = fields.Integer(dump_only=True)
+    unit_price_fen = fields.Integer(dump_only=True)
+    amount_fen = fields.Integer(dump_only=True)
+    currency = fields.String(dump_only=True)
+    recipient = fields.Method("_recipient", dump_only=True)
+    trade_no = fields.String(dump_only=True, allow_none=True)
+    send_at = fields.AwareDateTime(dump_only=True)
+    timezone = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    paid_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    closed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    sent_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    claim_expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    claimed_by = fields.String(dump_only=True, allow_none=True)
+    claimed_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+    refunded_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+    def _recipient(self, gift) -> dict:
+        return {"kind": gift.recipient_kind, "user_id": gift.recipient_user_id}
+
+
+class MerchantVoucherSchema(BaseSchema):
+    """A voucher as a merchant client's systems see it (in events): never its code, even masked."""
+
+    id = fields.String(dump_only=True)
+    gift_id = fields.String(dump_only=True)
+    template_id = fields.String(dump_only=True)
+    owner_id = fields.String(dump_only=True, allow_none=True)
+    kind = fields.String(dump_only=True)
+    face_value_fen = fields.Integer(dump_only=True)
+    balance_fen = fields.Integer(dump_only=True)
+    status = fields.String(dump_only=True)
+    issued_at = fields.AwareDateTime(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class MerchantRedemptionSchema(MerchantVoucherSchema):
+    """`voucher.redeemed`: the voucher after the redemption, with what it took and what is left."""
+
+    amount_fen = fields.Integer(dump_only=True)
+    balance_after_fen = fields.Integer(dump_only=True)

@@ -89,3 +89,24 @@ class IdentityEventSchema(BaseSchema):
     origin = fields.String(dump_only=True, allow_none=True)
     at = fields.AwareDateTime(dump_only=True)
     detail = fields.Dict(dump_only=True)
+
+
+class MerchantVerificationSchema(BaseSchema):
+    """A verification attempt as a merchant client's systems see it (in events): whose, how it
+    ended and when; never the name or ID number, not even masked."""
+
+    id = fields.String(dump_only=True)
+    user_id = fields.String(dump_only=True)
+    status = fields.String(dump_only=True, metadata={"enum": STATUSES})
+    fail_reason = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.AwareDateTime(dump_only=True)
+    expires_at = fields.AwareDateTime(dump_only=True)
+    finished_at = fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class MerchantErasureSchema(BaseSchema):
+    """`identity.erased`: whose identity data was erased and when, nothing of the data."""
+
+    user_id = fields.String(dump_only=True)
+    verified = fields.Boolean(dump_only=True)
+    erased_at = fields.AwareDateTime(dump_only=True)

@@ -19,6 +19,7 @@ from service import health, metrics
 from service.auth.contributions import CONTRIBUTIONS as AUTH
 from service.contributions import Contributions, Wiring, compose
 from service.credit.contributions import CONTRIBUTIONS as CREDIT
+from service.events.contributions import CONTRIBUTIONS as EVENTS
 from service.gifting.contributions import CONTRIBUTIONS as GIFTING
 from service.identity.contributions import CONTRIBUTIONS as IDENTITY
 from service.notifications.contributions import CONTRIBUTIONS as NOTIFICATIONS
@@ -29,7 +30,7 @@ from service.scheduler.contributions import CONTRIBUTIONS as SCHEDULER
 CORE = Contributions(name="core", api_blueprints=(health.blp,), blueprints=(metrics.blp,))
 
 CONTRIBUTIONS: tuple[Contributions, ...] = (
-    CORE, SCHEDULER, AUTH, GIFTING, IDENTITY, CREDIT, NOTIFICATIONS,
+    CORE, SCHEDULER, AUTH, GIFTING, IDENTITY, CREDIT, NOTIFICATIONS, EVENTS,
 )  # fmt: skip
 
 

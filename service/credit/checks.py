@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.auth.services import existing_user
 from service.components import blind_index, gateway, settings
 from service.credit import consents
+from service.credit.credit_events import record_check
 from service.credit.explanations import ADMITTED, NOT_ADMITTED, NOT_EVALUABLE, explain
 from service.credit.models import PENDING, CreditCheck
 from service.dbtypes import utcnow
@@ -30,7 +31,7 @@ from service.gateway import zhima
 from service.gateway.errors import GatewayRejected
 from service.identity.audit import Actor
 from service.identity.identities import has_verified_identity, verified_name_and_number
-from service.sql import existing
+from service.sql import existing, rows_changed
 from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
@@ -110,15 +111,21 @@ def _ask_platform(check_id: str, actor: Actor) -> CreditCheck:
         raise
     finally:
         del name, id_number, verified
-    check = existing(CreditCheck, check_id)
-    consent = existing(consents.CreditConsent, check.consent_id)
     outcome = {True: ADMITTED, False: NOT_ADMITTED, None: NOT_EVALUABLE}[admitted]
-    check.outcome, check.admitted, check.biz_no = outcome, admitted, biz_no
-    check.decided_at = utcnow()
-    consents.record_event(
-        consent, "used_for_check", actor, check_id=check.id, threshold=threshold, outcome=outcome
+    decided = rows_changed(  # a concurrent retry of the same check may have recorded it first
+        update(CreditCheck)
+        .where(CreditCheck.id == check_id, CreditCheck.outcome == PENDING)
+        .values(outcome=outcome, admitted=admitted, biz_no=biz_no, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
+    check = existing(CreditCheck, check_id)
+    if decided:
+        consent = existing(consents.CreditConsent, check.consent_id)
+        consents.record_event(consent, "used_for_check", actor, check_id=check.id,
+                              threshold=threshold, outcome=outcome)  # fmt: skip
+        record_check(check_id)
     db.session.commit()
+    db.session.refresh(check)
     log.info("credit check %s: %s", check.id, outcome)
     return shown(check)
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from service.auth.models import User
 from service.auth.services import exchange_auth_code
 from service.components import field_cipher, settings
+from service.credit.credit_events import record_consent
 from service.credit.models import ACTIVE, REPLACED, WITHDRAWN, ConsentEvent, CreditConsent
 from service.dbtypes import utcnow
 from service.errors import Forbidden, Unprocessable
@@ -29,7 +30,7 @@ from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
 ZHIMA_SCOPE = "auth_zhima"
-EXPIRED = "expired"  # shown, never stored: an active consent past its expiry
+EXPIRED = "expired"  # shown for an active consent past its expiry, stored by consent_expiry.py
 
 
 def _purpose(value: str) -> str:
@@ -129,6 +130,7 @@ def grant_consent(
         )
     _replace_earlier(consent, actor)
     record_event(consent, "granted", actor, purpose=purpose)
+    record_consent("credit.consent.granted", consent.id)
     db.session.commit()
     log.info("consent %s granted for %s", consent.id, purpose)
     return shown(consent)
@@ -228,6 +230,7 @@ def withdraw_consent(actor: Actor, consent_id: str) -> CreditConsent:
         )
         if changed:
             record_event(consent, "withdrawn", actor)
+            record_consent("credit.consent.withdrawn", consent.id)
         db.session.commit()
         log.info("consent %s withdrawn", consent_id)
     return consent_with_events(actor.id, consent_id)

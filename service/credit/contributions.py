@@ -1,5 +1,6 @@
 """What credit adds to Minifin: its endpoints, the jobs that finish or reconcile a deposit's
-operations, the freeze and unfreeze notifications, `minifin deposits` and the review gauge.
+operations, the sweep that expires consents, the freeze and unfreeze notifications,
+`minifin deposits` and the review gauge.
 
 Read by the composition root (service/bootstrap.py) only.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from service.contributions import Contributions
 from service.credit.commands import deposits
+from service.credit.consent_expiry import EXPIRED_CONSENTS
 from service.credit.deposits import RECONCILE_DEPOSIT
 from service.credit.fund_events import on_freeze, on_unfreeze, reconcile_deposit
 from service.credit.holds import RESUME_OPERATION
@@ -25,6 +27,7 @@ CONTRIBUTIONS = Contributions(
         (RECONCILE_DEPOSIT, reconcile_deposit),
     ),
     notification_handlers=((FUND_AUTH_FREEZE, on_freeze), (FUND_AUTH_UNFREEZE, on_unfreeze)),
+    due_work=(EXPIRED_CONSENTS,),
     cli_commands=(deposits,),
     metrics=(DepositReviewCollector,),
 )

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from service.components import gateway, settings
+from service.credit.credit_events import record_deposit
 from service.credit.deposits import RECONCILE_DEPOSIT
 from service.credit.holds import accept_freeze
 from service.credit.models import (
@@ -40,7 +41,7 @@ from service.extensions import db
 from service.gateway import fund_auth
 from service.notifications.services import NotificationTooEarly
 from service.scheduler.outbox import ClaimedJob, enqueue
-from service.sql import existing
+from service.sql import existing, rows_changed
 from service.transactions import end_transaction_before_call
 
 log = logging.getLogger(__name__)
@@ -151,11 +152,13 @@ def reconcile_deposit(job: ClaimedJob) -> None:
         if accept_freeze(deposit, operation):
             log.info("deposit %s held, learnt by reconciliation", deposit_id)
     elif utcnow() >= expires_at:
-        db.session.execute(
+        closed = rows_changed(
             update(Deposit)
             .where(Deposit.id == deposit_id, Deposit.status == AWAITING_USER)
             .values(status=EXPIRED)
         )
+        if closed:  # a freeze recorded meanwhile (a notification) wins: no hold, no close
+            record_deposit("deposit.closed", deposit_id)
         log.info("deposit %s expired: the user never confirmed", deposit_id)
     else:  # ask once more when the user can no longer confirm
         enqueue(

@@ -32,8 +32,9 @@ PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 class CreditConsent(Model):
     """A user's separate consent to credit processing for one purpose, until withdrawn or expired.
 
-    `status` is `active`, `withdrawn` or `replaced` (a newer consent for the same purpose); an
-    active consent past `expires_at` is expired, which is derived when read.
+    `status` is `active`, `withdrawn`, `replaced` (a newer consent for the same purpose) or
+    `expired`; an active consent past `expires_at` is expired when read already, and stored so
+    by the worker's sweep (consent_expiry.py).
     """
 
     __tablename__ = "credit_consents"

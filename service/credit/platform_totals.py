@@ -21,6 +21,7 @@ import logging
 
 from sqlalchemy import select, update
 
+from service.credit.credit_events import record_deposit
 from service.credit.models import (
     PENDING,
     RELEASE,
@@ -141,23 +142,24 @@ def _add_platform_release(
     if not taken:
         return False
     now = utcnow()
-    db.session.add(
-        DepositOperation(
-            deposit_id=deposit_id,
-            kind=RELEASE,
-            status=SUCCEEDED,
-            amount_fen=amount,
-            reserved_fen=amount,
-            credit_fen=credit_fen,
-            fund_fen=fund_fen,
-            request_no=request_no,
-            requested_by=PLATFORM,
-            reason="released by the platform",
-            operation_id=operation_id,
-            created_at=now,
-            completed_at=now,
-        )
+    line = DepositOperation(
+        deposit_id=deposit_id,
+        kind=RELEASE,
+        status=SUCCEEDED,
+        amount_fen=amount,
+        reserved_fen=amount,
+        credit_fen=credit_fen,
+        fund_fen=fund_fen,
+        request_no=request_no,
+        requested_by=PLATFORM,
+        reason="released by the platform",
+        operation_id=operation_id,
+        created_at=now,
+        completed_at=now,
     )
+    db.session.add(line)
+    db.session.flush()
+    record_deposit("deposit.released", deposit_id, line.id)
     settle_if_done(deposit_id)
     log.warning("deposit %s: the platform released %s fen on its own", deposit_id, amount)
     return True

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 
+from service.credit.credit_events import record_deposit
 from service.credit.models import (
     AWAITING_USER,
     EXPIRED,
@@ -71,6 +72,7 @@ def record_hold(deposit: Deposit, operation: FundOperation) -> bool:
                 completed_at=now,
             )
         )
+        record_deposit("deposit.held", deposit.id)
         log.info("deposit %s held (credit %s fen)", deposit.id, operation.split.credit_fen)
     return bool(held)
 
@@ -100,8 +102,13 @@ def complete_operation(
     operation = existing(DepositOperation, operation_id)
     released = operation.amount_fen if operation.kind == RELEASE else 0
     charged = operation.amount_fen - released
-    released += _record_released_rest(operation, now)
+    rest = _record_released_rest(operation, now)
+    released += rest.amount_fen if rest is not None else 0
     _count(operation.deposit_id, released_fen=released, charged_fen=charged)
+    kind = "deposit.released" if operation.kind == RELEASE else "deposit.charged"
+    record_deposit(kind, operation.deposit_id, operation_id)
+    if rest is not None:
+        record_deposit("deposit.released", operation.deposit_id, rest.id)
     settle_if_done(operation.deposit_id)
     return True
 
@@ -132,27 +139,27 @@ def _mark_succeeded(
     return bool(done)
 
 
-def _record_released_rest(operation: DepositOperation, now: datetime) -> int:
+def _record_released_rest(operation: DepositOperation, now: datetime) -> DepositOperation | None:
     """A settling charge (COMPLETE) made the platform release the rest of the hold with it:
-    the ledger gets that release as a line of its own. Returns the amount (0 when none)."""
+    the ledger gets that release as a line of its own, returned (None when there is no rest)."""
     rest = operation.reserved_fen - operation.amount_fen
     if rest <= 0:
-        return 0
-    db.session.add(
-        DepositOperation(
-            deposit_id=operation.deposit_id,
-            kind=RELEASE,
-            status=SUCCEEDED,
-            amount_fen=rest,
-            reserved_fen=0,
-            request_no=f"{operation.request_no}{REST_SUFFIX}",
-            requested_by=operation.requested_by,
-            reason="released with the settling charge",
-            created_at=now,
-            completed_at=now,
-        )
+        return None
+    line = DepositOperation(
+        deposit_id=operation.deposit_id,
+        kind=RELEASE,
+        status=SUCCEEDED,
+        amount_fen=rest,
+        reserved_fen=0,
+        request_no=f"{operation.request_no}{REST_SUFFIX}",
+        requested_by=operation.requested_by,
+        reason="released with the settling charge",
+        created_at=now,
+        completed_at=now,
     )
-    return rest
+    db.session.add(line)
+    db.session.flush()
+    return line
 
 
 def _count(deposit_id: str, *, released_fen: int, charged_fen: int) -> None:
@@ -168,8 +175,9 @@ def _count(deposit_id: str, *, released_fen: int, charged_fen: int) -> None:
 
 
 def settle_if_done(deposit_id: str) -> None:
-    """A held deposit whose releases and charges add up to its amount is settled."""
-    db.session.execute(
+    """A held deposit whose releases and charges add up to its amount is settled (once, with
+    its event)."""
+    settled = rows_changed(
         update(Deposit)
         .where(
             Deposit.id == deposit_id,
@@ -178,6 +186,8 @@ def settle_if_done(deposit_id: str) -> None:
         )
         .values(status=SETTLED, settled_at=utcnow())
     )
+    if settled:
+        record_deposit("deposit.settled", deposit_id)
 
 
 def revive_operation(operation_id: int, **reported) -> bool:

@@ -20,6 +20,7 @@ from service.dbtypes import utcnow
 from service.errors import Conflict, DomainError, Forbidden, NotFound
 from service.extensions import db
 from service.gifting.models import ACTIVE, CLAIMED, SENT, Gift, GiftEvent, Voucher
+from service.gifting.snapshots import record_gift
 from service.ownership import owned_or_404
 from service.sql import rows_changed
 
@@ -116,6 +117,7 @@ def claim_gift(token: str, user_id: str) -> Gift:
         .execution_options(synchronize_session=False)
     )
     db.session.add(GiftEvent(gift_id=gift.id, at=now, type="claimed", detail={}))
+    record_gift("gift.claimed", gift.id)
     db.session.commit()
     db.session.refresh(gift)
     log.info("gift %s claimed", gift.id)

@@ -41,6 +41,7 @@ from service.gifting.models import (
     VoucherTemplate,
 )
 from service.gifting.payment_results import SETTLE_UNPAID
+from service.gifting.snapshots import record_gift
 from service.scheduler.outbox import enqueue
 from service.security.masking import mask_phone
 from service.sql import existing, rows_changed
@@ -216,6 +217,7 @@ def reschedule_gift(user_id: str, gift_id: str, send_at: datetime) -> Gift:
         )
     db.session.add(GiftEvent(gift_id=gift_id, at=now, type="rescheduled",
                              detail={"send_at": send_at.isoformat()}))  # fmt: skip
+    record_gift("gift.rescheduled", gift_id)
     db.session.commit()
     db.session.refresh(gift)
     return gift

@@ -24,6 +24,7 @@ from service.gateway import payments
 from service.gateway.errors import GatewayRejected
 from service.gifting.models import Gift, GiftEvent
 from service.gifting.refunds import leave_to_operator, refund_period_over, tell_the_sender
+from service.gifting.snapshots import record_gift
 from service.scheduler.outbox import ClaimedJob, enqueue
 from service.transactions import end_transaction_before_call
 
@@ -69,8 +70,21 @@ def refund_paid_late(job: ClaimedJob) -> None:
         leave_to_operator(gift_id, trade_no, request_no, amount, PAID_LATE_REASON, exc.sub_code)
         db.session.commit()
         return
+    if _refund_recorded(gift_id, trade_no):  # a retry after the commit: recorded once
+        db.session.rollback()
+        return
     db.session.add(GiftEvent(gift_id=gift_id, at=utcnow(), type="paid_late_refunded",
                              detail={"trade_no": trade_no,
                                      "refunded_fen": result.refunded_fen}))  # fmt: skip
     tell_the_sender(gift_id, amount, PAID_LATE_REASON, event="late-refunded")
+    record_gift("gift.refunded", gift_id)
     db.session.commit()
+
+
+def _refund_recorded(gift_id: str, trade_no: str) -> bool:
+    entries = db.session.scalars(
+        select(GiftEvent.detail).where(
+            GiftEvent.gift_id == gift_id, GiftEvent.type == "paid_late_refunded"
+        )
+    )
+    return any(entry.get("trade_no") == trade_no for entry in entries)

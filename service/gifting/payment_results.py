@@ -38,6 +38,7 @@ from service.gifting.models import (
     Gift,
     GiftEvent,
 )
+from service.gifting.snapshots import record_gift, record_gifts
 from service.notifications.merchant import known_seller_id, learn_seller_id
 from service.scheduler.outbox import ClaimedJob
 from service.sql import existing, rows_changed
@@ -65,12 +66,18 @@ def _leave_pending(gift_id: str, status: str, event: str, detail: dict, **values
 
 
 def _mark_paid(gift_id: str, trade_no: str, how: str) -> bool:
-    return _leave_pending(gift_id, SCHEDULED, "paid", {"via": how}, paid_at=utcnow(),
+    paid = _leave_pending(gift_id, SCHEDULED, "paid", {"via": how}, paid_at=utcnow(),
                           trade_no=trade_no)  # fmt: skip
+    if paid:  # by notification or by the settle job's query, recorded by whichever moved it
+        record_gifts(("gift.paid", "gift.scheduled"), [gift_id])
+    return paid
 
 
 def _mark_closed(gift_id: str, why: str) -> bool:
-    return _leave_pending(gift_id, CLOSED, "closed", {"why": why}, closed_at=utcnow())
+    closed = _leave_pending(gift_id, CLOSED, "closed", {"why": why}, closed_at=utcnow())
+    if closed:
+        record_gift("gift.payment_closed", gift_id)
+    return closed
 
 
 def park_for_review(gift_id: str, reason: str, detail: dict[str, Any]) -> bool:

@@ -41,6 +41,7 @@ from service.gifting.models import (
     OperatorRefund,
     Voucher,
 )
+from service.gifting.snapshots import record_gift, record_gifts, record_vouchers_of
 from service.scheduler.outbox import ClaimedJob, enqueue
 from service.scheduler.worker import DueWorkSource
 from service.sql import insert_ignoring_conflicts, rows_changed
@@ -71,6 +72,8 @@ def expire_unclaimed_gifts(worker_id: str, limit: int) -> int:
         for gift_id in expired:
             db.session.add(GiftEvent(gift_id=gift_id, at=now, type="expired_unclaimed", detail={}))
             _queue_refund(gift_id, "not claimed in time")
+        record_gifts(["gift.expired"], expired)
+        record_vouchers_of("voucher.voided", expired)
     db.session.commit()
     if expired:
         log.info("worker %s expired %d unclaimed gift(s)", worker_id, len(expired))
@@ -96,6 +99,7 @@ def cancel_gift(user_id: str, gift_id: str) -> Gift:
         raise Conflict(f"A {gift.status} gift cannot be canceled.", code="gift_not_cancelable")
     db.session.add(GiftEvent(gift_id=gift_id, at=utcnow(), type="canceled", detail={}))
     _queue_refund(gift_id, "canceled by the sender")
+    record_gift("gift.canceled", gift_id)
     db.session.commit()
     db.session.refresh(gift)
     return gift
@@ -130,6 +134,7 @@ def refund_gift(job: ClaimedJob) -> None:
         db.session.add(GiftEvent(gift_id=gift_id, at=now, type="refunded",
                                  detail={"refunded_fen": result.refunded_fen}))  # fmt: skip
         tell_the_sender(gift_id, amount, job.payload["reason"])
+        record_gift("gift.refunded", gift_id)
     db.session.commit()
 
 

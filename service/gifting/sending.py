@@ -39,6 +39,7 @@ from service.gifting.models import (
     Voucher,
     VoucherTemplate,
 )
+from service.gifting.sending_events import record_sent
 from service.gifting.sending_metrics import summary_line
 from service.ids import new_id
 from service.scheduler.outbox import enqueue_many
@@ -204,6 +205,7 @@ def _issue(gifts: list[Row], now: datetime) -> None:
                 form_id=gift.trade_no or gift.id, event="sent", claim_link=True,
             ))  # fmt: skip
     db.session.execute(_INSERT_VOUCHERS, vouchers)
+    record_sent([gift.id for gift in gifts], vouchers)  # gift.sent, voucher.issued: one insert
     db.session.execute(_INSERT_EVENTS, events)
     enqueue_many(TEMPLATE_MESSAGE, messages)
 

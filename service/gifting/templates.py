@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from schemas.gifting import VoucherTemplateSchema
 from service.errors import NotFound, Unprocessable
+from service.events.log import record
 from service.extensions import db
 from service.gifting.models import VoucherTemplate
 
@@ -31,6 +33,7 @@ def create_template(values: dict[str, Any]) -> VoucherTemplate:
     _check_template_rules(values)
     template = VoucherTemplate(**values)
     db.session.add(template)
+    _record(template, "template.created")
     db.session.commit()
     log.info("voucher template %s created (%s)", template.id, template.kind)
     return template
@@ -49,9 +52,16 @@ def update_template(template_id: str, changes: dict[str, Any]) -> VoucherTemplat
     _check_template_rules(merged)
     for name, value in changes.items():
         setattr(template, name, value)
+    _record(template, "template.updated")
     db.session.commit()
     log.info("voucher template %s updated: %s", template.id, ", ".join(sorted(changes)))
     return template
+
+
+def _record(template: VoucherTemplate, event_type: str) -> None:
+    """The template as merchants see it, once written (its id and times); the caller commits."""
+    db.session.flush()
+    record(event_type, "template", template.id, VoucherTemplateSchema().dump(template))
 
 
 def list_templates(*, merchant: bool, active: bool | None = None) -> list[VoucherTemplate]:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, or_, update
 
 from service.auth.services import existing_user
 from service.components import field_cipher
@@ -20,6 +20,7 @@ from service.extensions import db
 from service.identity import audit
 from service.identity.audit import Actor
 from service.identity.idcard import china_today, parse_id_number
+from service.identity.identity_events import record_erasure
 from service.identity.models import CANCELED, PENDING, Identity, IdentityEvent, IdentityVerification
 from service.identity.user_lock import lock_user
 from service.security.masking import mask_id_number, mask_name
@@ -96,9 +97,12 @@ def erase_identity(actor: Actor) -> IdentityView:
         .execution_options(synchronize_session=False)
     ).all()
     erased = rows_changed(delete(Identity).where(Identity.user_id == user_id))
-    db.session.execute(
+    cleared = rows_changed(
         update(IdentityVerification)
-        .where(IdentityVerification.user_id == user_id)
+        .where(IdentityVerification.user_id == user_id,
+               or_(IdentityVerification.name_masked.is_not(None),
+                   IdentityVerification.id_number_masked.is_not(None),
+                   IdentityVerification.id_number_hash.is_not(None)))
         .values(name_sealed=None, id_number_sealed=None, id_number_hash=None, name_masked=None,
                 id_number_masked=None)
         .execution_options(synchronize_session=False)
@@ -107,6 +111,8 @@ def erase_identity(actor: Actor) -> IdentityView:
         audit.record(user_id, "verification.canceled", actor, verification_id=verification_id,
                      reason="identity_erased")  # fmt: skip
     audit.record(user_id, "identity.erased", actor, had_identity=bool(erased))
+    if erased or cleared:  # a repeated request erases nothing more and says nothing more
+        record_erasure(user_id, now)
     db.session.commit()
     flush_erased_values()
     log.info("identity data of %s erased", user_id)

@@ -22,6 +22,7 @@ from service.dbtypes import utcnow
 from service.extensions import db
 from service.identity import audit
 from service.identity.audit import Actor
+from service.identity.identity_events import record_outcome
 from service.identity.models import FAILED, PASSED, PENDING, Identity, IdentityVerification
 from service.identity.user_lock import lock_user
 from service.sql import existing, rows_changed
@@ -82,6 +83,7 @@ def finish(
     audit.record(
         user_id, f"verification.{status}", actor, verification_id=verification_id, **detail
     )
+    record_outcome(verification_id, status)
     try:
         db.session.commit()
     except IntegrityError:  # another account bound the same identity in the same instant

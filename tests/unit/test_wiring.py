@@ -82,7 +82,9 @@ def test_every_notification_type_the_gateway_knows_has_a_handler_and_no_other_ty
 
 
 def test_every_process_runs_the_same_due_work_as_before():
-    assert list(default_wiring().due_work) == ["outbox", "unclaimed_gifts", "due_gifts"]
+    assert list(default_wiring().due_work) == [
+        "outbox", "unclaimed_gifts", "due_gifts", "expired_consents", "event_retention",
+    ]
 
 
 def _handler(job) -> None:
