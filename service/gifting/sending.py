@@ -18,9 +18,9 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, func, insert, select, text, update
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Row
 
 from service.auth.models import User
@@ -51,7 +51,7 @@ CLAIM_PAGE = "pages/gift/claim"
 
 # The statements are built once per process (Core, on the tables): building and compiling them
 # per call was most of the one-gift path's Python time.
-GIFTS, TEMPLATES, USERS = Gift.__table__, VoucherTemplate.__table__, User.__table__
+GIFTS, TEMPLATES, USERS = (cast(Table, m.__table__) for m in (Gift, VoucherTemplate, User))
 _owner = USERS.alias("owner")
 # A phone gift's recipient if that number's owner uses this app (the latest to log in).
 _PHONE_OWNER = (
@@ -113,7 +113,8 @@ _SET_CLAIM = (
     .values(claim_expires_at=bindparam("b_expires"), claim_token_index=bindparam("b_index"),
             claim_token_sealed=bindparam("b_sealed"))
 )  # fmt: skip
-_INSERT_VOUCHERS, _INSERT_EVENTS = insert(Voucher.__table__), insert(GiftEvent.__table__)
+_INSERT_VOUCHERS = insert(cast(Table, Voucher.__table__))
+_INSERT_EVENTS = insert(cast(Table, GiftEvent.__table__))
 
 
 def send_due_gifts(worker_id: str, limit: int) -> int:
