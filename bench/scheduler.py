@@ -92,18 +92,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mode", choices=("burst", "memory", "steady", "all"), default="all")
     parser.add_argument("--gifts", type=int, help="burst size (100000 PostgreSQL, 20000 SQLite)")
     parser.add_argument("--later", type=int, help="gifts due later (default: as many as --gifts)")
-    parser.add_argument("--baseline-gifts", type=int, help="APScheduler's burst (default --gifts)")
+    parser.add_argument("--baseline-gifts", type=int,
+                        help="APScheduler's burst (default: --gifts, at most 2000)")  # fmt: skip
     parser.add_argument("--workers", default="2",
                         help="minifin worker processes, or 'auto' (one per CPU core)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=500, help="gifts per worker batch")
     parser.add_argument("--threads", type=int, default=10, help="APScheduler's thread pool")
     parser.add_argument("--memory-counts", default="10000,1000000",
                         help="scheduled gifts for the memory comparison")  # fmt: skip
-    parser.add_argument("--rate", type=float, default=200.0, help="steady gifts per second")
-    parser.add_argument("--duration", type=float, default=30.0, help="steady feed, seconds")
+    parser.add_argument("--rate", type=float, default=1000.0, help="steady gifts per second")
+    parser.add_argument("--duration", type=float, default=60.0, help="steady feed, seconds")
     parser.add_argument("--lead", type=float, default=1.0,
                         help="steady: seconds between buying a gift and its send_at")  # fmt: skip
-    parser.add_argument("--pgqueuer-gifts", type=int, default=5000,
+    parser.add_argument("--pgqueuer-gifts", type=int, default=3000,
                         help="PgQueuer's burst when each job sends a gift")  # fmt: skip
     parser.add_argument("--pgqueuer-batch-size", type=int, default=100,
                         help="PgQueuer's dequeue batch size")  # fmt: skip
@@ -115,7 +116,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.gifts = args.gifts or DEFAULT_GIFTS[args.database]
     args.later = args.gifts if args.later is None else args.later
-    args.baseline_gifts = args.baseline_gifts or args.gifts
+    args.baseline_gifts = args.baseline_gifts or min(args.gifts, 2000)
     args.memory_counts = [int(n) for n in args.memory_counts.split(",")]
     args.workers = (os.cpu_count() or 2) if args.workers == "auto" else int(args.workers)
     args.baselines = set(filter(None, args.baselines.split(",")))
