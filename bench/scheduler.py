@@ -36,9 +36,11 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # Run as `python bench/scheduler.py`, only bench/ is on the path: make bench and service importable.
@@ -52,7 +54,10 @@ from bench.servers import start_process, stop_process, tail  # noqa: E402
 
 DEFAULT_GIFTS = {"postgresql": 100_000, "sqlite": 20_000}
 TARGET_RATIO, TARGET_P99, TARGET_MEMORY_RATIO = 10.0, 1.0, 1.10
-RELEASE_LEAD = 3.0  # seconds between releasing a burst and its falling due
+TARGET_RATE, TARGET_BURST_P99, TARGET_SQLITE_RATE = 8_000, 12.5, 5_000
+TARGET_ONE_GIFT_MS, TARGET_EVENTS_OVERHEAD = 1.0, 0.15
+RELEASE_LEAD = 3.0  # seconds between releasing a burst and its falling due, plus:
+RELEASE_PER_GIFT = 1 / 5000  # releasing 100 000 gifts took up to 18 s on a loaded machine
 LATER_SPREAD = timedelta(days=30)
 
 
@@ -88,22 +93,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mode", choices=("burst", "memory", "steady", "all"), default="all")
     parser.add_argument("--gifts", type=int, help="burst size (100000 PostgreSQL, 20000 SQLite)")
     parser.add_argument("--later", type=int, help="gifts due later (default: as many as --gifts)")
-    parser.add_argument("--baseline-gifts", type=int, help="APScheduler's burst (default --gifts)")
-    parser.add_argument("--workers", type=int, default=2, help="minifin worker processes")
-    parser.add_argument("--batch-size", type=int, default=100, help="gifts per worker batch")
+    parser.add_argument("--baseline-gifts", type=int,
+                        help="APScheduler's burst (default: --gifts, at most 2000)")  # fmt: skip
+    parser.add_argument("--workers", default="2",
+                        help="minifin worker processes, or 'auto' (one per CPU core)")  # fmt: skip
+    parser.add_argument("--batch-size", type=int, default=500, help="gifts per worker batch")
     parser.add_argument("--threads", type=int, default=10, help="APScheduler's thread pool")
     parser.add_argument("--memory-counts", default="10000,1000000",
                         help="scheduled gifts for the memory comparison")  # fmt: skip
-    parser.add_argument("--rate", type=float, default=200.0, help="steady gifts per second")
-    parser.add_argument("--duration", type=float, default=30.0, help="steady feed, seconds")
+    parser.add_argument("--rate", type=float, default=1000.0, help="steady gifts per second")
+    parser.add_argument("--duration", type=float, default=60.0, help="steady feed, seconds")
     parser.add_argument("--lead", type=float, default=1.0,
                         help="steady: seconds between buying a gift and its send_at")  # fmt: skip
+    parser.add_argument("--pgqueuer-gifts", type=int, default=3000,
+                        help="PgQueuer's burst when each job sends a gift")  # fmt: skip
+    parser.add_argument("--pgqueuer-batch-size", type=int, default=100,
+                        help="PgQueuer's dequeue batch size")  # fmt: skip
+    parser.add_argument("--events-gifts", type=int, default=20_000,
+                        help="burst of the events overhead's four alternated runs")  # fmt: skip
+    parser.add_argument("--one-gifts", type=int, default=1000,
+                        help="gifts sent one at a time for the one-gift path's CPU")  # fmt: skip
+    parser.add_argument("--baselines", default="pgqueuer,floor,apscheduler,events,one",
+                        help="which comparisons the burst mode runs (comma-separated)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     args = parser.parse_args(argv)
     args.gifts = args.gifts or DEFAULT_GIFTS[args.database]
     args.later = args.gifts if args.later is None else args.later
-    args.baseline_gifts = args.baseline_gifts or args.gifts
+    args.baseline_gifts = args.baseline_gifts or min(args.gifts, 2000)
     args.memory_counts = [int(n) for n in args.memory_counts.split(",")]
+    args.workers = (os.cpu_count() or 2) if args.workers == "auto" else int(args.workers)
+    args.baselines = set(filter(None, args.baselines.split(",")))
     if min(args.gifts, args.workers, args.batch_size, args.threads, args.baseline_gifts) < 1:
         parser.error("--gifts, --workers, --batch-size, --threads, --baseline-gifts: at least 1")
     return args
@@ -137,12 +156,19 @@ def seed(run: Run, burst: int, later: int) -> None:
     progress(f"seeded {burst} + {later} gifts in {seconds:.1f}s")
 
 
-def start_workers(stack: contextlib.ExitStack, run: Run, args: argparse.Namespace) -> list:
-    """W `minifin worker --source due_gifts` processes, each started and listening."""
+def start_workers(
+    stack: contextlib.ExitStack, run: Run, args: argparse.Namespace, events: bool = True
+) -> list:
+    """W `minifin worker --source due_gifts` processes, each started and listening.
+
+    With `events=False` the workers are the same command with the event log's insert replaced
+    by nothing (`bench/worker_launcher.py`), for the events' overhead.
+    """
     workers = []
+    command = "service.cli" if events else "bench.worker_launcher"
     for number in range(args.workers):
         log = run.folder / f"worker-{number}.log"
-        argv = [sys.executable, "-m", "service.cli", "worker", "--source", "due_gifts",
+        argv = [sys.executable, "-m", command, "worker", "--source", "due_gifts",
                 "--batch-size", str(args.batch_size), "--summary-every", "3600"]  # fmt: skip
         process = start_process(argv, {**run.env, "MINIFIN_LOG_LEVEL": "INFO"}, log)
         stack.callback(stop_process, process)
@@ -187,20 +213,43 @@ def drained(run: Run, gifts: int, due_at: datetime, seen_at: float, rss: float) 
                  round(late.p99, 3), round(late.worst, 3), round(rss, 1))  # fmt: skip
 
 
-def burst_minifin(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> Drain:
+def burst_minifin(
+    stack: contextlib.ExitStack,
+    args: argparse.Namespace,
+    tmp: Path,
+    events: bool = True,
+    gifts: int | None = None,
+    name: str = "burst-minifin",
+) -> Drain:
     """W Minifin workers drain a burst of gifts due at one instant."""
-    run = new_run(stack, args, tmp, "burst-minifin")
-    seed(run, args.gifts, args.later)
-    workers = start_workers(stack, run, args)
-    due_at = rows.utcnow() + timedelta(seconds=RELEASE_LEAD)
+    gifts = gifts or args.gifts
+    run = new_run(stack, args, tmp, name)
+    seed(run, gifts, args.later)
+    workers = start_workers(stack, run, args, events)
+    lead = RELEASE_LEAD + gifts * RELEASE_PER_GIFT
+    due_at = rows.utcnow() + timedelta(seconds=lead)
     released, took = rows.release(run.engine, due_at)
-    note = "" if took < RELEASE_LEAD else f"released {took - RELEASE_LEAD:.1f}s after due"
+    note = "" if took < lead else f"released {took - lead:.1f}s after due"
     progress(f"Minifin: {released} gifts due at {due_at:%H:%M:%S.%f}, {args.workers} workers")
-    seen_at = rows.wait_until_sent(run.engine, args.gifts, drain_timeout(args.gifts))
+    seen_at = rows.wait_until_sent(run.engine, gifts, drain_timeout(gifts))
     rss = max(peak_rss_mib(worker.pid) for worker in workers)
-    result = drained(run, args.gifts, due_at, seen_at, rss)
+    result = drained(run, gifts, due_at, seen_at, rss)
     result.note = note
     return result
+
+
+def events_overhead(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> dict:
+    """Bursts of `--events-gifts` with and without the events insert, alternated twice."""
+    rates: dict[str, list[float]] = {"with": [], "without": []}
+    for round_ in range(2):
+        for label, events in (("with", True), ("without", False)):
+            with contextlib.ExitStack() as inner:
+                drain = burst_minifin(inner, args, tmp, events, args.events_gifts,
+                                      f"events-{label}-{round_}")  # fmt: skip
+            rates[label].append(drain.per_second)
+    with_, without = sum(rates["with"]) / 2, sum(rates["without"]) / 2
+    return {"gifts": args.events_gifts, "with": rates["with"], "without": rates["without"],
+            "overhead": round(without / with_ - 1, 3)}  # fmt: skip
 
 
 def burst_apscheduler(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> Drain:
@@ -225,6 +274,102 @@ def burst_apscheduler(stack: contextlib.ExitStack, args: argparse.Namespace, tmp
     result = drained(run, args.baseline_gifts, due_at, seen_at, peak_rss_mib(process.pid))
     result.note = "stored after due" if ready["stored_after_due"] else ""
     return result
+
+
+def burst_pgqueuer(
+    stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path, mode: str
+) -> Drain:
+    """PgQueuer: one deferred job per gift, sending it (`gifts`) or doing nothing (`empty`)."""
+    import asyncio
+
+    from bench import pgqueuer_baseline as pgq
+
+    gifts = args.pgqueuer_gifts if mode == "gifts" else args.gifts
+    run = new_run(stack, args, tmp, f"burst-pgqueuer-{mode}")
+    seed(run, gifts if mode == "gifts" else 0, args.later)
+    asyncio.run(pgq.install(run.database_url))
+    workers = []
+    for number in range(args.workers):
+        log = run.folder / f"pgqueuer-{number}.log"
+        argv = [sys.executable, "-m", "bench.pgqueuer_baseline", "--database-url",
+                run.database_url, "--mode", mode,
+                "--batch-size", str(args.pgqueuer_batch_size)]  # fmt: skip
+        process = start_process(argv, run.env, log)
+        stack.callback(stop_process, process)
+        workers.append((process, log))
+    for process, log in workers:
+        wait_for_line(process, log, "READY")
+    due_at = rows.utcnow() + timedelta(seconds=RELEASE_LEAD + gifts * RELEASE_PER_GIFT)
+    payloads = rows.parked_gift_ids(run.engine) if mode == "gifts" else [""] * gifts
+    if mode == "gifts":
+        rows.release(run.engine, due_at)
+    asyncio.run(pgq.enqueue(run.database_url, mode, payloads, due_at))
+    late = rows.utcnow() > due_at
+    progress(f"PgQueuer ({mode}): {gifts} jobs due at {due_at:%H:%M:%S.%f}, {args.workers} workers")
+    rss = lambda: max(peak_rss_mib(p.pid) for p, _ in workers)  # noqa: E731
+    if mode == "gifts":
+        seen_at = rows.wait_until_sent(run.engine, gifts, drain_timeout(gifts) * 5)
+        result = drained(run, gifts, due_at, seen_at, rss())
+    else:
+        deadline = time.monotonic() + drain_timeout(gifts)
+        while asyncio.run(pgq.queued(run.database_url)) > 0:
+            if time.monotonic() > deadline:
+                raise BenchFailed(f"PgQueuer: empty jobs not drained\n{tail(workers[0][1])}")
+            time.sleep(0.1)
+        seconds = time.time() - due_at.timestamp()
+        unknown = float("nan")  # PgQueuer keeps no per-job finishing time the bench could read
+        result = Drain(gifts, round(seconds, 2), round(gifts / seconds, 1), unknown, unknown,
+                       unknown, round(rss(), 1), "lateness not measured")  # fmt: skip
+    if late:
+        result.note = (result.note + "; " if result.note else "") + "enqueued after due"
+    return result
+
+
+def database_floor(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> dict:
+    """The batch's statements with no Python: pgbench with 2 clients, or sqlite3 in-process."""
+    from bench import floor
+
+    run = new_run(stack, args, tmp, "floor")
+    seed(run, args.gifts, args.later)
+    rows.release(run.engine, rows.utcnow() - timedelta(seconds=1))
+    if args.database == "sqlite":
+        path = run.database_url.removeprefix("sqlite:///")
+        run.engine.dispose()
+        rate = floor.sqlite_floor(path, args.gifts)
+        return {"per_second": round(rate, 1), "how": "sqlite3, one process", "gifts": args.gifts}
+    if floor.pgbench_path() is None:
+        progress("pgbench not found (apt-get install -y postgresql-client): floor skipped")
+        return {"per_second": None, "how": "skipped: no pgbench", "gifts": 0}
+    rate = floor.pgbench_floor(run.database_url, args.gifts, run.folder, clients=2)
+    sent = rows.count_sent(run.engine)
+    if sent < args.gifts:
+        raise BenchFailed(f"pgbench sent {sent} of {args.gifts} gifts")
+    return {"per_second": round(rate, 1), "how": "pgbench -c 2 -j 2", "gifts": args.gifts}
+
+
+def one_gift_path(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> dict:
+    """Python CPU and wall time per gift of `send_gift_if_due`, one gift per call, no queue."""
+    from service.app import create_app
+    from service.extensions import db
+    from service.gifting.sending import send_gift_if_due
+
+    run = new_run(stack, args, tmp, "one-gift")
+    count = args.one_gifts
+    rows.seed_gifts(run.engine, run.parties, count + 1, rows.utcnow(), timedelta(0))
+    ids = [gift_id for gift_id, _ in rows.scheduled_gifts(run.engine)]
+    with contextlib.redirect_stdout(sys.stderr):
+        app = create_app(run.env)
+    with app.app_context():
+        send_gift_if_due(ids[0])  # warm: the connection, the compiled statements, the keys
+        cpu, wall = time.process_time(), time.perf_counter()
+        sent = sum(send_gift_if_due(gift_id) for gift_id in ids[1:])
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        db.session.remove()
+        db.engine.dispose()
+    if sent != count:
+        raise BenchFailed(f"one-gift path: {sent} of {count} sent")
+    return {"gifts": count, "cpu_ms": round(cpu / count * 1e3, 3),
+            "wall_ms": round(wall / count * 1e3, 3)}  # fmt: skip
 
 
 def memory(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> dict[int, float]:
@@ -274,27 +419,70 @@ def describe(args: argparse.Namespace) -> str:
     return f"PostgreSQL at {args.postgres_url} (a throw-away database per measurement)"
 
 
+def print_burst(burst: dict, args: argparse.Namespace) -> None:
+    print(f"\nburst: gifts due at one instant, {args.later} more due over the next month")
+    labels = {
+        "minifin": f"Minifin, {args.workers} workers (batches of {args.batch_size})",
+        "pgqueuer_empty": f"PgQueuer, empty deferred jobs, {args.workers} workers",
+        "pgqueuer_gifts": f"PgQueuer, a job per gift (send_gift_if_due), {args.workers} w.",
+        "apscheduler": f"APScheduler 3, SQLAlchemy job store, {args.threads} threads",
+    }
+    for name, label in labels.items():
+        if name not in burst:
+            continue
+        row = burst[name]
+        print(f"  {label:<58}{row['gifts']:>7} gifts {row['per_second']:>8.0f}/s  "
+              f"lateness p50 {row['p50']:6.2f}s p99 {row['p99']:6.2f}s "
+              f"max {row['worst']:6.2f}s  peak RSS {row['peak_rss_mib']:5.0f} MiB"
+              + (f"  ({row['note']})" if row["note"] else ""))  # fmt: skip
+    if "floor" in burst:
+        floor = burst["floor"]
+        shown = f"{floor['per_second']:>8.0f}/s" if floor["per_second"] else "       -"
+        print(f"  {'database floor: the batch statements, ' + floor['how']:<58}"
+              f"{floor['gifts']:>7} gifts {shown}")  # fmt: skip
+    minifin = burst["minifin"]
+    checks = [
+        ("drain rate", minifin["per_second"] >= TARGET_RATE, f">= {TARGET_RATE:,}/s"),
+        ("p99 lateness", minifin["p99"] <= TARGET_BURST_P99, f"<= {TARGET_BURST_P99}s"),
+    ]
+    if args.database == "sqlite":
+        checks = [("drain rate", minifin["per_second"] >= TARGET_SQLITE_RATE,
+                   f">= {TARGET_SQLITE_RATE:,}/s")]  # fmt: skip
+    for what, ok, target in checks:
+        print(f"  Minifin {what}: target {target}  {'OK' if ok else 'BELOW TARGET'}")
+    targets = {"pgqueuer_empty": 1.0, "floor": 0.7, "apscheduler": TARGET_RATIO}
+    for name, ratio in burst["ratios"].items():
+        goal = targets.get(name)
+        verdict = (
+            ""
+            if goal is None
+            else (f"  target >= {goal:g}x  {'OK' if ratio >= goal else 'BELOW TARGET'}")
+        )
+        print(f"  ratio Minifin / {name.replace('_', ' ')}: {ratio:.2f}x{verdict}")
+    if "events" in burst:
+        events = burst["events"]
+        overhead = events["overhead"]
+        verdict = "OK" if overhead < TARGET_EVENTS_OVERHEAD else "ABOVE TARGET"
+        shown = lambda rates: " and ".join(f"{rate:.0f}" for rate in rates)  # noqa: E731
+        print(f"  events insert overhead, {events['gifts']} gifts alternated with/without/with/"
+              f"without: {shown(events['with'])}/s with, {shown(events['without'])}/s without "
+              f"-> {overhead:.1%} (rate without / rate with - 1)  "
+              f"target < {TARGET_EVENTS_OVERHEAD:.0%}  {verdict}")  # fmt: skip
+    if "one_gift" in burst:
+        one = burst["one_gift"]
+        verdict = "OK" if one["cpu_ms"] <= TARGET_ONE_GIFT_MS else "ABOVE TARGET"
+        print(f"  one-gift path (send_gift_if_due, one process, no queue): {one['gifts']} gifts, "
+              f"{one['cpu_ms']:.3f} ms Python CPU and {one['wall_ms']:.3f} ms wall per gift  "
+              f"target <= {TARGET_ONE_GIFT_MS:g} ms CPU  {verdict}")  # fmt: skip
+
+
 def print_report(results: dict, args: argparse.Namespace) -> None:
     print(f"Minifin gift scheduler on {describe(args)}")
     load = results["load_average_before"]
     print(f"{os.cpu_count()} CPU cores shared by the workers, the database and the bench; "
           f"1-minute load average before the run: {load:.2f}")  # fmt: skip
     if "burst" in results:
-        burst = results["burst"]
-        print(f"\nburst: gifts due at one instant, {args.later} more due over the next month")
-        labels = {
-            "minifin": f"Minifin, {args.workers} workers (batches of {args.batch_size})",
-            "apscheduler": f"APScheduler 3, SQLAlchemy job store, {args.threads} threads",
-        }
-        for name, label in labels.items():
-            row = burst[name]
-            print(f"  {label:<55}{row['gifts']:>7} gifts {row['per_second']:>8.0f}/s  "
-                  f"lateness p50 {row['p50']:6.2f}s p99 {row['p99']:6.2f}s "
-                  f"max {row['worst']:6.2f}s  peak RSS {row['peak_rss_mib']:5.0f} MiB"
-                  + (f"  ({row['note']})" if row["note"] else ""))  # fmt: skip
-        verdict = "OK" if burst["ratio"] >= TARGET_RATIO else "BELOW TARGET"
-        print(f"  drain rate ratio Minifin / APScheduler: {burst['ratio']:.1f}x  "
-              f"target >= {TARGET_RATIO:g}x  {verdict}")  # fmt: skip
+        print_burst(results["burst"], args)
     if "memory" in results:
         peaks = results["memory"]["peak_rss_mib"]
         listed = ", ".join(f"{int(n):,} scheduled: {mib:.0f} MiB" for n, mib in peaks.items())
@@ -311,6 +499,40 @@ def print_report(results: dict, args: argparse.Namespace) -> None:
               f"target p99 <= {TARGET_P99:g}s  {verdict}")  # fmt: skip
 
 
+def bursts(args: argparse.Namespace, tmp: Path) -> dict:
+    """Minifin's burst and each comparison, one after the other in this run, and the ratios."""
+    wanted, postgres = args.baselines, args.database == "postgresql"
+    runs: list[tuple[str, Callable[[contextlib.ExitStack], Any]]] = [
+        ("minifin", lambda stack: asdict(burst_minifin(stack, args, tmp)))
+    ]
+    if "events" in wanted:
+        runs.append(("events", lambda stack: events_overhead(stack, args, tmp)))
+    if "pgqueuer" in wanted and postgres:
+        runs.append(
+            ("pgqueuer_empty", lambda stack: asdict(burst_pgqueuer(stack, args, tmp, "empty")))
+        )
+        runs.append(
+            ("pgqueuer_gifts", lambda stack: asdict(burst_pgqueuer(stack, args, tmp, "gifts")))
+        )
+    if "floor" in wanted:
+        runs.append(("floor", lambda stack: database_floor(stack, args, tmp)))
+    if "apscheduler" in wanted:
+        runs.append(("apscheduler", lambda stack: asdict(burst_apscheduler(stack, args, tmp))))
+    if "one" in wanted:
+        runs.append(("one_gift", lambda stack: one_gift_path(stack, args, tmp)))
+    burst: dict[str, Any] = {}
+    for name, measure_one in runs:
+        with contextlib.ExitStack() as stack:
+            burst[name] = measure_one(stack)
+    rate = burst["minifin"]["per_second"]
+    burst["ratios"] = {
+        name: round(rate / burst[name]["per_second"], 2)
+        for name in ("pgqueuer_empty", "pgqueuer_gifts", "floor", "apscheduler")
+        if name in burst and burst[name]["per_second"]
+    }  # fmt: skip
+    return burst
+
+
 def measure(args: argparse.Namespace, tmp: Path) -> dict:
     results: dict = {"load_average_before": os.getloadavg()[0]}
     with contextlib.redirect_stdout(sys.stderr):  # the key helpers narrate on stdout
@@ -320,13 +542,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> dict:
         )  # fmt: skip
     modes = ("burst", "memory", "steady") if args.mode == "all" else (args.mode,)
     if "burst" in modes:
-        with contextlib.ExitStack() as stack:
-            minifin = burst_minifin(stack, args, tmp)
-        with contextlib.ExitStack() as stack:
-            baseline = burst_apscheduler(stack, args, tmp)
-        ratio = round(minifin.per_second / baseline.per_second, 2)
-        results["burst"] = {"minifin": asdict(minifin), "apscheduler": asdict(baseline),
-                            "ratio": ratio}  # fmt: skip
+        results["burst"] = bursts(args, tmp)
     if "memory" in modes:
         with contextlib.ExitStack() as stack:
             peaks = memory(stack, args, tmp)

@@ -1,15 +1,16 @@
 """Sending gifts when `send_at` comes: vouchers issued, the gift marked sent, the friend told.
 
-A batch of due gifts is taken and finished in one transaction: the conditional UPDATE that marks
-them `sent` (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers share the work) commits
+A batch of due gifts is taken and finished in one transaction: the guarded UPDATE that marks
+them `sent` (after `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers share the work) commits
 together with their vouchers and the outbox rows of their messages. A worker that dies mid-batch
 rolls all of it back; so each gift is sent once and its vouchers are issued once. A message's
 row names the gift, not its claim token: the link is built from the sealed token when the
 message goes out.
 
-The batch costs a fixed number of statements whatever its size (one read of what the gifts need,
-one multi-row insert each for vouchers, events and messages, one executemany for the claim
-tokens), so a burst of due gifts drains at the speed of the database, not of round trips.
+The batch costs a fixed number of statements whatever its size (on PostgreSQL: one locking read
+of what the gifts need, one UPDATE with the claim tokens as arrays, one multi-row Core insert
+each for vouchers, timeline entries and messages), so a burst of due gifts drains at the speed
+of the database, not of round trips; `bench/README.md` has the profile behind each choice.
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ScalarSelect, func, insert, select, update
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import aliased
 
 from service.auth.models import User
 from service.components import blind_index, field_cipher, settings
-from service.dbtypes import utcnow
+from service.dbtypes import UTCDateTime, utcnow
 from service.extensions import db
 from service.gifting import codes
-from service.gifting.due import seconds_until_due, take_due_gifts
+from service.gifting.due import seconds_until_due
 from service.gifting.jobs import TEMPLATE_MESSAGE, gift_message
 from service.gifting.models import (
     ISSUED,
@@ -49,53 +49,154 @@ log = logging.getLogger(__name__)
 GIFT_TEMPLATE_ID = "TPL_GIFT_RECEIVED"
 CLAIM_PAGE = "pages/gift/claim"
 
+# The statements are built once per process (Core, on the tables): building and compiling them
+# per call was most of the one-gift path's Python time.
+GIFTS, TEMPLATES, USERS = (cast(Table, m.__table__) for m in (Gift, VoucherTemplate, User))
+_owner = USERS.alias("owner")
+# A phone gift's recipient if that number's owner uses this app (the latest to log in).
+_PHONE_OWNER = (
+    select(_owner.c.platform_user_id)
+    .where(_owner.c.phone_hash == GIFTS.c.recipient_phone_hash,
+           _owner.c.app_id == bindparam("app_id"), _owner.c.platform_user_id.is_not(None))
+    .order_by(_owner.c.last_login_at.desc())
+    .limit(1)
+    .correlate(GIFTS)
+    .scalar_subquery()
+)  # fmt: skip
+# What issuing needs of each gift, its template and its recipient, in one query.
+_ISSUING = (
+    select(
+        GIFTS.c.id, GIFTS.c.quantity, GIFTS.c.message, GIFTS.c.trade_no,
+        TEMPLATES.c.id.label("template_id"), TEMPLATES.c.kind,
+        TEMPLATES.c.name.label("template_name"), TEMPLATES.c.face_value_fen,
+        TEMPLATES.c.claim_window_hours,
+        func.coalesce(USERS.c.platform_user_id, _PHONE_OWNER).label("platform_user_id"),
+    )
+    .select_from(GIFTS.join(TEMPLATES, TEMPLATES.c.id == GIFTS.c.template_id)
+                 .outerjoin(USERS, USERS.c.id == GIFTS.c.recipient_user_id))
+    .order_by(GIFTS.c.send_at)
+)  # fmt: skip
+_DUE = (GIFTS.c.status == SCHEDULED, GIFTS.c.send_at <= bindparam("now", type_=UTCDateTime()))
+_THIS_ONE = (GIFTS.c.id == bindparam("gift_id"), *_DUE)
+_LIMIT = bindparam("limit", type_=Integer())
+
+# PostgreSQL: read and lock (other workers skip what is locked), then one guarded UPDATE.
+_LOCK_DUE = _ISSUING.where(*_DUE).limit(_LIMIT).with_for_update(of=GIFTS, skip_locked=True)
+_LOCK_ONE = _ISSUING.where(*_THIS_ONE).limit(1).with_for_update(of=GIFTS, skip_locked=True)
+# The claim tokens travel as four arrays, so the statement is the same whatever the batch size.
+_MARK_SENT = text("""
+UPDATE gifts SET status = :sent, sent_at = :now, claim_token_index = c.token_index,
+       claim_token_sealed = c.token_sealed, claim_expires_at = c.expires_at
+FROM unnest(CAST(:ids AS text[]), CAST(:indexes AS text[]), CAST(:seals AS text[]),
+            CAST(:expiries AS timestamptz[])) AS c (id, token_index, token_sealed, expires_at)
+WHERE gifts.id = c.id AND gifts.status = :scheduled
+RETURNING gifts.id
+""")
+
+
+# SQLite: the guarded UPDATE first (it takes the write lock), then the read, then the tokens.
+def _take(*conditions: Any) -> Any:
+    first = select(GIFTS.c.id).where(*conditions).order_by(GIFTS.c.send_at).limit(_LIMIT)
+    return (
+        update(GIFTS)
+        .where(GIFTS.c.id.in_(first.scalar_subquery()), GIFTS.c.status == SCHEDULED)
+        .values(status=SENT, sent_at=bindparam("sent_at", type_=UTCDateTime()))
+        .returning(GIFTS.c.id)
+    )
+
+
+_TAKE_DUE, _TAKE_ONE = _take(*_DUE), _take(*_THIS_ONE)
+_READ_TAKEN = _ISSUING.where(GIFTS.c.id.in_(bindparam("ids", expanding=True)))
+_SET_CLAIM = (
+    update(GIFTS)
+    .where(GIFTS.c.id == bindparam("b_id"))
+    .values(claim_expires_at=bindparam("b_expires"), claim_token_index=bindparam("b_index"),
+            claim_token_sealed=bindparam("b_sealed"))
+)  # fmt: skip
+_INSERT_VOUCHERS = insert(cast(Table, Voucher.__table__))
+_INSERT_EVENTS = insert(cast(Table, GiftEvent.__table__))
+
 
 def send_due_gifts(worker_id: str, limit: int) -> int:
     """Send up to `limit` due gifts in one transaction; returns how many were sent."""
-    now = utcnow()
-    sent_ids = take_due_gifts(SCHEDULED, Gift.send_at, now, limit, status=SENT, sent_at=now)
-    _issue(sent_ids, now)
+    sent = _send(utcnow(), limit, None)
     db.session.commit()
-    if sent_ids:
-        log.debug("worker %s sent %d gift(s)", worker_id, len(sent_ids))
-    return len(sent_ids)
+    if sent:
+        log.debug("worker %s sent %d gift(s)", worker_id, sent)
+    return sent
 
 
 def send_gift_if_due(gift_id: str) -> bool:
     """Send one gift now if it is scheduled and due (one transaction); whether it was sent.
 
-    The same work as a batch of one, for callers that fire gifts one at a time.
+    The same work as a batch of one, for callers that fire gifts one at a time. A gift another
+    worker is sending at this moment is left to it (False).
     """
-    now = utcnow()
-    sent = db.session.scalars(
-        update(Gift)
-        .where(Gift.id == gift_id, Gift.status == SCHEDULED, Gift.send_at <= now)
-        .values(status=SENT, sent_at=now)
-        .returning(Gift.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    _issue(list(sent), now)
+    sent = _send(utcnow(), 1, gift_id)
     db.session.commit()
     return bool(sent)
 
 
-def _issue(gift_ids: list[str], now: datetime) -> None:
-    """The vouchers, claim tokens, timeline entries and messages of gifts being sent."""
-    if not gift_ids:
+def _send(now: datetime, limit: int, gift_id: str | None) -> int:
+    """Take up to `limit` due gifts (or only `gift_id`), earliest first, and issue them.
+
+    PostgreSQL: the gifts are read and locked first (`FOR UPDATE SKIP LOCKED`, so workers take
+    disjoint batches), then one guarded UPDATE marks them sent with their claim tokens, so each
+    gift's row (and each of its indexes) is written once. SQLite has one writer and no row
+    locks, and a read followed by a write can lose its snapshot to another process; there the
+    guarded UPDATE comes first (taking the write lock) and the claim tokens follow. Either way
+    only the gifts the guarded UPDATE moved are issued. The caller commits.
+    """
+    params = {"now": now, "limit": limit, "gift_id": gift_id, "app_id": settings().app_id}
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        gifts = list(session.execute(_LOCK_DUE if gift_id is None else _LOCK_ONE, params))
+        if not gifts:
+            return 0
+        claims = [_new_claim(gift, now) for gift in gifts]
+        moved = set(session.scalars(_MARK_SENT, _claim_arrays(claims, now)))
+    else:
+        take = _TAKE_DUE if gift_id is None else _TAKE_ONE
+        moved = set(session.scalars(take, {**params, "sent_at": now}))
+        if not moved:
+            return 0
+        gifts = list(session.execute(_READ_TAKEN, {"ids": list(moved), **params}))
+        claims = [_new_claim(gift, now) for gift in gifts]
+        session.execute(_SET_CLAIM, claims)  # by primary key, one executemany
+    _issue([gift for gift in gifts if gift.id in moved], now)
+    return len(moved)
+
+
+def _claim_arrays(claims: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    return {
+        "sent": SENT, "scheduled": SCHEDULED, "now": now,
+        "ids": [claim["b_id"] for claim in claims],
+        "indexes": [claim["b_index"] for claim in claims],
+        "seals": [claim["b_sealed"] for claim in claims],
+        "expiries": [claim["b_expires"] for claim in claims],
+    }  # fmt: skip
+
+
+def _new_claim(gift: Row, now: datetime) -> dict[str, Any]:
+    """A fresh claim token for a gift, kept only as its blind index and its sealed copy."""
+    token = secrets.token_urlsafe(24)
+    return {
+        "b_id": gift.id,
+        "b_expires": now + timedelta(hours=gift.claim_window_hours),
+        "b_index": blind_index().digest("claim_token", token),
+        "b_sealed": field_cipher().seal(token, owner=gift.id),
+    }  # fmt: skip
+
+
+def _issue(gifts: list[Row], now: datetime) -> None:
+    """The vouchers, timeline entries and messages of gifts being sent (Core inserts)."""
+    if not gifts:
         return
     vouchers: list[dict[str, Any]] = []
-    claims: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     messages: list[tuple[dict[str, Any], str]] = []
-    for gift in _gifts_to_issue(gift_ids):
+    for gift in gifts:
         vouchers.extend(_new_voucher(gift, now) for _ in range(gift.quantity))
-        token = secrets.token_urlsafe(24)
-        claims.append({
-            "id": gift.id,
-            "claim_expires_at": now + timedelta(hours=gift.claim_window_hours),
-            "claim_token_index": blind_index().digest("claim_token", token),
-            "claim_token_sealed": field_cipher().seal(token, owner=gift.id),
-        })  # fmt: skip
         events.append({"gift_id": gift.id, "at": now, "type": "sent",
                        "detail": {"vouchers": gift.quantity}})  # fmt: skip
         if gift.platform_user_id:  # the link is added from the sealed token when it is sent
@@ -104,43 +205,10 @@ def _issue(gift_ids: list[str], now: datetime) -> None:
                 data={"keyword1": gift.template_name, "keyword2": gift.message[:40]},
                 form_id=gift.trade_no or gift.id, event="sent", claim_link=True,
             ))  # fmt: skip
-    db.session.execute(insert(Voucher), vouchers)
-    db.session.execute(update(Gift), claims)  # by primary key, one executemany
-    record_sent(gift_ids, vouchers)  # gift.sent, voucher.issued: one insert
-    db.session.execute(insert(GiftEvent), events)
+    db.session.execute(_INSERT_VOUCHERS, vouchers)
+    record_sent([gift.id for gift in gifts], vouchers)  # gift.sent, voucher.issued: one insert
+    db.session.execute(_INSERT_EVENTS, events)
     enqueue_many(TEMPLATE_MESSAGE, messages)
-
-
-def _phone_owner() -> ScalarSelect:
-    """A phone gift's recipient if that number's owner uses this app (the latest to log in)."""
-    owner = aliased(User)
-    return (
-        select(owner.platform_user_id)
-        .where(owner.phone_hash == Gift.recipient_phone_hash, owner.app_id == settings().app_id,
-               owner.platform_user_id.is_not(None))
-        .order_by(owner.last_login_at.desc())
-        .limit(1)
-        .correlate(Gift)
-        .scalar_subquery()
-    )  # fmt: skip
-
-
-def _gifts_to_issue(gift_ids: list[str]) -> list[Row]:
-    """What issuing needs of each gift, its template and its recipient, in one query."""
-    columns = (
-        Gift.id, Gift.quantity, Gift.message, Gift.trade_no,
-        VoucherTemplate.id.label("template_id"), VoucherTemplate.kind,
-        VoucherTemplate.name.label("template_name"), VoucherTemplate.face_value_fen,
-        VoucherTemplate.claim_window_hours,
-        func.coalesce(User.platform_user_id, _phone_owner()).label("platform_user_id"),
-    )  # fmt: skip
-    query = (
-        select(*columns)
-        .join(VoucherTemplate, VoucherTemplate.id == Gift.template_id)
-        .outerjoin(User, User.id == Gift.recipient_user_id)
-        .where(Gift.id.in_(gift_ids))
-    )
-    return list(db.session.execute(query))
 
 
 def _new_voucher(gift: Row, now: datetime) -> dict[str, Any]:

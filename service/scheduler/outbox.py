@@ -25,9 +25,9 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.components import job_handlers, settings
@@ -72,8 +72,6 @@ class OutcomeUnknown(Exception):
     """
 
 
-
-
 def enqueue(
     kind: str,
     payload: dict[str, Any],
@@ -103,7 +101,7 @@ def enqueue_many(
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [_job_values(kind, payload, run_at, key) for payload, key in jobs]
-    db.session.execute(insert(OutboxJob).on_conflict_do_nothing(), rows)
+    db.session.execute(insert(cast(Table, OutboxJob.__table__)).on_conflict_do_nothing(), rows)
     _notify_workers()
 
 
