@@ -29,7 +29,6 @@ class Event(Model):
     __table_args__ = (
         Index("ix_events_type_seq", "type", "seq"),
         Index("ix_events_object_id_seq", "object_id", "seq"),
-        Index("ix_events_created_at", "created_at"),
     )
 
     seq: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 
 from service.components import settings
 from service.dbtypes import utcnow
@@ -39,16 +39,20 @@ def prune_events(worker_id: str, limit: int) -> int:
     batch here is fixed.
     """
     cutoff = utcnow() - _retention()
+    # The oldest rows by `seq` (the primary key, so no index of its own on `created_at`, which
+    # every insert would pay for), of which those past the cutoff go: `created_at` grows with
+    # `seq`, so when none of the oldest is past it, no event is.
     oldest = (
-        select(Event.seq)
-        .where(Event.created_at < cutoff)
+        select(Event.seq, Event.created_at)
         .order_by(Event.seq)
         .limit(PRUNE_BATCH)
         .with_for_update(skip_locked=True)
+        .subquery()
     )
+    past = select(oldest.c.seq).where(oldest.c.created_at < cutoff)
     pruned = rows_changed(
         delete(Event)
-        .where(Event.seq.in_(oldest.scalar_subquery()))
+        .where(Event.seq.in_(past.scalar_subquery()))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -59,7 +63,7 @@ def prune_events(worker_id: str, limit: int) -> int:
 
 def seconds_until_prunable(horizon: float) -> float:
     """How long until the oldest event passes the retention period (at most `horizon`)."""
-    oldest = db.session.scalar(select(func.min(Event.created_at)))
+    oldest = db.session.scalar(select(Event.created_at).order_by(Event.seq).limit(1))
     db.session.rollback()
     if oldest is None:
         return horizon

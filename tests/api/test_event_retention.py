@@ -63,10 +63,11 @@ def test_the_first_batch_takes_the_oldest_events(app):
 def test_the_worker_sleeps_until_the_oldest_event_passes_the_period(app):
     with app.app_context():
         assert retention.seconds_until_prunable(60) == 60
-        _events(1, timedelta(days=30) - timedelta(seconds=20))
-        assert 10 < retention.seconds_until_prunable(60) <= 20
         _events(1, timedelta(days=31))
         assert retention.seconds_until_prunable(60) == 0
+        retention.prune_events("test-worker", 10)
+        _events(1, timedelta(days=30) - timedelta(seconds=20))  # the oldest now, by the log's order
+        assert 10 < retention.seconds_until_prunable(60) <= 20
 
 
 def test_the_retention_period_is_configurable_within_its_range(app_env):

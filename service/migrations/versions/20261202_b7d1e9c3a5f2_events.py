@@ -41,7 +41,6 @@ def upgrade():
     )
     op.create_index("ix_events_type_seq", "events", ["type", "seq"])
     op.create_index("ix_events_object_id_seq", "events", ["object_id", "seq"])
-    op.create_index("ix_events_created_at", "events", ["created_at"])
     op.create_index(
         "ix_events_fanout_pending",
         "events",
