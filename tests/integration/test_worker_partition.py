@@ -2,8 +2,8 @@
 
 The worker runs in a network namespace of its own and reaches the database only through a veth
 pair and a small TCP relay in the root namespace (PostgreSQL listens on loopback only). The relay
-watches the worker's statements: once the claim of due gifts (`FOR UPDATE SKIP LOCKED` on
-`send_at`) has gone through, it swallows the worker's next statement and every byte after it,
+watches the worker's statements: once the claim of due gifts (`FOR UPDATE OF gifts SKIP LOCKED`
+on `send_at`) has gone through, it swallows the worker's next statement and every byte after it,
 and the test takes the worker's end of the veth down. That is a partition, not a crash: no FIN, no
 RST, the server's session sits idle in its transaction holding the batch's row locks, and the
 worker waits for an answer. A second worker, on loopback, must carry on: the server ends the cut
@@ -50,7 +50,7 @@ GIFTS = 30
 QUANTITY = 2
 BOUND_SECONDS = 30  # the README's bound with the default settings
 WORKER_GIVES_UP = 12  # MINIFIN_DB_TCP_TIMEOUT_SECONDS and a little
-CLAIM = (b"FOR UPDATE SKIP LOCKED", b"send_at")
+CLAIM = (b"SKIP LOCKED", b"send_at")  # FOR UPDATE [OF gifts] SKIP LOCKED, on due gifts
 
 
 def _ip(*args: str) -> None:
@@ -109,7 +109,8 @@ def partition() -> Iterator[Partition]:
 class Relay:
     """Forwards TCP from the veth's host address to PostgreSQL on loopback; can go silent.
 
-    After a claim that took due gifts (its answer's command tag is `UPDATE n`, n > 0) has passed
+    After a claim that took due gifts (its answer's command tag, `SELECT n` for the batch read
+    and locked first, or `UPDATE n`, has n > 0) has passed
     through it, the connection's next statement is
     swallowed and `claimed_then_cut` is set: from then on the connections open at that moment
     forward nothing either way (their sockets stay open, as across a real partition). Connections
@@ -184,7 +185,7 @@ class Relay:
     @staticmethod
     def _read_claim(chunk: bytes, state: dict) -> None:
         """The claim's answer: its command tag says how many gifts it took (none: no cut)."""
-        if tag := re.search(rb"UPDATE (\d+)\x00", chunk):
+        if tag := re.search(rb"(?:SELECT|UPDATE) (\d+)\x00", chunk):
             state["claiming"], state["claimed"] = False, int(tag.group(1)) > 0
 
     def heal(self) -> None:
