@@ -1,9 +1,10 @@
-"""`minifin worker` with the event log's insert replaced by nothing, for the events overhead.
+"""`minifin worker` with the event log's inserts replaced by nothing, for the events overhead.
 
 `python -m bench.worker_launcher worker --source due_gifts …` runs the real command line
-(`service.cli`) after replacing `service.events.log.record_many`, in every module that imported
-it, with a function that builds nothing and inserts nothing. `bench/scheduler.py` runs the same
-burst with the real workers and with these, and prints the difference as the events' overhead.
+(`service.cli`) after replacing both ways of recording events, `service.events.log.record_many`
+and `service.events.views.record_views`, in every module that imported them, with functions
+that build nothing and insert nothing. `bench/scheduler.py` runs the same burst with the real
+workers and with these, and prints the difference as the events' overhead.
 """
 
 from __future__ import annotations
@@ -21,15 +22,22 @@ def no_events(events) -> list[str]:
     return ["" for _ in events]
 
 
+def no_views(view, entries, extra=None) -> list[str]:
+    """What `record_views` returns, for events that are never recorded."""
+    return ["" for _ in entries]
+
+
 def main() -> int:
     from service import bootstrap, cli
-    from service.events import log
+    from service.events import log, views
 
-    bootstrap.default_wiring()  # imports every capability, so every importer of record_many
-    original = log.record_many
+    bootstrap.default_wiring()  # imports every capability, so every importer of the two
+    replaced = {"record_many": (log.record_many, no_events),
+                "record_views": (views.record_views, no_views)}  # fmt: skip
     for module in list(sys.modules.values()):
-        if getattr(module, "record_many", None) is original:
-            module.record_many = no_events  # type: ignore[attr-defined]
+        for name, (original, replacement) in replaced.items():
+            if getattr(module, name, None) is original:
+                setattr(module, name, replacement)
     return cli.main()
 
 

@@ -237,8 +237,8 @@ class MerchantGiftSchema(BaseSchema):
 
     Never the sender's message, the recipient's number (not even masked), the claim token or
     link: what a till or a ledger needs, and nothing a person wrote or could claim with.
-    `service/gifting/snapshots.py` builds the same dict without marshmallow for the sending
-    batch (a test keeps the two equal).
+    `service/gifting/snapshots.py` has the database build the same dict for the events (a test
+    keeps the two equal).
     """
 
     id = fields.String(dump_only=True)

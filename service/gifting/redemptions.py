@@ -22,11 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from service.components import blind_index
 from service.dbtypes import utcnow
 from service.errors import Conflict, DomainError, NotFound, Unprocessable
-from service.events.log import record_many
 from service.extensions import db
 from service.gifting import codes
 from service.gifting.models import ACTIVE, ISSUED, ITEM, SPENT, Voucher, VoucherLedgerEntry
-from service.gifting.snapshots import VOUCHER_COLUMNS, voucher_event
+from service.gifting.snapshots import record_vouchers
 from service.sql import existing
 
 log = logging.getLogger(__name__)
@@ -139,9 +138,8 @@ def redeem(
         raise Conflict("The voucher's balance is too low for this amount.",
                        code="insufficient_balance")  # fmt: skip
     # Before the ledger row: its unique key is checked at the commit below, not by a read.
-    after = db.session.execute(select(*VOUCHER_COLUMNS).where(Voucher.id == voucher.id)).one()
-    record_many([voucher_event("voucher.redeemed", after, amount_fen=amount_fen,
-                               balance_after_fen=balance_after)])  # fmt: skip
+    record_vouchers("voucher.redeemed", [voucher.id], amount_fen=amount_fen,
+                    balance_after_fen=balance_after)  # fmt: skip
     db.session.add(VoucherLedgerEntry(
         voucher_id=voucher.id, at=now, type="redeem", amount_fen=amount_fen,
         balance_after_fen=balance_after, store_id=store_id, client_id=client_id,

@@ -1,32 +1,20 @@
 """The events of a sending batch: `gift.sent` for each gift and `voucher.issued` for each voucher.
 
-Built from the rows the batch has just written (one read of the gifts, the voucher dicts it
-inserted) and recorded in one multi-row insert, so the batch keeps a fixed number of statements
-however many gifts it sends. The caller commits, with the rest of the batch.
+Two INSERT … SELECT statements whose snapshots the database builds from the rows the batch has
+just written (service/events/views.py), so the batch keeps a fixed number of statements however
+many gifts it sends, and sends the database only ids. Every `gift.sent` of the batch comes
+before its vouchers' `voucher.issued`. The caller commits, with the rest of the batch.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from service.events.log import NewEvent, record_many
-from service.gifting.snapshots import gift_event, gift_rows, voucher_event
+from service.gifting.snapshots import record_gifts, record_vouchers
 
 
-def sent_events(gifts: Iterable[Any], vouchers: Iterable[Mapping[str, Any]]) -> list[NewEvent]:
-    """Each gift's `gift.sent` followed by its vouchers' `voucher.issued`."""
-    by_gift: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for voucher in vouchers:
-        by_gift[voucher["gift_id"]].append(voucher)
-    events: list[NewEvent] = []
-    for gift in gifts:
-        events.append(gift_event("gift.sent", gift))
-        events.extend(voucher_event("voucher.issued", voucher) for voucher in by_gift[gift.id])
-    return events
-
-
-def record_sent(gift_ids: list[str], vouchers: list[dict[str, Any]]) -> None:
-    """Record a batch's events (after its gifts are updated); the caller commits."""
-    record_many(sent_events(gift_rows(gift_ids), vouchers))
+def record_sent(gift_ids: Sequence[str], vouchers: Sequence[Mapping[str, Any]]) -> None:
+    """Record a batch's events (after its gifts and vouchers are written); the caller commits."""
+    record_gifts(["gift.sent"], gift_ids)
+    record_vouchers("voucher.issued", [voucher["id"] for voucher in vouchers])
