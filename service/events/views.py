@@ -31,7 +31,6 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    text,
     true,
 )
 from sqlalchemy import cast as sql_cast
@@ -39,7 +38,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
-from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.types import JSON, String
 
 from service.dbtypes import UTCDateTime, utcnow
@@ -53,11 +51,6 @@ from service.ids import new_id
 Fields = Mapping[str, Any]
 _KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
 EVENTS = cast(Table, Event.__table__)
-# psycopg prepares a statement run five times, and PostgreSQL may then keep one generic plan for
-# it: planned while a table was nearly empty (a new install's vouchers), the lookup stayed a
-# sequential scan as the table grew, and a 20 000-gift burst went quadratic. The transaction's
-# statements are planned for the rows as they are now.
-_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 class JsonObject(FunctionElement[Any]):
@@ -146,8 +139,6 @@ def record_views(
     kinds = tuple((key, "int" if isinstance(extra[key], int) else "str") for key in sorted(extra))
     statement = _statement(view, dialect, kinds)
     db.session.flush()  # a Core statement does not autoflush: the rows must be as last changed
-    if dialect == "postgresql":
-        db.session.execute(_CUSTOM_PLANS)
     written = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
     if written != len(entries):
         raise LookupError(f"{len(entries) - written} {view.object_type} event(s) found no row")
@@ -158,27 +149,20 @@ def record_views(
 def _statement(view: View, dialect: str, extra: tuple[tuple[str, str], ...]) -> Any:
     """The INSERT … SELECT of a view (with `extra`'s keys and kinds), built once per engine.
 
-    On PostgreSQL each entry's row is read by a LATERAL primary-key lookup: as a plain join, the
-    planner hashed the whole table for a batch of a few hundred (the vouchers, freshly filled,
-    looked small to it), a cost that grew with the table. SQLite always looks rows up by key.
+    A plain join to the table: the planner looks the rows up by key or hashes the table, as the
+    sizes say. Forcing key lookups (a LATERAL … LIMIT 1, with custom plans so that a plan made
+    while a new install's tables were empty is not kept) drained the gift burst more slowly
+    (bench/README.md, the events overhead).
     """
     entries = _entries(dialect)
     table = view.table
-    found: Any
-    if dialect == "postgresql":
-        shown = select(table.c.id, *_columns(view.fields)).where(table.c.id == entries.c.object_id)
-        found = shown.limit(1).lateral("found")
-        rows = entries.join(found, true())
-    else:
-        found, rows = table, entries.join(table, table.c.id == entries.c.object_id)
-    snapshot = ClauseAdapter(found).traverse(view.json(extra))  # the columns, read from `found`
     return insert(EVENTS).from_select(
         ["id", "type", "created_at", "object_type", "object_id", "data", "fanout_pending"],
         select(
             entries.c.event_id, entries.c.event_type, bindparam("now", type_=UTCDateTime()),
-            literal_column(f"'{view.object_type}'"), found.c.id, snapshot, true(),
+            literal_column(f"'{view.object_type}'"), table.c.id, view.json(extra), true(),
         )
-        .select_from(rows)
+        .select_from(entries.join(table, table.c.id == entries.c.object_id))
         .order_by(entries.c.n),
     ).execution_options(preserve_rowcount=True)  # an INSERT's count is kept only when asked
 
@@ -217,16 +201,6 @@ def _json(fields: Fields, extra: Sequence[tuple[str, str]]) -> ColumnElement[Any
         sql_type = BigInteger() if kind == "int" else Text()
         arguments += [literal_column(f"'{key}'"), sql_cast(bindparam(f"x_{key}"), sql_type)]
     return JsonObject(*arguments)
-
-
-def _columns(fields: Fields) -> list[Any]:
-    """The view's columns but its id, once each, nested objects' included."""
-    columns: dict[str, Any] = {}
-    for value in fields.values():
-        for column in _columns(value) if isinstance(value, Mapping) else [value]:
-            if column.key != "id":
-                columns[column.key] = column
-    return list(columns.values())
 
 
 def _check_keys(fields: Mapping[str, Any], object_type: str) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, literal, select, text
+from sqlalchemy import event, literal, select
 
 from schemas.gifting import MerchantGiftSchema, MerchantVoucherSchema
 from service.dbtypes import UTCDateTime
@@ -19,7 +19,7 @@ from service.events.views import IsoTime, View, record_views
 from service.extensions import db
 from service.gifting.models import Gift, Voucher
 from service.gifting.sending import send_due_gifts
-from service.gifting.snapshots import VOUCHER_VIEW, record_gifts
+from service.gifting.snapshots import VOUCHER_VIEW
 from tests.gifting_helpers import seed_paid_gifts
 
 
@@ -120,13 +120,3 @@ def test_an_event_for_an_object_that_is_not_there_is_refused_not_dropped(app):
         db.session.rollback()
         assert len(_events("voucher.issued")) == 0
 
-
-def test_on_postgresql_the_events_insert_is_planned_for_the_rows_as_they_are_now(app):
-    with app.app_context():
-        if db.session.get_bind().dialect.name != "postgresql":
-            pytest.skip("SQLite has no plan cache to keep a stale plan in")
-        ids = seed_paid_gifts("2088000000000304", 1, 1, lambda n, now: now - timedelta(seconds=1))
-        assert db.session.scalar(text("SHOW plan_cache_mode")) == "auto"
-        record_gifts(["gift.rescheduled"], ids)  # in the transaction the caller will commit
-        assert db.session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
-        db.session.rollback()
