@@ -103,6 +103,8 @@ class View:
     fields: Fields
 
     def __post_init__(self) -> None:
+        if not _KEY.match(self.object_type):  # it is written into the statement as a literal
+            raise ValueError(f"{self.object_type!r} is not an object type")
         _check_keys(self.fields, self.object_type)
 
     def json(self, extra: Sequence[tuple[str, str]] = ()) -> ColumnElement[Any]:

@@ -109,6 +109,8 @@ def test_a_view_with_a_personal_data_key_is_refused_when_it_is_declared():
         View("voucher", table, {"id": Voucher.id, "owner": {"code_masked": Voucher.code_last4}})
     with pytest.raises(ValueError):
         View("voucher", table, {"id'); --": Voucher.id})
+    with pytest.raises(ValueError):
+        View("voucher'", table, {"id": Voucher.id})
 
 
 def test_an_event_for_an_object_that_is_not_there_is_refused_not_dropped(app):
