@@ -59,9 +59,8 @@ def record_many(events: Iterable[NewEvent]) -> list[str]:
 
 
 def _row(event: NewEvent, now) -> dict[str, Any]:
-    if event.type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event.type!r}: add it to service/events/types.py")
-    _refuse_personal_data(event.data, event.type)
+    check_type(event.type)
+    refuse_personal_data(event.data, event.type)
     return {
         "id": new_id("evt"), "type": event.type, "created_at": now,
         "object_type": event.object_type, "object_id": event.object_id,
@@ -69,13 +68,20 @@ def _row(event: NewEvent, now) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _refuse_personal_data(value: Any, event_type: str) -> None:
+def check_type(event_type: str) -> None:
+    """Refuse a type the catalogue does not list (a programming error)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}: add it to service/events/types.py")
+
+
+def refuse_personal_data(value: Any, what: str) -> None:
+    """Refuse a mapping that has, at any depth, a key of `FORBIDDEN_KEYS`; `what` names it."""
     if isinstance(value, Mapping):
         leaked = FORBIDDEN_KEYS.intersection(value)
         if leaked:
-            raise PersonalDataInEvent(f"{event_type} carries {sorted(leaked)}")
+            raise PersonalDataInEvent(f"{what} carries {sorted(leaked)}")
         for inner in value.values():
-            _refuse_personal_data(inner, event_type)
+            refuse_personal_data(inner, what)
     elif isinstance(value, list | tuple):
         for inner in value:
-            _refuse_personal_data(inner, event_type)
+            refuse_personal_data(inner, what)
