@@ -206,7 +206,7 @@ def _issue(gifts: list[Row], now: datetime) -> None:
                 form_id=gift.trade_no or gift.id, event="sent", claim_link=True,
             ))  # fmt: skip
     db.session.execute(_INSERT_VOUCHERS, vouchers)
-    record_sent([gift.id for gift in gifts], vouchers)  # gift.sent, voucher.issued: one insert
+    record_sent([gift.id for gift in gifts], vouchers)  # gift.sent, voucher.issued: two inserts
     db.session.execute(_INSERT_EVENTS, events)
     enqueue_many(TEMPLATE_MESSAGE, messages)
 
