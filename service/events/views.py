@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.types import JSON, String
 
 from service.dbtypes import UTCDateTime, utcnow
@@ -143,6 +144,87 @@ def record_views(
     if written != len(entries):
         raise LookupError(f"{len(entries) - written} {view.object_type} event(s) found no row")
     return event_ids
+
+
+def insert_recorded(
+    view: View, event_type: str, rows: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Insert `rows` (dicts with the same keys) into the view's table and record `event_type`
+    for each, its snapshot built from the row as written; returns the event ids.
+
+    On PostgreSQL it is one statement: `insert_rows()`'s INSERT … RETURNING is a CTE the
+    events are built from, so the new rows are not looked up again. Looking up rows just
+    written is what the planner gets wrong: the statistics of a table that is filling up (the
+    vouchers of a sending burst) are a smaller table's, and it read and hashed the whole table
+    for every batch (bench/README.md, the events overhead). Elsewhere, `insert_rows()` and
+    then `record_views()`. The caller commits.
+    """
+    if not rows:
+        return []
+    check_type(event_type)
+    if db.session.get_bind().dialect.name != "postgresql":
+        insert_rows(view.table, rows)
+        return record_views(view, [(event_type, row["id"]) for row in rows])
+    event_ids = [new_id("evt") for _ in rows]
+    params = {**_row_arrays(rows), "now": utcnow(), "event_type": event_type,
+              "event_ids": event_ids}  # fmt: skip
+    db.session.flush()
+    statement = _insert_recorded(view, tuple(rows[0]))
+    written = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
+    if written != len(rows):
+        raise LookupError(f"{len(rows) - written} {view.object_type} event(s) found no row")
+    return event_ids
+
+
+def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys): on PostgreSQL as one array per column, so the
+    statement is the same whatever the number of rows; elsewhere an executemany."""
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert(table), list(rows))
+        return
+    db.session.execute(_array_insert(table, tuple(rows[0])), _row_arrays(rows))
+
+
+def _row_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {f"c_{name}": [row[name] for row in rows] for name in rows[0]}
+
+
+@cache
+def _array_insert(table: Table, columns: tuple[str, ...]) -> Any:
+    """INSERT … SELECT FROM unnest(one array per column `c_<name>`), built once per column list."""
+    arrays = (sql_cast(bindparam(f"c_{name}"), ARRAY(table.c[name].type)) for name in columns)
+    given = func.unnest(*arrays).table_valued(*columns).render_derived()
+    return insert(table).from_select(list(columns), select(*(given.c[n] for n in columns)))
+
+
+@cache
+def _insert_recorded(view: View, columns: tuple[str, ...]) -> Any:
+    """`WITH written AS (INSERT … RETURNING) INSERT INTO events …`, built once per view and
+    column list; the events follow the rows' order."""
+    written = _array_insert(view.table, columns).returning(*view.table.c).cte("written")
+    entries = (
+        func.unnest(sql_cast(bindparam("c_id"), ARRAY(Text)),
+                    sql_cast(bindparam("event_ids"), ARRAY(Text)))
+        .table_valued("object_id", "event_id", with_ordinality="n")
+        .render_derived(name="entries")
+    )  # fmt: skip
+    return (
+        insert(EVENTS)
+        .from_select(
+            ["id", "type", "created_at", "object_type", "object_id", "data", "fanout_pending"],
+            select(
+                entries.c.event_id, bindparam("event_type", type_=Text()),
+                bindparam("now", type_=UTCDateTime()), literal_column(f"'{view.object_type}'"),
+                written.c.id, ClauseAdapter(written).traverse(view.json()), true(),
+            )
+            .select_from(entries.join(written, written.c.id == entries.c.object_id))
+            .order_by(entries.c.n),
+        )
+        .add_cte(written)
+        .execution_options(preserve_rowcount=True)
+    )  # fmt: skip
 
 
 @cache

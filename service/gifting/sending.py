@@ -8,9 +8,10 @@ row names the gift, not its claim token: the link is built from the sealed token
 message goes out.
 
 The batch costs a fixed number of statements whatever its size (on PostgreSQL: one locking read
-of what the gifts need, one UPDATE with the claim tokens as arrays, one multi-row Core insert
-each for vouchers, timeline entries and messages), so a burst of due gifts drains at the speed
-of the database, not of round trips; `bench/README.md` has the profile behind each choice.
+of what the gifts need, one UPDATE with the claim tokens as arrays, the `gift.sent` events, one
+array insert of the vouchers that records their `voucher.issued`, one multi-row Core insert each
+for timeline entries and messages), so a burst of due gifts drains at the speed of the
+database, not of round trips; `bench/README.md` has the profile behind each choice.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from service.gifting.models import (
     SENT,
     Gift,
     GiftEvent,
-    Voucher,
     VoucherTemplate,
 )
 from service.gifting.sending_events import record_sent
@@ -113,7 +113,6 @@ _SET_CLAIM = (
     .values(claim_expires_at=bindparam("b_expires"), claim_token_index=bindparam("b_index"),
             claim_token_sealed=bindparam("b_sealed"))
 )  # fmt: skip
-_INSERT_VOUCHERS = insert(cast(Table, Voucher.__table__))
 _INSERT_EVENTS = insert(cast(Table, GiftEvent.__table__))
 
 
@@ -189,7 +188,7 @@ def _new_claim(gift: Row, now: datetime) -> dict[str, Any]:
 
 
 def _issue(gifts: list[Row], now: datetime) -> None:
-    """The vouchers, timeline entries and messages of gifts being sent (Core inserts)."""
+    """The vouchers, events, timeline entries and messages of gifts being sent (Core inserts)."""
     if not gifts:
         return
     vouchers: list[dict[str, Any]] = []
@@ -205,8 +204,7 @@ def _issue(gifts: list[Row], now: datetime) -> None:
                 data={"keyword1": gift.template_name, "keyword2": gift.message[:40]},
                 form_id=gift.trade_no or gift.id, event="sent", claim_link=True,
             ))  # fmt: skip
-    db.session.execute(_INSERT_VOUCHERS, vouchers)
-    record_sent([gift.id for gift in gifts], vouchers)  # gift.sent, voucher.issued: two inserts
+    record_sent([gift.id for gift in gifts], vouchers)  # gift.sent; vouchers with voucher.issued
     db.session.execute(_INSERT_EVENTS, events)
     enqueue_many(TEMPLATE_MESSAGE, messages)
 

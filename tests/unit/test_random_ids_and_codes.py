@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from service import ids
 from service.gifting import codes
 from service.ids import _ALPHABET, new_id
 
@@ -27,6 +28,19 @@ def test_every_position_of_an_id_uses_the_whole_alphabet_evenly():
         counts = Counter(body[position] for body in bodies)
         assert set(counts) == set(_ALPHABET)
         assert max(counts.values()) < 2 * min(counts.values())
+
+
+def test_a_read_with_too_few_usable_bytes_is_drawn_again(monkeypatch):
+    # Bytes 245-255 would favour the first 11 characters, so they are dropped, and a read left
+    # with fewer than 20 is replaced by a fresh one rather than padded.
+    reads = iter([bytes([250] * 9 + [0] * 19), bytes(range(28))])
+    monkeypatch.setattr(ids.secrets, "token_bytes", lambda size: next(reads))
+    assert new_id("x") == "x_" + _ALPHABET[:20]
+
+
+def test_bytes_above_the_last_full_alphabet_are_never_spelled(monkeypatch):
+    monkeypatch.setattr(ids.secrets, "token_bytes", lambda size: bytes([244, *range(245, 256)] * 3))
+    assert new_id("x", length=3) == "x_" + _ALPHABET[244 % 35] * 3
 
 
 def test_codes_are_well_formed_and_spread_over_the_alphabet():
