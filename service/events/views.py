@@ -37,8 +37,8 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
-from sqlalchemy.sql.util import ClauseAdapter
 from sqlalchemy.types import JSON, String
 
 from service.dbtypes import UTCDateTime, utcnow
@@ -51,6 +51,7 @@ from service.ids import new_id
 Fields = Mapping[str, Any]
 _KEY = re.compile(r"^[a-z_][a-z0-9_]*$")
 EVENTS = cast(Table, Event.__table__)
+EVENT_COLUMNS = ["id", "type", "created_at", "object_type", "object_id", "data", "fanout_pending"]
 
 
 class JsonObject(FunctionElement[Any]):
@@ -107,10 +108,23 @@ class View:
             raise ValueError(f"{self.object_type!r} is not an object type")
         _check_keys(self.fields, self.object_type)
 
+    def columns(self) -> list[Any]:
+        """The table's columns the view reads, the id first, each once."""
+        read = [self.table.c.id, *_columns(self.fields)]
+        return list({column.key: column for column in read}.values())
+
     def json(self, extra: Sequence[tuple[str, str]] = ()) -> ColumnElement[Any]:
         """The snapshot as a SQL expression; each extra `(key, "int" | "str")` is bound as the
         parameter `x_<key>`, cast so that the database knows its type."""
         return _json(self.fields, extra)
+
+    def events(self, event_id: Any, event_type: Any, object_id: Any, data: Any) -> Select[Any]:
+        """The SELECT of `EVENT_COLUMNS` for events about this kind of object, created at the
+        bound parameter `now`; the caller adds its FROM and its order."""
+        return select(
+            event_id, event_type, bindparam("now", type_=UTCDateTime()),
+            literal_column(f"'{self.object_type}'"), object_id, data, true(),
+        )  # fmt: skip
 
 
 def record_views(
@@ -146,87 +160,6 @@ def record_views(
     return event_ids
 
 
-def insert_recorded(
-    view: View, event_type: str, rows: Sequence[Mapping[str, Any]]
-) -> list[str]:
-    """Insert `rows` (dicts with the same keys) into the view's table and record `event_type`
-    for each, its snapshot built from the row as written; returns the event ids.
-
-    On PostgreSQL it is one statement: `insert_rows()`'s INSERT … RETURNING is a CTE the
-    events are built from, so the new rows are not looked up again. Looking up rows just
-    written is what the planner gets wrong: the statistics of a table that is filling up (the
-    vouchers of a sending burst) are a smaller table's, and it read and hashed the whole table
-    for every batch (bench/README.md, the events overhead). Elsewhere, `insert_rows()` and
-    then `record_views()`. The caller commits.
-    """
-    if not rows:
-        return []
-    check_type(event_type)
-    if db.session.get_bind().dialect.name != "postgresql":
-        insert_rows(view.table, rows)
-        return record_views(view, [(event_type, row["id"]) for row in rows])
-    event_ids = [new_id("evt") for _ in rows]
-    params = {**_row_arrays(rows), "now": utcnow(), "event_type": event_type,
-              "event_ids": event_ids}  # fmt: skip
-    db.session.flush()
-    statement = _insert_recorded(view, tuple(rows[0]))
-    written = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
-    if written != len(rows):
-        raise LookupError(f"{len(rows) - written} {view.object_type} event(s) found no row")
-    return event_ids
-
-
-def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys): on PostgreSQL as one array per column, so the
-    statement is the same whatever the number of rows; elsewhere an executemany."""
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(insert(table), list(rows))
-        return
-    db.session.execute(_array_insert(table, tuple(rows[0])), _row_arrays(rows))
-
-
-def _row_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    return {f"c_{name}": [row[name] for row in rows] for name in rows[0]}
-
-
-@cache
-def _array_insert(table: Table, columns: tuple[str, ...]) -> Any:
-    """INSERT … SELECT FROM unnest(one array per column `c_<name>`), built once per column list."""
-    arrays = (sql_cast(bindparam(f"c_{name}"), ARRAY(table.c[name].type)) for name in columns)
-    given = func.unnest(*arrays).table_valued(*columns).render_derived()
-    return insert(table).from_select(list(columns), select(*(given.c[n] for n in columns)))
-
-
-@cache
-def _insert_recorded(view: View, columns: tuple[str, ...]) -> Any:
-    """`WITH written AS (INSERT … RETURNING) INSERT INTO events …`, built once per view and
-    column list; the events follow the rows' order."""
-    written = _array_insert(view.table, columns).returning(*view.table.c).cte("written")
-    entries = (
-        func.unnest(sql_cast(bindparam("c_id"), ARRAY(Text)),
-                    sql_cast(bindparam("event_ids"), ARRAY(Text)))
-        .table_valued("object_id", "event_id", with_ordinality="n")
-        .render_derived(name="entries")
-    )  # fmt: skip
-    return (
-        insert(EVENTS)
-        .from_select(
-            ["id", "type", "created_at", "object_type", "object_id", "data", "fanout_pending"],
-            select(
-                entries.c.event_id, bindparam("event_type", type_=Text()),
-                bindparam("now", type_=UTCDateTime()), literal_column(f"'{view.object_type}'"),
-                written.c.id, ClauseAdapter(written).traverse(view.json()), true(),
-            )
-            .select_from(entries.join(written, written.c.id == entries.c.object_id))
-            .order_by(entries.c.n),
-        )
-        .add_cte(written)
-        .execution_options(preserve_rowcount=True)
-    )  # fmt: skip
-
-
 @cache
 def _statement(view: View, dialect: str, extra: tuple[tuple[str, str], ...]) -> Any:
     """The INSERT … SELECT of a view (with `extra`'s keys and kinds), built once per engine.
@@ -238,13 +171,10 @@ def _statement(view: View, dialect: str, extra: tuple[tuple[str, str], ...]) -> 
     """
     entries = _entries(dialect)
     table = view.table
+    rows = view.events(entries.c.event_id, entries.c.event_type, table.c.id, view.json(extra))
     return insert(EVENTS).from_select(
-        ["id", "type", "created_at", "object_type", "object_id", "data", "fanout_pending"],
-        select(
-            entries.c.event_id, entries.c.event_type, bindparam("now", type_=UTCDateTime()),
-            literal_column(f"'{view.object_type}'"), table.c.id, view.json(extra), true(),
-        )
-        .select_from(entries.join(table, table.c.id == entries.c.object_id))
+        EVENT_COLUMNS,
+        rows.select_from(entries.join(table, table.c.id == entries.c.object_id))
         .order_by(entries.c.n),
     ).execution_options(preserve_rowcount=True)  # an INSERT's count is kept only when asked
 
@@ -283,6 +213,13 @@ def _json(fields: Fields, extra: Sequence[tuple[str, str]]) -> ColumnElement[Any
         sql_type = BigInteger() if kind == "int" else Text()
         arguments += [literal_column(f"'{key}'"), sql_cast(bindparam(f"x_{key}"), sql_type)]
     return JsonObject(*arguments)
+
+
+def _columns(fields: Fields) -> list[Any]:
+    found: list[Any] = []
+    for value in fields.values():
+        found.extend(_columns(value) if isinstance(value, Mapping) else [value])
+    return found
 
 
 def _check_keys(fields: Mapping[str, Any], object_type: str) -> None:

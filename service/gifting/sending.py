@@ -8,10 +8,11 @@ row names the gift, not its claim token: the link is built from the sealed token
 message goes out.
 
 The batch costs a fixed number of statements whatever its size (on PostgreSQL: one locking read
-of what the gifts need, one UPDATE with the claim tokens as arrays, the `gift.sent` events, one
-array insert of the vouchers that records their `voucher.issued`, one multi-row Core insert each
-for timeline entries and messages), so a burst of due gifts drains at the speed of the
-database, not of round trips; `bench/README.md` has the profile behind each choice.
+of what the gifts need, one UPDATE with the claim tokens as arrays that records the gifts'
+`gift.sent`, one array insert of the vouchers that records their `voucher.issued`, one
+multi-row Core insert each for timeline entries and messages), so a burst of due gifts drains
+at the speed of the database, not of round trips; `bench/README.md` has the profile behind
+each choice.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Integer, Table, Text, bindparam, func, insert, select, update
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 
 from service.auth.models import User
@@ -39,7 +42,7 @@ from service.gifting.models import (
     GiftEvent,
     VoucherTemplate,
 )
-from service.gifting.sending_events import record_sent
+from service.gifting.sending_events import mark_sent, record_issued, record_sent
 from service.gifting.sending_metrics import summary_line
 from service.ids import new_id
 from service.scheduler.outbox import enqueue_many
@@ -83,15 +86,23 @@ _LIMIT = bindparam("limit", type_=Integer())
 # PostgreSQL: read and lock (other workers skip what is locked), then one guarded UPDATE.
 _LOCK_DUE = _ISSUING.where(*_DUE).limit(_LIMIT).with_for_update(of=GIFTS, skip_locked=True)
 _LOCK_ONE = _ISSUING.where(*_THIS_ONE).limit(1).with_for_update(of=GIFTS, skip_locked=True)
-# The claim tokens travel as four arrays, so the statement is the same whatever the batch size.
-_MARK_SENT = text("""
-UPDATE gifts SET status = :sent, sent_at = :now, claim_token_index = c.token_index,
-       claim_token_sealed = c.token_sealed, claim_expires_at = c.expires_at
-FROM unnest(CAST(:ids AS text[]), CAST(:indexes AS text[]), CAST(:seals AS text[]),
-            CAST(:expiries AS timestamptz[])) AS c (id, token_index, token_sealed, expires_at)
-WHERE gifts.id = c.id AND gifts.status = :scheduled
-RETURNING gifts.id
-""")
+# The claim tokens travel as arrays, so the statement is the same whatever the batch size; each
+# gift's `gift.sent` is recorded by the same statement (sending_events.mark_sent).
+_CLAIMS = (
+    func.unnest(*(sql_cast(bindparam(name), ARRAY(kind)) for name, kind in (
+        ("ids", Text()), ("indexes", Text()), ("seals", Text()),
+        ("expiries", UTCDateTime()), ("event_ids", Text()))))
+    .table_valued("id", "token_index", "token_sealed", "expires_at", "event_id",
+                  with_ordinality="n")
+    .render_derived(name="c")
+)  # fmt: skip
+_MARK_SENT = (
+    update(GIFTS)
+    .where(GIFTS.c.id == _CLAIMS.c.id, GIFTS.c.status == SCHEDULED)
+    .values(status=SENT, sent_at=bindparam("now", type_=UTCDateTime()),
+            claim_token_index=_CLAIMS.c.token_index, claim_token_sealed=_CLAIMS.c.token_sealed,
+            claim_expires_at=_CLAIMS.c.expires_at)
+)  # fmt: skip
 
 
 # SQLite: the guarded UPDATE first (it takes the write lock), then the read, then the tokens.
@@ -140,8 +151,8 @@ def _send(now: datetime, limit: int, gift_id: str | None) -> int:
     """Take up to `limit` due gifts (or only `gift_id`), earliest first, and issue them.
 
     PostgreSQL: the gifts are read and locked first (`FOR UPDATE SKIP LOCKED`, so workers take
-    disjoint batches), then one guarded UPDATE marks them sent with their claim tokens, so each
-    gift's row (and each of its indexes) is written once. SQLite has one writer and no row
+    disjoint batches), then one guarded UPDATE marks them sent with their claim tokens and
+    records their `gift.sent`, so each gift's row (and each of its indexes) is written once. SQLite has one writer and no row
     locks, and a read followed by a write can lose its snapshot to another process; there the
     guarded UPDATE comes first (taking the write lock) and the claim tokens follow. Either way
     only the gifts the guarded UPDATE moved are issued. The caller commits.
@@ -153,7 +164,7 @@ def _send(now: datetime, limit: int, gift_id: str | None) -> int:
         if not gifts:
             return 0
         claims = [_new_claim(gift, now) for gift in gifts]
-        moved = set(session.scalars(_MARK_SENT, _claim_arrays(claims, now)))
+        moved = mark_sent(_MARK_SENT, _CLAIMS, _claim_arrays(claims, now))
     else:
         take = _TAKE_DUE if gift_id is None else _TAKE_ONE
         moved = set(session.scalars(take, {**params, "sent_at": now}))
@@ -162,13 +173,14 @@ def _send(now: datetime, limit: int, gift_id: str | None) -> int:
         gifts = list(session.execute(_READ_TAKEN, {"ids": list(moved), **params}))
         claims = [_new_claim(gift, now) for gift in gifts]
         session.execute(_SET_CLAIM, claims)  # by primary key, one executemany
+        record_sent(list(moved))
     _issue([gift for gift in gifts if gift.id in moved], now)
     return len(moved)
 
 
 def _claim_arrays(claims: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     return {
-        "sent": SENT, "scheduled": SCHEDULED, "now": now,
+        "now": now, "event_ids": [new_id("evt") for _ in claims],
         "ids": [claim["b_id"] for claim in claims],
         "indexes": [claim["b_index"] for claim in claims],
         "seals": [claim["b_sealed"] for claim in claims],
@@ -204,7 +216,7 @@ def _issue(gifts: list[Row], now: datetime) -> None:
                 data={"keyword1": gift.template_name, "keyword2": gift.message[:40]},
                 form_id=gift.trade_no or gift.id, event="sent", claim_link=True,
             ))  # fmt: skip
-    record_sent([gift.id for gift in gifts], vouchers)  # gift.sent; vouchers with voucher.issued
+    record_issued(vouchers)  # after each gift's gift.sent
     db.session.execute(_INSERT_EVENTS, events)
     enqueue_many(TEMPLATE_MESSAGE, messages)
 

@@ -12,14 +12,15 @@ from hypothesis import strategies as st
 from sqlalchemy import event, literal, select
 
 from schemas.gifting import MerchantGiftSchema, MerchantVoucherSchema
-from service.dbtypes import UTCDateTime
+from service.dbtypes import UTCDateTime, utcnow
 from service.events.log import PersonalDataInEvent
 from service.events.models import Event
+from service.events.recorded_writes import update_recorded
 from service.events.views import IsoTime, View, record_views
 from service.extensions import db
-from service.gifting.models import Gift, Voucher
+from service.gifting.models import SENT, Gift, Voucher
 from service.gifting.sending import send_due_gifts
-from service.gifting.snapshots import VOUCHER_VIEW
+from service.gifting.snapshots import GIFT_VIEW, VOUCHER_VIEW
 from tests.conftest import engine_name
 from tests.gifting_helpers import seed_paid_gifts
 
@@ -102,6 +103,42 @@ def test_the_vouchers_are_written_with_their_events_not_looked_up_again(app):
         for recorded in issued:
             voucher = db.session.get(Voucher, recorded.object_id)
             assert recorded.data == MerchantVoucherSchema().dump(voucher)
+
+
+def test_the_gifts_are_recorded_sent_by_the_update_that_sends_them(app):
+    statements = _statements_to_send(app, 3, "2088000000000305")
+    updates = [text for text in statements if "UPDATE gifts" in text]
+    recording = [text for text in statements if "INSERT INTO events" in text]
+    if engine_name() == "postgresql":  # the events come from the update's RETURNING
+        assert len(updates) == 1 and "INSERT INTO events" in updates[0]
+        assert not any("JOIN gifts" in text for text in recording)
+    assert len(recording) == 2  # gift.sent, voucher.issued
+    with app.app_context():
+        sent = db.session.scalars(db.select(Event).where(Event.type == "gift.sent")
+                                  .order_by(Event.seq)).all()  # fmt: skip
+        first_issued = db.session.scalars(db.select(Event.seq)
+                                          .where(Event.type == "voucher.issued")).all()  # fmt: skip
+        assert len(sent) == 3 and max(e.seq for e in sent) < min(first_issued)
+        for recorded in sent:
+            gift = db.session.get(Gift, recorded.object_id)
+            assert recorded.data == MerchantGiftSchema().dump(gift) and gift.status == SENT
+
+
+def test_a_row_the_update_leaves_alone_gets_no_event(app):
+    if engine_name() != "postgresql":
+        pytest.skip("update_recorded is PostgreSQL's data-modifying CTE")
+    from service.gifting.sending import _CLAIMS, _MARK_SENT
+
+    with app.app_context():
+        ids = seed_paid_gifts("2088000000000306", 2, 1, lambda n, now: now)
+        db.session.execute(db.update(Gift).where(Gift.id == ids[1]).values(status=SENT))
+        now = utcnow()
+        params = {"now": now, "ids": ids, "indexes": ["i1", "i2"], "seals": ["s1", "s2"],
+                  "expiries": [now, now], "event_ids": ["evt_a", "evt_b"]}  # fmt: skip
+        moved = update_recorded(GIFT_VIEW, "gift.sent", _MARK_SENT, _CLAIMS, params)
+        assert moved == [ids[0]]
+        assert [(e.id, e.object_id) for e in _events("gift.sent")] == [("evt_a", ids[0])]
+        db.session.rollback()
 
 
 _MOMENTS = st.datetimes(

@@ -39,7 +39,7 @@ def test_a_sending_batch_that_dies_before_its_commit_leaves_no_gift_sent_and_no_
 ):
     with app.app_context():
         ids = seed_paid_gifts("2088000000000311", 5, 2, lambda n, now: now - timedelta(seconds=1))
-        monkeypatch.setattr(sending, "record_sent", _crashing_after(sending.record_sent))
+        monkeypatch.setattr(sending, "record_issued", _crashing_after(sending.record_issued))
         with pytest.raises(Crash):
             sending.send_due_gifts("test-worker", 100)
         db.session.rollback()  # what the app context's teardown does for a dead request

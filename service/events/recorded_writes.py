@@ -1,0 +1,133 @@
+"""Rows written together with their events: an insert or an update whose snapshots come from
+the rows as the statement writes them.
+
+`record_views()` (views.py) looks its objects up by id, which suits a change made earlier in
+the transaction. Rows that a statement is writing right now need no lookup: on PostgreSQL the
+statement becomes a data-modifying CTE, `WITH written AS (INSERT … RETURNING)` or `WITH changed
+AS (UPDATE … RETURNING)`, and the events are inserted from its rows in the same statement.
+Looking up rows just written is what the planner gets wrong (the statistics of a table that is
+filling up, like the vouchers of a sending burst, are a smaller table's: it read and hashed the
+whole table for every batch), and each lookup is a statement and a round trip more
+(bench/README.md, the events overhead). SQLite has no data-modifying CTEs: there the rows are
+written first and `record_views()` follows. The caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, cast
+
+from sqlalchemy import Table, Text, bindparam, func, insert, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.util import ClauseAdapter
+
+from service.dbtypes import utcnow
+from service.events.log import check_type
+from service.events.views import EVENT_COLUMNS, EVENTS, View, record_views
+from service.extensions import db
+from service.ids import new_id
+
+
+def insert_recorded(view: View, event_type: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Insert `rows` (dicts with the same keys) into the view's table and record `event_type`
+    for each, its snapshot built from the row as written; returns the event ids.
+
+    On PostgreSQL one statement: `insert_rows()`'s INSERT … RETURNING is the CTE the events
+    are built from. Elsewhere `insert_rows()`, then `record_views()`.
+    """
+    if not rows:
+        return []
+    check_type(event_type)
+    if db.session.get_bind().dialect.name != "postgresql":
+        insert_rows(view.table, rows)
+        return record_views(view, [(event_type, row["id"]) for row in rows])
+    event_ids = [new_id("evt") for _ in rows]
+    params = {**_row_arrays(rows), "now": utcnow(), "event_type": event_type,
+              "event_ids": event_ids}  # fmt: skip
+    db.session.flush()
+    statement = _insert_recorded(view, tuple(rows[0]))
+    written = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
+    if written != len(rows):
+        raise LookupError(f"{len(rows) - written} {view.object_type} event(s) found no row")
+    return event_ids
+
+
+def update_recorded(
+    view: View, event_type: str, update: Update, entries: Any, params: Mapping[str, Any]
+) -> list[str]:
+    """Run `update` and record `event_type` for each row it changes, its snapshot built from
+    the row as changed, at `params["now"]`; returns the ids of the rows it changed.
+
+    PostgreSQL only, one statement: `update` is an UPDATE … FROM `entries` (a table-valued
+    unnest of arrays bound in `params`) whose columns include each row's `event_id` and its
+    ordinal `n`. A row the update's guard skips gets no event. On SQLite a caller runs its
+    update, then `record_views()`.
+    """
+    check_type(event_type)
+    db.session.flush()
+    statement = _update_recorded(view, update, entries)
+    return list(db.session.scalars(statement, {**params, "event_type": event_type}))
+
+
+def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys): on PostgreSQL as one array per column, so the
+    statement is the same whatever the number of rows; elsewhere an executemany."""
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(insert(table), list(rows))
+        return
+    db.session.execute(_array_insert(table, tuple(rows[0])), _row_arrays(rows))
+
+
+def _row_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    return {f"c_{name}": [row[name] for row in rows] for name in rows[0]}
+
+
+@cache
+def _array_insert(table: Table, columns: tuple[str, ...]) -> Any:
+    """INSERT … SELECT FROM unnest(one array per column `c_<name>`), built once per column list."""
+    arrays = (sql_cast(bindparam(f"c_{name}"), ARRAY(table.c[name].type)) for name in columns)
+    given = func.unnest(*arrays).table_valued(*columns).render_derived()
+    return insert(table).from_select(list(columns), select(*(given.c[n] for n in columns)))
+
+
+@cache
+def _insert_recorded(view: View, columns: tuple[str, ...]) -> Any:
+    """`WITH written AS (INSERT … RETURNING) INSERT INTO events …`, built once per view and
+    column list; the events follow the rows' order."""
+    written = _array_insert(view.table, columns).returning(*view.columns()).cte("written")
+    entries = (
+        func.unnest(sql_cast(bindparam("c_id"), ARRAY(Text)),
+                    sql_cast(bindparam("event_ids"), ARRAY(Text)))
+        .table_valued("object_id", "event_id", with_ordinality="n")
+        .render_derived(name="entries")
+    )  # fmt: skip
+    rows = view.events(entries.c.event_id, bindparam("event_type", type_=Text()), written.c.id,
+                       ClauseAdapter(written).traverse(view.json()))  # fmt: skip
+    return (
+        insert(EVENTS)
+        .from_select(EVENT_COLUMNS, rows.select_from(
+            entries.join(written, written.c.id == entries.c.object_id)).order_by(entries.c.n))
+        .add_cte(written)
+        .execution_options(preserve_rowcount=True)
+    )  # fmt: skip
+
+
+@cache
+def _update_recorded(view: View, update: Update, entries: Any) -> Any:
+    """`WITH changed AS (UPDATE … RETURNING) INSERT INTO events … RETURNING object_id`, built
+    once per view and update; the events follow the entries' order."""
+    changed = update.returning(*view.columns(), entries.c.event_id, entries.c.n).cte("changed")
+    rows = view.events(changed.c.event_id, bindparam("event_type", type_=Text()), changed.c.id,
+                       ClauseAdapter(changed).traverse(view.json()))  # fmt: skip
+    return (
+        insert(EVENTS)
+        .from_select(EVENT_COLUMNS, rows.order_by(changed.c.n))
+        .add_cte(changed)
+        .returning(EVENTS.c.object_id)
+    )
