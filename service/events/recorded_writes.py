@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, Text, bindparam, func, insert, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.util import ClauseAdapter
 
 from service.dbtypes import utcnow
 from service.events.log import check_type
-from service.events.views import EVENT_COLUMNS, EVENTS, View, record_views
+from service.events.views import EVENT_COLUMNS, EVENTS, View, record_counted, record_views
 from service.extensions import db
 from service.ids import new_id
 
@@ -41,18 +40,14 @@ def insert_recorded(view: View, event_type: str, rows: Sequence[Mapping[str, Any
     """
     if not rows:
         return []
-    check_type(event_type)
     if db.session.get_bind().dialect.name != "postgresql":
         insert_rows(view.table, rows)
         return record_views(view, [(event_type, row["id"]) for row in rows])
+    check_type(event_type)
     event_ids = [new_id("evt") for _ in rows]
     params = {**_row_arrays(rows), "now": utcnow(), "event_type": event_type,
               "event_ids": event_ids}  # fmt: skip
-    db.session.flush()
-    statement = _insert_recorded(view, tuple(rows[0]))
-    written = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
-    if written != len(rows):
-        raise LookupError(f"{len(rows) - written} {view.object_type} event(s) found no row")
+    record_counted(view, _insert_recorded(view, tuple(rows[0])), params, len(rows))
     return event_ids
 
 

@@ -152,12 +152,19 @@ def record_views(
         triples = zip(entries, event_ids, strict=True)
         params["pairs"] = json.dumps([[*entry, event_id] for entry, event_id in triples])
     kinds = tuple((key, "int" if isinstance(extra[key], int) else "str") for key in sorted(extra))
-    statement = _statement(view, dialect, kinds)
-    db.session.flush()  # a Core statement does not autoflush: the rows must be as last changed
-    written = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
-    if written != len(entries):
-        raise LookupError(f"{len(entries) - written} {view.object_type} event(s) found no row")
+    record_counted(view, _statement(view, dialect, kinds), params, len(entries))
     return event_ids
+
+
+def record_counted(view: View, statement: Any, params: Mapping[str, Any], expected: int) -> None:
+    """Run an INSERT INTO events of `expected` events about the view's objects (after a flush:
+    a Core statement does not autoflush, and the rows must be as last changed). Fewer means an
+    entry found no row, a programming error: it raises rather than leave a change without its
+    event, and the caller's transaction is rolled back."""
+    db.session.flush()
+    written = cast(CursorResult[Any], db.session.execute(statement, params)).rowcount
+    if written != expected:
+        raise LookupError(f"{expected - written} {view.object_type} event(s) found no row")
 
 
 @cache
