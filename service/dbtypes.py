@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import DateTime, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -35,3 +35,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def ascii_key(length: int) -> TypeEngine[str]:
+    """A column of ASCII identifiers (`evt_…`, an event type), compared byte by byte.
+
+    PostgreSQL compares text by the database's locale (`strcoll`) unless told otherwise, even
+    `C.UTF-8` and even when every value is ASCII; the `C` collation compares bytes, which orders
+    such values the same way and made the events' insert, three text indexes a row, 5–10 %
+    faster (bench/README.md). SQLite compares bytes already (its BINARY collation).
+    """
+    return String(length, collation="C").with_variant(String(length), "sqlite")
+

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.dbtypes import UTCDateTime, utcnow
+from service.dbtypes import UTCDateTime, ascii_key, utcnow
 from service.extensions import Model
 
 # SQLite autoincrements only an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
@@ -32,11 +32,11 @@ class Event(Model):
     )
 
     seq: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(32), unique=True)
-    type: Mapped[str] = mapped_column(String(64))
+    id: Mapped[str] = mapped_column(ascii_key(32), unique=True)
+    type: Mapped[str] = mapped_column(ascii_key(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     object_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(ascii_key(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     fanout_pending: Mapped[bool] = mapped_column(default=True, server_default=true())
 

@@ -152,10 +152,11 @@ def _send(now: datetime, limit: int, gift_id: str | None) -> int:
 
     PostgreSQL: the gifts are read and locked first (`FOR UPDATE SKIP LOCKED`, so workers take
     disjoint batches), then one guarded UPDATE marks them sent with their claim tokens and
-    records their `gift.sent`, so each gift's row (and each of its indexes) is written once. SQLite has one writer and no row
-    locks, and a read followed by a write can lose its snapshot to another process; there the
-    guarded UPDATE comes first (taking the write lock) and the claim tokens follow. Either way
-    only the gifts the guarded UPDATE moved are issued. The caller commits.
+    records their `gift.sent`, so each gift's row (and each of its indexes) is written once.
+    SQLite has one writer and no row locks, and a read followed by a write can lose its
+    snapshot to another process; there the guarded UPDATE comes first (taking the write lock),
+    then the claim tokens and `gift.sent`. Either way only the gifts the guarded UPDATE moved
+    are issued. The caller commits.
     """
     params = {"now": now, "limit": limit, "gift_id": gift_id, "app_id": settings().app_id}
     session = db.session

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.dbtypes import UTCDateTime, utcnow
+from service.dbtypes import UTCDateTime, ascii_key, utcnow
 from service.extensions import Model
 from service.ids import new_id
 
@@ -68,7 +68,9 @@ class WebhookDelivery(Model):
     endpoint_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
     )
-    event_id: Mapped[str] = mapped_column(String(32), ForeignKey("events.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(
+        ascii_key(32), ForeignKey("events.id", ondelete="CASCADE")
+    )  # compared as events.id is
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
