@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, func, select
+from sqlalchemy import CursorResult, Executable, bindparam, func, select
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeEngine
 
 from service.dbtypes import utcnow
 from service.extensions import db
@@ -80,3 +83,22 @@ def flush_erased_values() -> None:
     if busy:
         log.warning("the write-ahead log could not be truncated after an erasure (busy); "
                     "it will be at the next checkpoint")  # fmt: skip
+
+
+def array_rows(
+    columns: Mapping[str, tuple[str, TypeEngine[Any]]],
+    name: str | None = None,
+    ordinality: str | None = None,
+) -> Any:
+    """PostgreSQL: rows read side by side from bound arrays (`unnest`), one column for each
+    `column: (parameter, item type)`, numbered from 1 in the column `ordinality` if named.
+
+    A batch bound as one array per column keeps the statement's text the same whatever its
+    size, so it is prepared once and planned once (bench/README.md).
+    """
+    given = func.unnest(*(sql_cast(bindparam(param), postgresql.ARRAY(kind))
+                          for param, kind in columns.values()))  # fmt: skip
+    rows = (given.table_valued(*columns, with_ordinality=ordinality) if ordinality
+            else given.table_valued(*columns))  # fmt: skip
+    return rows.render_derived(name=name)
+

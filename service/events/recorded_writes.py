@@ -18,9 +18,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, func, insert, select
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, Text, bindparam, insert, select
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -29,6 +27,7 @@ from service.events.log import check_type
 from service.events.views import EVENT_COLUMNS, EVENTS, View, record_counted, record_views
 from service.extensions import db
 from service.ids import new_id
+from service.sql import array_rows
 
 
 def insert_recorded(view: View, event_type: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -86,8 +85,7 @@ def _row_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
 @cache
 def _array_insert(table: Table, columns: tuple[str, ...]) -> Any:
     """INSERT … SELECT FROM unnest(one array per column `c_<name>`), built once per column list."""
-    arrays = (sql_cast(bindparam(f"c_{name}"), ARRAY(table.c[name].type)) for name in columns)
-    given = func.unnest(*arrays).table_valued(*columns).render_derived()
+    given = array_rows({name: (f"c_{name}", table.c[name].type) for name in columns})
     return insert(table).from_select(list(columns), select(*(given.c[n] for n in columns)))
 
 
@@ -96,12 +94,8 @@ def _insert_recorded(view: View, columns: tuple[str, ...]) -> Any:
     """`WITH written AS (INSERT … RETURNING) INSERT INTO events …`, built once per view and
     column list; the events follow the rows' order."""
     written = _array_insert(view.table, columns).returning(*view.columns()).cte("written")
-    entries = (
-        func.unnest(sql_cast(bindparam("c_id"), ARRAY(Text)),
-                    sql_cast(bindparam("event_ids"), ARRAY(Text)))
-        .table_valued("object_id", "event_id", with_ordinality="n")
-        .render_derived(name="entries")
-    )  # fmt: skip
+    entries = array_rows({"object_id": ("c_id", Text()), "event_id": ("event_ids", Text())},
+                         "entries", "n")  # fmt: skip
     rows = view.events(entries.c.event_id, bindparam("event_type", type_=Text()), written.c.id,
                        ClauseAdapter(written).traverse(view.json()))  # fmt: skip
     return (

@@ -34,7 +34,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import Select
@@ -46,6 +45,7 @@ from service.events.log import check_type, refuse_personal_data
 from service.events.models import Event
 from service.extensions import db
 from service.ids import new_id
+from service.sql import array_rows
 
 # Each key a merchant sees: a mapped column (`Gift.id`) or, for a nested object, a `Fields`.
 Fields = Mapping[str, Any]
@@ -190,13 +190,8 @@ def _entries(dialect: str) -> Any:
     """The entries as rows (`event_type`, `object_id`, `event_id`, `n`), from three arrays on
     PostgreSQL and from one JSON array of triples on SQLite."""
     if dialect == "postgresql":
-        names = ("types", "object_ids", "event_ids")
-        arrays = (bindparam(name, type_=ARRAY(Text)) for name in names)
-        return (
-            func.unnest(*arrays)
-            .table_valued("event_type", "object_id", "event_id", with_ordinality="n")
-            .render_derived(name="entries")
-        )
+        return array_rows({"event_type": ("types", Text()), "object_id": ("object_ids", Text()),
+                           "event_id": ("event_ids", Text())}, "entries", "n")  # fmt: skip
     each = func.json_each(bindparam("pairs", type_=Text())).table_valued("key", "value")
     return select(
         func.json_extract(each.c.value, "$[0]").label("event_type"),

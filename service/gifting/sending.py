@@ -23,8 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Integer, Table, Text, bindparam, func, insert, select, update
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 
 from service.auth.models import User
@@ -47,6 +45,7 @@ from service.gifting.sending_metrics import summary_line
 from service.ids import new_id
 from service.scheduler.outbox import enqueue_many
 from service.scheduler.worker import DueWorkSource
+from service.sql import array_rows
 
 log = logging.getLogger(__name__)
 GIFT_TEMPLATE_ID = "TPL_GIFT_RECEIVED"
@@ -88,14 +87,10 @@ _LOCK_DUE = _ISSUING.where(*_DUE).limit(_LIMIT).with_for_update(of=GIFTS, skip_l
 _LOCK_ONE = _ISSUING.where(*_THIS_ONE).limit(1).with_for_update(of=GIFTS, skip_locked=True)
 # The claim tokens travel as arrays, so the statement is the same whatever the batch size; each
 # gift's `gift.sent` is recorded by the same statement (sending_events.mark_sent).
-_CLAIMS = (
-    func.unnest(*(sql_cast(bindparam(name), ARRAY(kind)) for name, kind in (
-        ("ids", Text()), ("indexes", Text()), ("seals", Text()),
-        ("expiries", UTCDateTime()), ("event_ids", Text()))))
-    .table_valued("id", "token_index", "token_sealed", "expires_at", "event_id",
-                  with_ordinality="n")
-    .render_derived(name="c")
-)  # fmt: skip
+_CLAIMS = array_rows({
+    "id": ("ids", Text()), "token_index": ("indexes", Text()), "token_sealed": ("seals", Text()),
+    "expires_at": ("expiries", UTCDateTime()), "event_id": ("event_ids", Text()),
+}, "c", "n")  # fmt: skip
 _MARK_SENT = (
     update(GIFTS)
     .where(GIFTS.c.id == _CLAIMS.c.id, GIFTS.c.status == SCHEDULED)
