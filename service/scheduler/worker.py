@@ -32,13 +32,17 @@ class DueWorkSource:
     `run_batch(worker_id, limit)` handles up to `limit` rows and returns how many it took;
     `seconds_until_due(horizon)` says how long nothing will be due (at most `horizon`);
     `summary(seconds)` describes, in a few words for the log, how the work went lately, or says
-    nothing ("") when there is nothing to tell (nothing done, due or dead).
+    nothing ("") when there is nothing to tell (nothing done, due or dead). `stop()` is called
+    once when the worker stops, after its last batch: a source whose work goes on in threads of
+    its own (webhook deliveries) lets it finish and hands back what it claimed, so a restart
+    leaves no claim to run out before another worker may take the work.
     """
 
     name: str
     run_batch: Callable[[str, int], int]
     seconds_until_due: Callable[[float], float] | None = None
     summary: Callable[[float], str] | None = None
+    stop: Callable[[], None] | None = None
 
 
 def new_worker_id() -> str:
@@ -48,7 +52,7 @@ def new_worker_id() -> str:
 
 class Worker:
     """Polls its sources (by default all the app's); stops after the current batch on SIGTERM or
-    SIGINT."""
+    SIGINT, once each source has finished what it started."""
 
     def __init__(
         self,
@@ -151,4 +155,15 @@ class Worker:
             if (elapsed := time.monotonic() - last_summary) >= self.summary_every:
                 log.info("%s", self.summary(elapsed))
                 last_summary = time.monotonic()
+        self._stop_sources()
         log.info("worker %s stopped after %d rows", self.id, self.processed)
+
+    def _stop_sources(self) -> None:
+        for source in self.sources:
+            if source.stop is None:
+                continue
+            with self.app.app_context():
+                try:
+                    source.stop()
+                except Exception:
+                    log.exception("due-work source %s could not stop cleanly", source.name)

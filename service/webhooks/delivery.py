@@ -12,8 +12,11 @@ due and it answers, up to SERVE_SECONDS, then hands it back. `run_batch` returns
 claimed endpoints are handed to the pool, so a thread stuck on a timeout holds its own endpoint's
 lease and nothing else: the worker's next pass claims the others again.
 
-A worker killed mid-delivery leaves the endpoint's lease to run out; its deliveries are still
-pending and go out again (at least once; receivers de-duplicate by `webhook-id`).
+A worker that is stopped lets its threads finish the requests they have out (each bounded by
+the timeout), record them and hand their endpoints back before it exits, so a restart delays
+no endpoint. A worker killed mid-delivery leaves the endpoint's lease to run out; its
+deliveries are still pending and go out again (at least once; receivers de-duplicate by
+`webhook-id`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ PER_CLAIM = 50  # deliveries read at a time for a healthy endpoint
 PER_ENDPOINT = 4  # requests out at once to one endpoint
 SERVE_SECONDS = 30.0  # how long a thread keeps an endpoint before handing it back
 FLUSH_SECONDS = 5.0  # successes are recorded a run at a time, at least this often
+STOP_MARGIN_SECONDS = 5.0  # beyond the request timeout, for a stopping pool's last records
 
 
 def _due_delivery():
@@ -145,14 +149,18 @@ def release(endpoint_id: str, worker_id: str) -> None:
     db.session.commit()
 
 
-def serve_endpoint(endpoint_id: str, worker_id: str) -> int:
+def serve_endpoint(
+    endpoint_id: str, worker_id: str, stopping: threading.Event | None = None
+) -> int:
     """Deliver the endpoint's due deliveries while it answers; returns how many succeeded.
 
     Requests go out in windows: one first, then twice as many after each window answered, up
     to PER_ENDPOINT at once (an endpoint far away is not limited to one round trip at a time,
     and one that does not answer costs one attempt); when one fails, the others of its window
-    are recorded too and the endpoint is handed back, its circuit open.
+    are recorded too and the endpoint is handed back, its circuit open. Once `stopping` is set
+    no new window starts: what answered is recorded and the endpoint handed back.
     """
+    stopping = stopping or threading.Event()
     config = settings()
     timeout = config.webhook_timeout_seconds
     client = sender.new_client(allow_private=config.webhook_allow_private_networks,
@@ -166,7 +174,7 @@ def serve_endpoint(endpoint_id: str, worker_id: str) -> int:
         return sender.post(client, url, headers, due.body, timeout)
 
     try:
-        while time.monotonic() < until:
+        while time.monotonic() < until and not stopping.is_set():
             found = due_work(endpoint_id, worker_id)
             if not found or not found[2]:
                 break
@@ -174,7 +182,7 @@ def serve_endpoint(endpoint_id: str, worker_id: str) -> int:
             succeeded: list[tuple[Attempted, sender.Outcome]] = []
             flushed = time.monotonic()
             start = 0
-            while start < len(work):
+            while start < len(work) and not stopping.is_set():
                 window, start = work[start : start + width], start + width
                 outcomes = list(posting.map(attempt, window, [url] * len(window),
                                             [secrets] * len(window)))  # fmt: skip
@@ -205,11 +213,16 @@ class DeliveryPool:
 
     def __init__(self, app: Flask, size: int = POOL_THREADS):
         self.app, self.size = app, size
-        self._queue: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
         self._busy = 0
         self._lock = threading.Lock()
-        for number in range(size):
-            threading.Thread(target=self._serve, name=f"webhooks-{number}", daemon=True).start()
+        self.stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"webhooks-{number}", daemon=True)
+            for number in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def free(self) -> int:
         with self._lock:
@@ -224,12 +237,23 @@ class DeliveryPool:
             self._busy += 1
         self._queue.put((endpoint_id, worker_id))
 
+    def close(self, timeout: float) -> int:
+        """Let each thread finish its endpoint's requests out, record them and hand the
+        endpoint back, then end; returns how many threads are still running after `timeout`."""
+        self.stopping.set()
+        for _thread in self._threads:
+            self._queue.put(None)  # one each: a thread takes it once its endpoint is handed back
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return sum(thread.is_alive() for thread in self._threads)
+
     def _serve(self) -> None:
-        while True:
-            endpoint_id, worker_id = self._queue.get()
+        while (claimed := self._queue.get()) is not None:
+            endpoint_id, worker_id = claimed
             try:
                 with self.app.app_context():
-                    serve_endpoint(endpoint_id, worker_id)
+                    serve_endpoint(endpoint_id, worker_id, self.stopping)
             except Exception:
                 log.exception("delivering to webhook endpoint %s failed", endpoint_id)
             finally:
@@ -262,6 +286,20 @@ def deliver(worker_id: str, limit: int) -> int:
     return len(claimed)
 
 
+def stop_delivering() -> None:
+    """The worker is stopping: close this process's pool, if it started one, within the request
+    timeout and a margin; a later worker of the same app starts a new pool."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug's proxy
+    with _POOLS_LOCK:
+        found = app.extensions.pop("webhook_pool", None)
+    if found is None:
+        return
+    timeout = settings().webhook_timeout_seconds + STOP_MARGIN_SECONDS
+    if left := found.close(timeout):
+        log.warning("%d webhook delivery thread(s) still busy after %.0fs; their endpoints' "
+                    "leases will run out", left, timeout)  # fmt: skip
+
+
 def _seconds_until_due(horizon: float) -> float:
     """Until the earliest pending delivery of an endpoint that could be claimed."""
     return seconds_until_earliest(
@@ -273,5 +311,6 @@ def _seconds_until_due(horizon: float) -> float:
 
 
 DELIVERIES = DueWorkSource(
-    "webhook_deliveries", deliver, seconds_until_due=_seconds_until_due, summary=summary_line
+    "webhook_deliveries", deliver, seconds_until_due=_seconds_until_due, summary=summary_line,
+    stop=stop_delivering,
 )

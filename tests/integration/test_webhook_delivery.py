@@ -277,3 +277,22 @@ def test_events_are_fanned_out_only_to_endpoints_that_exist(make_app, receivers)
 def _fanned_out(app, event_id: str) -> bool:
     with app.app_context():
         return not db.session.scalar(select(Event.fanout_pending).where(Event.id == event_id))
+
+
+def test_a_stopped_worker_finishes_its_requests_and_hands_its_endpoint_back(make_app, receivers):
+    app = make_app(MINIFIN_WEBHOOK_TIMEOUT_SECONDS="5")
+    slow = receivers(answer=lambda n: Answer(200, delay=1.0))
+    slow.secrets = [register(app, slow.url)["secret"]]
+    ids = record(app, *["gift.sent"] * 20)
+    with working(app):
+        slow.wait_for(lambda r: len(r.requests) >= 1)
+        pool = app.extensions["webhook_pool"]
+    # The worker has returned: its threads ended once what they had out was answered and recorded.
+    assert not any(thread.is_alive() for thread in pool._threads)
+    assert "webhook_pool" not in app.extensions
+    with app.app_context():
+        [endpoint] = db.session.scalars(select(WebhookEndpoint)).all()
+        assert endpoint.locked_by is None and endpoint.lease_expires_at is None
+    answered = [event_id for event_id in ids if status_of(app, event_id) == "succeeded"]
+    assert sorted(answered) == sorted(slow.unique) and 0 < len(answered) < len(ids)
+    assert all(delivery_of(app, event_id).attempts == 0 for event_id in set(ids) - set(answered))

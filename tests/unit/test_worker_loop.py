@@ -72,6 +72,31 @@ def test_a_worker_with_no_sources_idles_and_stops():
     assert worker.processed == 0
 
 
+def test_each_source_is_stopped_once_after_the_last_batch_and_a_failing_stop_is_logged(caplog):
+    happened = []
+
+    def broken_stop():
+        raise RuntimeError("pool already gone")
+
+    sources = [
+        DueWorkSource("threads", lambda worker_id, limit: happened.append("batch") or 0,
+                      stop=lambda: happened.append("stopped")),
+        DueWorkSource("broken", lambda worker_id, limit: 0, stop=broken_stop),
+        DueWorkSource("plain", lambda worker_id, limit: 0),
+    ]  # fmt: skip
+    worker = _worker(sources)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    while not happened:
+        time.sleep(0.001)
+    worker.stop()
+    thread.join(timeout=5)
+
+    assert not thread.is_alive()
+    assert happened.count("stopped") == 1 and happened[-1] == "stopped"
+    assert "broken could not stop cleanly" in caplog.text
+
+
 def test_an_idle_worker_sleeps_until_the_earliest_due_work_but_no_longer_than_its_poll():
     sources = [
         DueWorkSource("soon", lambda worker_id, limit: 0, lambda horizon: 0.3),
