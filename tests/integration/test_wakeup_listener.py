@@ -1,0 +1,101 @@
+"""The worker's LISTEN connection on PostgreSQL: woken by NOTIFY, and listening again after the
+server ends the connection (a restart, a failover) instead of sleeping out every poll for ever."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from service.scheduler.wakeup import KEEPALIVES, Listener, listener_for
+from tests.conftest import postgres_base_url, temporary_postgres_database
+
+CHANNEL = "minifin_test_wakeup"
+
+
+@pytest.fixture
+def conninfo() -> str:
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip("PostgreSQL is not reachable (set MINIFIN_TEST_DATABASE_URL)")
+    return base.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture
+def listen():
+    made: list[Listener] = []
+
+    def _listen(conninfo: str) -> Listener:
+        made.append(Listener(conninfo, CHANNEL))
+        return made[-1]
+
+    yield _listen
+    for listener in made:
+        listener.close()
+
+
+def _notify_soon(conninfo: str, delay: float = 0.3) -> threading.Thread:
+    def send() -> None:
+        time.sleep(delay)
+        with psycopg.connect(conninfo, autocommit=True) as connection:
+            connection.execute(f"NOTIFY {CHANNEL}")
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def _woken_within(listener: Listener, conninfo: str, seconds: float = 10) -> float:
+    sender = _notify_soon(conninfo)
+    started = time.monotonic()
+    listener(seconds, threading.Event())
+    sender.join()
+    return time.monotonic() - started
+
+
+def _terminate(conninfo: str, pid: int) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        connection.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_a_notice_wakes_the_listener_long_before_its_interval(conninfo, listen):
+    listener = listen(conninfo)
+    assert _woken_within(listener, conninfo) < 2
+
+
+def test_a_listener_whose_connection_the_server_ends_listens_again(conninfo, listen):
+    listener = listen(conninfo)
+    first = listener.backend_pid
+    _terminate(conninfo, first)
+
+    started = time.monotonic()
+    listener(10, threading.Event())  # finds the connection gone: back at once, not in 10 s
+    listener(10, threading.Event())  # connects again, and returns so the loop looks for work
+    assert time.monotonic() - started < 2
+    assert listener.backend_pid not in (None, first)
+    assert _woken_within(listener, conninfo) < 2  # and NOTIFY reaches it again
+
+
+def test_while_its_database_cannot_be_reached_the_listener_sleeps_its_interval(conninfo, listen):
+    with temporary_postgres_database(conninfo) as url:  # dropped at the end, ending the LISTEN
+        listener = listen(url.replace("postgresql+psycopg://", "postgresql://"))
+    listener(10, threading.Event())  # the connection is gone
+    started = time.monotonic()
+    listener(0.5, threading.Event())  # its database too: connecting fails, so it sleeps
+    assert 0.5 <= time.monotonic() - started < 3 and listener.backend_pid is None
+
+
+def test_the_connection_asks_for_tcp_keepalives(conninfo, listen):
+    listener = listen(conninfo)
+    options = {k: v for k, v in (p.split("=") for p in listener._connection.info.dsn.split())}
+    assert {k: options.get(k) for k in KEEPALIVES} == {k: str(v) for k, v in KEEPALIVES.items()}
+
+
+def test_sqlite_workers_only_sleep():
+    stop = threading.Event()
+    wait = listener_for("sqlite:///unused.sqlite3", CHANNEL)
+    started = time.monotonic()
+    wait(0.2, stop)
+    assert time.monotonic() - started >= 0.2
