@@ -86,6 +86,24 @@ def describe_database(url: str) -> str:
     return f"a throw-away PostgreSQL database ({parsed.database} on {parsed.host}:{parsed.port})"
 
 
+# The server settings that move a burst's figures most, printed with them: with a buffer pool
+# smaller than a burst writes, backends write dirty pages out themselves mid-burst (and more
+# rows, such as the events', mean more of that), so runs on servers set up differently differ.
+SERVER_SETTINGS = ("server_version", "shared_buffers", "max_wal_size", "synchronous_commit",
+                   "autovacuum")  # fmt: skip
+
+
+def server_settings(url: str) -> dict[str, str]:
+    """`SHOW` of SERVER_SETTINGS on the PostgreSQL server at `url`."""
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        with engine.connect() as connection:
+            return {name: connection.execute(text(f"SHOW {name}")).scalar_one()
+                    for name in SERVER_SETTINGS}  # fmt: skip
+    finally:
+        engine.dispose()
+
+
 def start_minifin(stack: contextlib.ExitStack, tmp: Path, database: str) -> Minifin:
     """Keys, the migrated database and the mock identity provider (stopped when `stack` closes)."""
     mock_port = free_port()
