@@ -136,7 +136,7 @@ def worker(
         poll_interval=poll_interval or config.worker_poll_interval,
         batch_size=batch_size,
         summary_every=summary_every,
-        wait=listener_for(config.database_url, WAKE_CHANNEL),
+        wait=listener_for(config, WAKE_CHANNEL),
     )
     loop.install_signal_handlers()
     loop.run()

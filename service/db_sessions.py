@@ -35,6 +35,12 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     """SQLAlchemy engine options: none for SQLite; for PostgreSQL, pings and the bounds above."""
     if settings.uses_sqlite:
         return {}  # a file database never drops a connection
+    return {"pool_pre_ping": True, "connect_args": connect_args(settings)}
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """libpq's parameters for every PostgreSQL connection Minifin opens: the engine's, and a
+    worker's LISTEN connection (scheduler/wakeup.py), which must notice a cut link as well."""
     tcp = settings.db_tcp_timeout_seconds
     idle, interval = max(1, tcp // 2), max(1, tcp // 6)
     server = {
@@ -46,14 +52,11 @@ def engine_options(settings: Settings) -> dict[str, Any]:
         "tcp_user_timeout": tcp * 1000,
     }
     return {
-        "pool_pre_ping": True,
-        "connect_args": {
-            "keepalives": 1,
-            "keepalives_idle": idle,
-            "keepalives_interval": interval,
-            "keepalives_count": 3,
-            "tcp_user_timeout": tcp * 1000,
-            "connect_timeout": tcp,
-            "options": " ".join(f"-c {name}={value}" for name, value in server.items()),
-        },
+        "keepalives": 1,
+        "keepalives_idle": idle,
+        "keepalives_interval": interval,
+        "keepalives_count": 3,
+        "tcp_user_timeout": tcp * 1000,
+        "connect_timeout": tcp,
+        "options": " ".join(f"-c {name}={value}" for name, value in server.items()),
     }

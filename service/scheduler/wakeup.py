@@ -5,26 +5,26 @@ when it arrives. SQLite has no such channel, so there workers simply sleep their
 
 The LISTEN connection is a worker's for its whole life, so it must outlive what a database
 connection meets: a server restart or a failover ends it with an error, and a peer that vanished
-(a dropped NAT entry, a dead host) ends nothing, so libpq's TCP keepalives probe it while it
-idles. A lost connection costs no work (the worker polls after every wait, and notices missed
-meanwhile only told it to look), but left alone it would leave the worker sleeping its full
-interval for ever: the listener connects again at the next wait, and until it can, sleeps.
+(a dropped NAT entry, a dead host) ends nothing, so it is opened with the bounds of every
+Minifin connection (db_sessions.py: TCP keepalives, `tcp_user_timeout`). A lost connection
+costs no work (the worker polls after every wait, and notices missed meanwhile only told it to
+look), but left alone it would leave the worker sleeping its full interval for ever: the
+listener connects again at the next wait, and until it can, sleeps.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
-log = logging.getLogger(__name__)
+from config import Settings
+from service.db_sessions import connect_args
 
-# A silent peer is found within about idle + interval x count seconds (libpq's names).
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-              "keepalives_count": 3}  # fmt: skip
+log = logging.getLogger(__name__)
 
 
 def _sleep(seconds: float, stop: threading.Event) -> None:
@@ -39,11 +39,11 @@ class Listener:
     when it starts.
     """
 
-    def __init__(self, conninfo: str, channel: str):
+    def __init__(self, conninfo: str, channel: str, options: Mapping[str, Any]):
         import psycopg
 
         self._psycopg = psycopg
-        self._conninfo = psycopg.conninfo.make_conninfo(conninfo, **KEEPALIVES)
+        self._conninfo = psycopg.conninfo.make_conninfo(conninfo, **options)
         self._channel = channel
         self._connection: Any = self._connect()
         self._reconnecting = False
@@ -103,10 +103,10 @@ class Listener:
             self._connection = None
 
 
-def listener_for(database_url: str, channel: str) -> Callable[[float, threading.Event], None]:
+def listener_for(settings: Settings, channel: str) -> Callable[[float, threading.Event], None]:
     """A wait function for the worker: sleep `seconds`, unless stopped or notified sooner."""
-    url = make_url(database_url)
+    url = make_url(settings.database_url)
     if not url.drivername.startswith("postgresql"):
         return _sleep
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return Listener(conninfo, channel)
+    return Listener(conninfo, channel, connect_args(settings))

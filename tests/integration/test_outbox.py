@@ -217,13 +217,13 @@ def test_a_sleeping_worker_picks_up_new_work_within_a_second(outbox_app):
     from service.scheduler.worker import Worker
 
     with outbox_app.app_context():
-        database_url = settings().database_url
-    on_postgres = database_url.startswith("postgresql")
+        config = settings()
+    on_postgres = config.database_url.startswith("postgresql")
     worker = Worker(
         outbox_app,
         # On PostgreSQL a long poll proves that NOTIFY, not polling, woke the worker.
         poll_interval=30 if on_postgres else 0.5,
-        wait=listener_for(database_url, outbox.WAKE_CHANNEL),
+        wait=listener_for(config, outbox.WAKE_CHANNEL),
     )
     thread = threading.Thread(target=worker.run)
     thread.start()

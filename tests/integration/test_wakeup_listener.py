@@ -9,7 +9,9 @@ import time
 import psycopg
 import pytest
 
-from service.scheduler.wakeup import KEEPALIVES, Listener, listener_for
+from config import load_settings
+from service.db_sessions import connect_args
+from service.scheduler.wakeup import Listener, listener_for
 from tests.conftest import postgres_base_url, temporary_postgres_database
 
 CHANNEL = "minifin_test_wakeup"
@@ -28,8 +30,11 @@ def listen():
     made: list[Listener] = []
 
     def _listen(conninfo: str) -> Listener:
-        made.append(Listener(conninfo, CHANNEL))
-        return made[-1]
+        settings = load_settings({"MINIFIN_PROFILE": "test", "MINIFIN_DATABASE_URL": conninfo})
+        listener = listener_for(settings, CHANNEL)
+        assert isinstance(listener, Listener)
+        made.append(listener)
+        return listener
 
     yield _listen
     for listener in made:
@@ -87,15 +92,20 @@ def test_while_its_database_cannot_be_reached_the_listener_sleeps_its_interval(c
     assert 0.5 <= time.monotonic() - started < 3 and listener.backend_pid is None
 
 
-def test_the_connection_asks_for_tcp_keepalives(conninfo, listen):
+def test_the_connection_has_the_bounds_of_every_minifin_connection(conninfo, listen):
     listener = listen(conninfo)
-    options = {k: v for k, v in (p.split("=") for p in listener._connection.info.dsn.split())}
-    assert {k: options.get(k) for k in KEEPALIVES} == {k: str(v) for k, v in KEEPALIVES.items()}
+    settings = load_settings({"MINIFIN_PROFILE": "test", "MINIFIN_DATABASE_URL": conninfo})
+    given = psycopg.conninfo.conninfo_to_dict(listener._connection.info.dsn)
+    expected = {name: str(value) for name, value in connect_args(settings).items()}
+    assert {name: given.get(name) for name in expected} == expected
+    assert expected["keepalives"] == "1" and "tcp_user_timeout" in expected
 
 
 def test_sqlite_workers_only_sleep():
     stop = threading.Event()
-    wait = listener_for("sqlite:///unused.sqlite3", CHANNEL)
+    wait = listener_for(load_settings({"MINIFIN_PROFILE": "test",
+                                       "MINIFIN_DATABASE_URL": "sqlite:///unused.sqlite3"}),
+                        CHANNEL)  # fmt: skip
     started = time.monotonic()
     wait(0.2, stop)
     assert time.monotonic() - started >= 0.2
