@@ -27,6 +27,7 @@ APP_ID = "2021000000000001"
 QUANTITY = 1  # one voucher per gift
 # Burst gifts wait here until released; later gifts are due from a day on, never in the run.
 PARKED_AT = datetime(2099, 1, 1, tzinfo=utcnow().tzinfo)
+WARMING_AT = datetime(2099, 1, 2, tzinfo=utcnow().tzinfo)  # parked for the workers' warm-up
 LATER_FROM = timedelta(days=1)
 
 
@@ -132,6 +133,15 @@ def release(engine: Engine, at: datetime) -> tuple[int, float]:
             update(Gift).where(Gift.send_at == PARKED_AT).values(send_at=at)
         ).rowcount
     return count, time.perf_counter() - started
+
+
+def release_warming(engine: Engine, count: int, at: datetime) -> int:
+    """Make `count` of the gifts parked for the warm-up due at `at`; returns how many."""
+    with engine.begin() as connection:
+        chosen = select(Gift.id).where(Gift.send_at == WARMING_AT).limit(count).scalar_subquery()
+        return connection.execute(
+            update(Gift).where(Gift.id.in_(chosen)).values(send_at=at)
+        ).rowcount
 
 
 def parked_gift_ids(engine: Engine) -> list[str]:
