@@ -125,23 +125,18 @@ def analyze(engine: Engine) -> None:
             connection.execute(text("CHECKPOINT"))
 
 
-def release(engine: Engine, at: datetime) -> tuple[int, float]:
-    """Make every parked gift due at `at` in one UPDATE; returns (gifts, seconds taken)."""
+def release(
+    engine: Engine, at: datetime, parked_at: datetime = PARKED_AT, count: int | None = None
+) -> tuple[int, float]:
+    """Make the gifts parked at `parked_at` (at most `count` of them, if given) due at `at` in
+    one UPDATE; returns (gifts, seconds taken)."""
     started = time.perf_counter()
+    parked = Gift.send_at == parked_at
+    if count is not None:
+        parked = Gift.id.in_(select(Gift.id).where(parked).limit(count).scalar_subquery())
     with engine.begin() as connection:
-        count = connection.execute(
-            update(Gift).where(Gift.send_at == PARKED_AT).values(send_at=at)
-        ).rowcount
-    return count, time.perf_counter() - started
-
-
-def release_warming(engine: Engine, count: int, at: datetime) -> int:
-    """Make `count` of the gifts parked for the warm-up due at `at`; returns how many."""
-    with engine.begin() as connection:
-        chosen = select(Gift.id).where(Gift.send_at == WARMING_AT).limit(count).scalar_subquery()
-        return connection.execute(
-            update(Gift).where(Gift.id.in_(chosen)).values(send_at=at)
-        ).rowcount
+        released = connection.execute(update(Gift).where(parked).values(send_at=at)).rowcount
+    return released, time.perf_counter() - started
 
 
 def parked_gift_ids(engine: Engine) -> list[str]:

@@ -176,7 +176,7 @@ def warm_up(run: Run, args: argparse.Namespace) -> int:
     per_round = args.batch_size * args.workers
     sent = 0
     for _ in range(args.warm_up_rounds):
-        sent += rows.release_warming(run.engine, per_round, rows.utcnow())
+        sent += rows.release(run.engine, rows.utcnow(), rows.WARMING_AT, per_round)[0]
         rows.wait_until_sent(run.engine, sent, drain_timeout(per_round))
     return sent
 

@@ -76,7 +76,7 @@ class Listener:
         except self._psycopg.OperationalError as error:
             log.warning("lost the LISTEN connection on channel %s (%s); connecting again",
                         self._channel, str(error).strip())  # fmt: skip
-            self._close()
+            self.close()
 
     def _connect_again(self) -> bool:
         try:
@@ -92,15 +92,10 @@ class Listener:
         return True
 
     def close(self) -> None:
-        """Stop listening (a lost connection is already closed)."""
-        if self._connection is not None:
-            self._close()
-
-    def _close(self) -> None:
-        try:
-            self._connection.close()
-        finally:
-            self._connection = None
+        """Stop listening; the next call connects again."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
 
 def listener_for(settings: Settings, channel: str) -> Callable[[float, threading.Event], None]:

@@ -149,9 +149,7 @@ def release(endpoint_id: str, worker_id: str) -> None:
     db.session.commit()
 
 
-def serve_endpoint(
-    endpoint_id: str, worker_id: str, stopping: threading.Event | None = None
-) -> int:
+def serve_endpoint(endpoint_id: str, worker_id: str, stopping: threading.Event) -> int:
     """Deliver the endpoint's due deliveries while it answers; returns how many succeeded.
 
     Requests go out in windows: one first, then twice as many after each window answered, up
@@ -160,7 +158,6 @@ def serve_endpoint(
     are recorded too and the endpoint is handed back, its circuit open. Once `stopping` is set
     no new window starts: what answered is recorded and the endpoint handed back.
     """
-    stopping = stopping or threading.Event()
     config = settings()
     timeout = config.webhook_timeout_seconds
     client = sender.new_client(allow_private=config.webhook_allow_private_networks,
