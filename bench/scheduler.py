@@ -51,7 +51,8 @@ if str(ROOT) not in sys.path:
 from bench import BenchFailed, progress  # noqa: E402
 from bench import gift_rows as rows  # noqa: E402
 from bench import instance as minifin_instance  # noqa: E402
-from bench.servers import start_process, stop_process, tail  # noqa: E402
+from bench.server_cpu import WORKER_APP_NAME, ServerCpu  # noqa: E402
+from bench.servers import group_cpu_seconds, start_process, stop_process, tail  # noqa: E402
 
 DEFAULT_GIFTS = {"postgresql": 100_000, "sqlite": 20_000}
 TARGET_RATIO, TARGET_P99, TARGET_MEMORY_RATIO = 10.0, 1.0, 1.10
@@ -74,6 +75,16 @@ class Drain:
     worst: float
     peak_rss_mib: float
     note: str = ""
+    # CPU microseconds a gift: Minifin's workers, the database server's work for them (None
+    # when unknown: a server on another machine, or SQLite, which works inside the workers).
+    workers_cpu_us: float | None = None
+    database_cpu_us: float | None = None
+
+    def cpu_us(self) -> float | None:
+        """All the CPU a gift costs, when both shares are known (SQLite: the workers')."""
+        if self.workers_cpu_us is None:
+            return None
+        return self.workers_cpu_us + (self.database_cpu_us or 0.0)
 
 
 @dataclass
@@ -195,7 +206,8 @@ def start_workers(
         log = run.folder / f"worker-{number}.log"
         argv = [sys.executable, "-m", command, "worker", "--source", "due_gifts",
                 "--batch-size", str(args.batch_size), "--summary-every", "3600"]  # fmt: skip
-        process = start_process(argv, {**run.env, "MINIFIN_LOG_LEVEL": "INFO"}, log)
+        env = {**run.env, "MINIFIN_LOG_LEVEL": "INFO", "PGAPPNAME": WORKER_APP_NAME}
+        process = start_process(argv, env, log)
         stack.callback(stop_process, process)
         workers.append((process, log))
     for process, log in workers:
@@ -260,10 +272,17 @@ def burst_minifin(
     released, took = rows.release(run.engine, due_at)
     note = "" if took < lead else f"released {took - lead:.1f}s after due"
     progress(f"Minifin: {released} gifts due at {due_at:%H:%M:%S.%f}, {args.workers} workers")
+    # CPU from here: the workers wait for the instant due, then send the burst and nothing else.
+    server, workers_cpu = ServerCpu(run.engine), sum(map(group_cpu_seconds, workers))
+    server.begin()
     seen_at = rows.wait_until_sent(run.engine, warmed + gifts, drain_timeout(gifts))
+    workers_cpu = sum(map(group_cpu_seconds, workers)) - workers_cpu
+    database_cpu = server.seconds()
     rss = max(peak_rss_mib(worker.pid) for worker in workers)
     result = drained(run, gifts, due_at, seen_at, rss)
     result.note = note
+    result.workers_cpu_us = round(workers_cpu / gifts * 1e6, 1)
+    result.database_cpu_us = None if database_cpu is None else round(database_cpu / gifts * 1e6, 1)
     return result
 
 
@@ -274,10 +293,14 @@ def events_overhead(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: 
 
     A burst lasts a few seconds, and on a shared machine one that lands on a busy moment drains
     up to a quarter slower: compared within its round and taken as a median, such a burst moves
-    the figure less than a mean of all the rates would (that is printed too).
+    the figure less than a mean of all the rates would (that is printed too). The same is done
+    for the CPU a gift costs (workers and database, `bench/server_cpu.py`), which moves far less
+    with the machine's other work than the rate does.
     """
     rates: dict[str, list[float]] = {"with": [], "without": []}
+    cpu: dict[str, list[float]] = {"with": [], "without": []}
     rounds: list[float] = []
+    cpu_rounds: list[float] = []
     for round_ in range(args.events_rounds):
         order = (("with", True), ("without", False))
         measured = {}
@@ -287,11 +310,19 @@ def events_overhead(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: 
                                       f"events-{label}-{round_}")  # fmt: skip
             measured[label] = drain.per_second
             rates[label].append(drain.per_second)
+            if (used := drain.cpu_us()) is not None:
+                cpu[label].append(used)
         rounds.append(round(measured["without"] / measured["with"] - 1, 3))
+        if len(cpu["with"]) == len(cpu["without"]) == round_ + 1:
+            cpu_rounds.append(round(cpu["with"][-1] / cpu["without"][-1] - 1, 3))
     with_, without = (sum(rates[label]) / len(rates[label]) for label in ("with", "without"))
     return {"gifts": args.events_gifts, "with": rates["with"], "without": rates["without"],
             "rounds": rounds, "overhead": round(statistics.median(rounds), 3),
-            "overhead_of_means": round(without / with_ - 1, 3)}  # fmt: skip
+            "overhead_of_means": round(without / with_ - 1, 3),
+            "cpu_with_us": cpu["with"], "cpu_without_us": cpu["without"],
+            "cpu_rounds": cpu_rounds,
+            "cpu_overhead": round(statistics.median(cpu_rounds), 3) if cpu_rounds else None,
+            }  # fmt: skip
 
 
 def burst_apscheduler(stack: contextlib.ExitStack, args: argparse.Namespace, tmp: Path) -> Drain:
@@ -477,6 +508,13 @@ def print_burst(burst: dict, args: argparse.Namespace) -> None:
               f"lateness p50 {row['p50']:6.2f}s p99 {row['p99']:6.2f}s "
               f"max {row['worst']:6.2f}s  peak RSS {row['peak_rss_mib']:5.0f} MiB"
               + (f"  ({row['note']})" if row["note"] else ""))  # fmt: skip
+    minifin_cpu = burst["minifin"]
+    if minifin_cpu.get("workers_cpu_us") is not None:
+        database = minifin_cpu.get("database_cpu_us")
+        print(f"  Minifin's CPU a gift: workers {minifin_cpu['workers_cpu_us']:.0f} us, database "
+              + ("(inside the workers)" if args.database == "sqlite" else
+                 "unknown (server not on this machine)" if database is None else
+                 f"{database:.0f} us") + f", on {os.cpu_count()} cores")  # fmt: skip
     if "floor" in burst:
         floor = burst["floor"]
         shown = f"{floor['per_second']:>8.0f}/s" if floor["per_second"] else "       -"
@@ -512,6 +550,12 @@ def print_burst(burst: dict, args: argparse.Namespace) -> None:
               f"{', '.join(f'{r:.1%}' for r in events['rounds'])} -> median {overhead:.1%}  "
               f"target < {TARGET_EVENTS_OVERHEAD:.0%}  {verdict}  "
               f"(of the mean rates: {events['overhead_of_means']:.1%})")  # fmt: skip
+        if events.get("cpu_overhead") is not None:
+            shown_us = lambda values: " and ".join(f"{v:.0f}" for v in values)  # noqa: E731
+            print(f"  events' CPU a gift (workers + database): {shown_us(events['cpu_with_us'])} "
+                  f"us with, {shown_us(events['cpu_without_us'])} us without; per round "
+                  f"(with / without - 1) {', '.join(f'{r:.1%}' for r in events['cpu_rounds'])} "
+                  f"-> median {events['cpu_overhead']:.1%}")  # fmt: skip
     if "one_gift" in burst:
         one = burst["one_gift"]
         verdict = "OK" if one["cpu_ms"] <= TARGET_ONE_GIFT_MS else "ABOVE TARGET"
