@@ -7,13 +7,16 @@ Minifin sending that gift (`bench/apscheduler_baseline.py`). Three measurements 
 
 - burst: N gifts fall due at one instant (plus `--later` gifts due from tomorrow on, which must
   not slow anything down); W `minifin worker --source due_gifts` processes drain them. Printed:
-  the drain rate (gifts sent per second, from the instant they fell due to the moment the bench
-  saw the last one sent), p50/p99/max lateness (`sent_at − send_at`), peak worker memory
-  (VmHWM), then the same for APScheduler and the ratio of the rates (target ≥ 10).
+  the drain rate (gifts sent per second, from the instant they fell due to the last one's own
+  `sent_at`), p50/p99/max lateness (`sent_at − send_at`), peak worker memory
+  (VmHWM), the CPU a gift costs in the workers and in the database server
+  (`bench/server_cpu.py`), then the same for APScheduler and the ratio of the rates (target
+  ≥ 10).
 - memory: peak worker memory with 10 000 and with 1 000 000 gifts scheduled (and a few
   thousand due, so the worker works); the target is flat (the ratio within 10 %).
-- steady: a feeder inserts gifts at 200 per second for 30 s, each due `--lead` seconds after it
-  is bought, while W workers run; printed: p50/p99/max lateness (target p99 ≤ 1 s).
+- steady: a feeder inserts gifts at `--rate` (1 000) per second for `--duration` (60) s, each
+  due `--lead` (1) s after it is bought, while W workers run; printed: p50/p99/max lateness
+  (target p99 ≤ 1 s).
 
 Each measurement gets a database of its own, migrated by the real migrations: SQLite in a
 temporary directory, or with `--database postgresql` a database created for it on the server at

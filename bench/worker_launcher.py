@@ -32,7 +32,7 @@ def no_views(view, entries, extra=None) -> list[str]:
 
 def rows_only(view, event_type, rows) -> list[str]:
     """What `insert_recorded` does without its events: the rows alone, inserted the same way."""
-    from service.events.recorded_writes import insert_rows
+    from service.sql import insert_rows
 
     insert_rows(view.table, rows)
     return ["" for _ in rows]

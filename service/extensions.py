@@ -59,3 +59,21 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+
+
+@event.listens_for(Engine, "connect")
+def _binary_arrays(dbapi_connection, _record) -> None:
+    """PostgreSQL: lists are sent to the server in binary.
+
+    A batch binds each column of its rows as one array (`service.sql.array_rows`); psycopg
+    writes an array's text form item by item in Python, quoting each one, which took 1.1 ms
+    for 500 ids and 2.9 ms for 500 timestamps against 0.12 and 0.13 ms in binary, and was
+    about a fifth of a sending worker's time (bench/README.md). The binary form carries each
+    item's type, so the server reads the same values.
+    """
+    adapters = getattr(dbapi_connection, "adapters", None)
+    if adapters is None:  # not psycopg
+        return
+    from psycopg.types.array import ListBinaryDumper
+
+    adapters.register_dumper(list, ListBinaryDumper)

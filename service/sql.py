@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, bindparam, func, select
+from sqlalchemy import CursorResult, Executable, Table, bindparam, func, insert, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
@@ -96,9 +97,48 @@ def array_rows(
     A batch bound as one array per column keeps the statement's text the same whatever its
     size, so it is prepared once and planned once (bench/README.md).
     """
-    given = func.unnest(*(sql_cast(bindparam(param), postgresql.ARRAY(kind))
-                          for param, kind in columns.values()))  # fmt: skip
+    arrays = [(bindparam(param, type_=postgresql.ARRAY(kind)), postgresql.ARRAY(kind))
+              for param, kind in columns.values()]  # fmt: skip
+    # Typed parameters: each item goes through its type's conversion (JSON, aware times).
+    given = func.unnest(*(sql_cast(param, kind) for param, kind in arrays))
     rows = (given.table_valued(*columns, with_ordinality=ordinality) if ordinality
             else given.table_valued(*columns))  # fmt: skip
     return rows.render_derived(name=name)
 
+
+
+def insert_rows(
+    table: Table, rows: Sequence[Mapping[str, Any]], *, skip_conflicts: bool = False
+) -> None:
+    """Insert `rows` (dicts with the same keys), skipping those that conflict with a unique
+    key if `skip_conflicts` (ON CONFLICT DO NOTHING).
+
+    On PostgreSQL as one array per column: one statement and one round trip, whose text is the
+    same whatever the number of rows, so it is prepared and planned once. An executemany there
+    is one statement per row in psycopg's pipeline, each with its parameters converted on its
+    own (bench/README.md). Elsewhere an executemany.
+    """
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        plain = insert(table)
+        statement = sqlite.insert(table).on_conflict_do_nothing() if skip_conflicts else plain
+        db.session.execute(statement, list(rows))
+        return
+    db.session.execute(array_insert(table, tuple(rows[0]), skip_conflicts), row_arrays(rows))
+
+
+def row_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The parameters of `array_insert()`: one list `c_<name>` per column of `rows`."""
+    return {f"c_{name}": [row[name] for row in rows] for name in rows[0]}
+
+
+@cache
+def array_insert(table: Table, columns: tuple[str, ...], skip_conflicts: bool = False) -> Any:
+    """PostgreSQL: INSERT … SELECT FROM unnest(one array per column `c_<name>`), built once per
+    table, column list and conflict rule."""
+    given = array_rows({name: (f"c_{name}", table.c[name].type) for name in columns})
+    statement = postgresql.insert(table).from_select(
+        list(columns), select(*(given.c[name] for name in columns))
+    )
+    return statement.on_conflict_do_nothing() if skip_conflicts else statement

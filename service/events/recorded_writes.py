@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, insert, select
+from sqlalchemy import Text, bindparam, insert
 from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.util import ClauseAdapter
 
@@ -27,14 +27,14 @@ from service.events.log import check_type
 from service.events.views import EVENT_COLUMNS, EVENTS, View, record_counted, record_views
 from service.extensions import db
 from service.ids import new_id
-from service.sql import array_rows
+from service.sql import array_insert, array_rows, insert_rows, row_arrays
 
 
 def insert_recorded(view: View, event_type: str, rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """Insert `rows` (dicts with the same keys) into the view's table and record `event_type`
     for each, its snapshot built from the row as written; returns the event ids.
 
-    On PostgreSQL one statement: `insert_rows()`'s INSERT … RETURNING is the CTE the events
+    On PostgreSQL one statement: `array_insert()`'s INSERT … RETURNING is the CTE the events
     are built from. Elsewhere `insert_rows()`, then `record_views()`.
     """
     if not rows:
@@ -44,7 +44,7 @@ def insert_recorded(view: View, event_type: str, rows: Sequence[Mapping[str, Any
         return record_views(view, [(event_type, row["id"]) for row in rows])
     check_type(event_type)
     event_ids = [new_id("evt") for _ in rows]
-    params = {**_row_arrays(rows), "now": utcnow(), "event_type": event_type,
+    params = {**row_arrays(rows), "now": utcnow(), "event_type": event_type,
               "event_ids": event_ids}  # fmt: skip
     record_counted(view, _insert_recorded(view, tuple(rows[0])), params, len(rows))
     return event_ids
@@ -67,33 +67,11 @@ def update_recorded(
     return list(db.session.scalars(statement, {**params, "event_type": event_type}))
 
 
-def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys): on PostgreSQL as one array per column, so the
-    statement is the same whatever the number of rows; elsewhere an executemany."""
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(insert(table), list(rows))
-        return
-    db.session.execute(_array_insert(table, tuple(rows[0])), _row_arrays(rows))
-
-
-def _row_arrays(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
-    return {f"c_{name}": [row[name] for row in rows] for name in rows[0]}
-
-
-@cache
-def _array_insert(table: Table, columns: tuple[str, ...]) -> Any:
-    """INSERT … SELECT FROM unnest(one array per column `c_<name>`), built once per column list."""
-    given = array_rows({name: (f"c_{name}", table.c[name].type) for name in columns})
-    return insert(table).from_select(list(columns), select(*(given.c[n] for n in columns)))
-
-
 @cache
 def _insert_recorded(view: View, columns: tuple[str, ...]) -> Any:
     """`WITH written AS (INSERT … RETURNING) INSERT INTO events …`, built once per view and
     column list; the events follow the rows' order."""
-    written = _array_insert(view.table, columns).returning(*view.columns()).cte("written")
+    written = array_insert(view.table, columns).returning(*view.columns()).cte("written")
     entries = array_rows({"object_id": ("c_id", Text()), "event_id": ("event_ids", Text())},
                          "entries", "n")  # fmt: skip
     rows = view.events(entries.c.event_id, bindparam("event_type", type_=Text()), written.c.id,

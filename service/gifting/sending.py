@@ -10,7 +10,7 @@ message goes out.
 The batch costs a fixed number of statements whatever its size (on PostgreSQL: one locking read
 of what the gifts need, one UPDATE with the claim tokens as arrays that records the gifts'
 `gift.sent`, one array insert of the vouchers that records their `voucher.issued`, one
-multi-row Core insert each for timeline entries and messages), so a burst of due gifts drains
+array insert each for timeline entries and messages), so a burst of due gifts drains
 at the speed of the database, not of round trips; `bench/README.md` has the profile behind
 each choice.
 """
@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, Table, Text, bindparam, func, insert, select, update
+from sqlalchemy import Integer, Table, Text, bindparam, func, select, update
 from sqlalchemy.engine import Row
 
 from service.auth.models import User
@@ -45,7 +45,10 @@ from service.gifting.sending_metrics import summary_line
 from service.ids import new_id
 from service.scheduler.outbox import enqueue_many
 from service.scheduler.worker import DueWorkSource
-from service.sql import array_rows
+from service.sql import array_rows, insert_rows
+
+if TYPE_CHECKING:
+    from service.security.fields import BlindIndex, ReloadingFieldCipher
 
 log = logging.getLogger(__name__)
 GIFT_TEMPLATE_ID = "TPL_GIFT_RECEIVED"
@@ -119,7 +122,7 @@ _SET_CLAIM = (
     .values(claim_expires_at=bindparam("b_expires"), claim_token_index=bindparam("b_index"),
             claim_token_sealed=bindparam("b_sealed"))
 )  # fmt: skip
-_INSERT_EVENTS = insert(cast(Table, GiftEvent.__table__))
+GIFT_EVENTS = cast(Table, GiftEvent.__table__)
 
 
 def send_due_gifts(worker_id: str, limit: int) -> int:
@@ -159,7 +162,7 @@ def _send(now: datetime, limit: int, gift_id: str | None) -> int:
         gifts = list(session.execute(_LOCK_DUE if gift_id is None else _LOCK_ONE, params))
         if not gifts:
             return 0
-        claims = [_new_claim(gift, now) for gift in gifts]
+        claims = _new_claims(gifts, now)
         moved = mark_sent(_MARK_SENT, _CLAIMS, _claim_arrays(claims, now))
     else:
         take = _TAKE_DUE if gift_id is None else _TAKE_ONE
@@ -167,7 +170,7 @@ def _send(now: datetime, limit: int, gift_id: str | None) -> int:
         if not moved:
             return 0
         gifts = list(session.execute(_READ_TAKEN, {"ids": list(moved), **params}))
-        claims = [_new_claim(gift, now) for gift in gifts]
+        claims = _new_claims(gifts, now)
         session.execute(_SET_CLAIM, claims)  # by primary key, one executemany
         record_sent(list(moved))
     _issue([gift for gift in gifts if gift.id in moved], now)
@@ -184,26 +187,32 @@ def _claim_arrays(claims: list[dict[str, Any]], now: datetime) -> dict[str, Any]
     }  # fmt: skip
 
 
-def _new_claim(gift: Row, now: datetime) -> dict[str, Any]:
-    """A fresh claim token for a gift, kept only as its blind index and its sealed copy."""
-    token = secrets.token_urlsafe(24)
-    return {
-        "b_id": gift.id,
-        "b_expires": now + timedelta(hours=gift.claim_window_hours),
-        "b_index": blind_index().digest("claim_token", token),
-        "b_sealed": field_cipher().seal(token, owner=gift.id),
-    }  # fmt: skip
+def _new_claims(gifts: list[Row], now: datetime) -> list[dict[str, Any]]:
+    """A fresh claim token for each gift, kept only as its blind index and its sealed copy."""
+    index, cipher = blind_index(), field_cipher()  # once a batch, not once a gift
+    claims = []
+    for gift in gifts:
+        token = secrets.token_urlsafe(24)
+        claims.append({
+            "b_id": gift.id,
+            "b_expires": now + timedelta(hours=gift.claim_window_hours),
+            "b_index": index.digest("claim_token", token),
+            "b_sealed": cipher.seal(token, owner=gift.id),
+        })  # fmt: skip
+    return claims
 
 
 def _issue(gifts: list[Row], now: datetime) -> None:
-    """The vouchers, events, timeline entries and messages of gifts being sent (Core inserts)."""
+    """The vouchers, events, timeline entries and messages of gifts being sent, each kind in
+    one statement."""
     if not gifts:
         return
     vouchers: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     messages: list[tuple[dict[str, Any], str]] = []
+    index, cipher = blind_index(), field_cipher()  # once a batch, not once a voucher
     for gift in gifts:
-        vouchers.extend(_new_voucher(gift, now) for _ in range(gift.quantity))
+        vouchers.extend(_new_voucher(gift, now, index, cipher) for _ in range(gift.quantity))
         events.append({"gift_id": gift.id, "at": now, "type": "sent",
                        "detail": {"vouchers": gift.quantity}})  # fmt: skip
         if gift.platform_user_id:  # the link is added from the sealed token when it is sent
@@ -213,19 +222,20 @@ def _issue(gifts: list[Row], now: datetime) -> None:
                 form_id=gift.trade_no or gift.id, event="sent", claim_link=True,
             ))  # fmt: skip
     record_issued(vouchers)  # after each gift's gift.sent
-    db.session.execute(_INSERT_EVENTS, events)
+    insert_rows(GIFT_EVENTS, events)
     enqueue_many(TEMPLATE_MESSAGE, messages)
 
 
-def _new_voucher(gift: Row, now: datetime) -> dict[str, Any]:
+def _new_voucher(
+    gift: Row, now: datetime, index: BlindIndex, cipher: ReloadingFieldCipher
+) -> dict[str, Any]:
     """One voucher row: a fresh code, kept only as its blind index, sealed copy and last four."""
     code, voucher_id = codes.new_code(), new_id("vch")
     return {
         "id": voucher_id, "gift_id": gift.id, "template_id": gift.template_id, "kind": gift.kind,
         "face_value_fen": gift.face_value_fen, "balance_fen": gift.face_value_fen,
-        "code_index": blind_index().digest("voucher_code", code), "code_last4": code[-4:],
-        "code_sealed": field_cipher().seal(code, owner=voucher_id), "issued_at": now,
-        "status": ISSUED,
+        "code_index": index.digest("voucher_code", code), "code_last4": code[-4:],
+        "code_sealed": cipher.seal(code, owner=voucher_id), "issued_at": now, "status": ISSUED,
     }  # fmt: skip
 
 

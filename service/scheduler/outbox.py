@@ -28,7 +28,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from service.components import job_handlers, settings
 from service.dbtypes import utcnow
@@ -38,7 +37,7 @@ from service.scheduler.metrics import summary_line
 from service.scheduler.models import DEAD, DONE, PENDING, OutboxJob
 from service.scheduler.outbox_leases import ClaimedJob, claim_batch, record_outcome, renew_lease
 from service.scheduler.worker import DueWorkSource
-from service.sql import rows_changed, seconds_until_earliest
+from service.sql import insert_rows, rows_changed, seconds_until_earliest
 
 # What capabilities, the worker and the CLI use; `ClaimedJob`, what a handler receives, is made
 # by the claim in outbox_leases.py and handed on from here.
@@ -98,10 +97,8 @@ def enqueue_many(
     if not jobs:
         return
     _check_kind(kind)
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [_job_values(kind, payload, run_at, key) for payload, key in jobs]
-    db.session.execute(insert(cast(Table, OutboxJob.__table__)).on_conflict_do_nothing(), rows)
+    insert_rows(cast(Table, OutboxJob.__table__), rows, skip_conflicts=True)
     _notify_workers()
 
 
