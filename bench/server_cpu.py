@@ -13,26 +13,18 @@ unknown (None); on SQLite the database works inside the workers.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from bench.servers import process_cpu_seconds
 
 WORKER_APP_NAME = "minifin-bench-worker"
 _SERVING = text(
     "SELECT pid FROM pg_stat_activity "
     "WHERE backend_type <> 'client backend' OR application_name = :name"
 )
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (0 once it is gone)."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-    return 0.0
 
 
 def serving_pids(engine: Engine) -> list[int] | None:

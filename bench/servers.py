@@ -61,14 +61,26 @@ def group_cpu_seconds(process: subprocess.Popen) -> float:
     Read from /proc (Linux); 0 elsewhere. Workers that exited are not counted, so call it around
     a load during which none is recycled (gunicorn's max_requests is unset).
     """
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0
+    total = 0.0
     proc = Path("/proc")
     for entry in proc.glob("[0-9]*/stat") if proc.is_dir() else ():
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = entry.read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) == process.pid:  # field 5, the process group, after state and ppid
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+                total += _cpu_seconds(fields)
+    return total
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds one process has used so far (0 once it is gone)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return _cpu_seconds(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split())
+    return 0.0
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    """utime + stime of a /proc/<pid>/stat line's fields after the command's closing bracket."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
