@@ -97,14 +97,17 @@ def array_rows(
     A batch bound as one array per column keeps the statement's text the same whatever its
     size, so it is prepared once and planned once (bench/README.md).
     """
-    arrays = [(bindparam(param, type_=postgresql.ARRAY(kind)), postgresql.ARRAY(kind))
-              for param, kind in columns.values()]  # fmt: skip
-    # Typed parameters: each item goes through its type's conversion (JSON, aware times).
-    given = func.unnest(*(sql_cast(param, kind) for param, kind in arrays))
+    given = func.unnest(*(_bound_array(param, kind) for param, kind in columns.values()))
     rows = (given.table_valued(*columns, with_ordinality=ordinality) if ordinality
             else given.table_valued(*columns))  # fmt: skip
     return rows.render_derived(name=name)
 
+
+def _bound_array(param: str, kind: TypeEngine[Any]) -> Any:
+    """An array parameter typed as such, so each item goes through its type's conversion (JSON,
+    aware times), cast so that the database knows the array's type."""
+    array = postgresql.ARRAY(kind)
+    return sql_cast(bindparam(param, type_=array), array)
 
 
 def insert_rows(
@@ -121,9 +124,10 @@ def insert_rows(
     if not rows:
         return
     if db.session.get_bind().dialect.name != "postgresql":
-        plain = insert(table)
-        statement = sqlite.insert(table).on_conflict_do_nothing() if skip_conflicts else plain
-        db.session.execute(statement, list(rows))
+        if skip_conflicts:
+            db.session.execute(sqlite.insert(table).on_conflict_do_nothing(), list(rows))
+        else:
+            db.session.execute(insert(table), list(rows))
         return
     db.session.execute(array_insert(table, tuple(rows[0]), skip_conflicts), row_arrays(rows))
 
