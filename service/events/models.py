@@ -1,10 +1,14 @@
 """The `events` table: an append-only log of what changed, written in the change's transaction.
 
-`seq` orders the log (newest first in `GET /v1/events`, a cursor pages by it) and `id` is the
-opaque `evt_…` name merchants see, the same on every webhook delivery of the event. `data` is a
-snapshot of the object as the API shows it to a merchant client, never personal data (see
-log.py). `fanout_pending` marks the events the webhook fan-out has not yet turned into
-deliveries; its partial index keeps that queue cheap to read however long the log grows.
+`seq` orders the log (newest first in `GET /v1/events`, a cursor pages by it) and is what other
+rows reference (a webhook delivery's `event_seq`); `id` is the opaque `evt_…` name merchants
+see, the same on every webhook delivery of the event. Nothing looks an event up by `id`, so it
+has no index: ids of about 100 random bits need no constraint to stay distinct, and a unique
+index on them cost about a sixth of an event's insert time and WAL (bench/README.md, the
+events overhead). `data` is a snapshot of the object as the API shows it to a merchant client,
+never personal data (see log.py). `fanout_pending` marks the events the webhook fan-out has not
+yet turned into deliveries; its partial index keeps that queue cheap to read however long the
+log grows.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class Event(Model):
     )
 
     seq: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(ascii_key(32), unique=True)
+    id: Mapped[str] = mapped_column(ascii_key(32))
     type: Mapped[str] = mapped_column(ascii_key(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     object_type: Mapped[str] = mapped_column(String(32))

@@ -38,9 +38,36 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with target_db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            context.configure(
+                connection=connection, target_metadata=target_db.metadata, **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _check_sqlite_foreign_keys(connection)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, on):
+    """SQLite's own procedure for changing a table others reference (lang_altertable.html):
+    foreign keys off while a batch migration rebuilds a table (a copy, then drop and rename),
+    since with them on, dropping the old table deletes its children's rows by cascade. The
+    pragma does nothing inside a transaction, so it is set, and committed, around it."""
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def _check_sqlite_foreign_keys(connection):
+    """Refuse a migration that leaves a row pointing at nothing (its transaction rolls back)."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration broke {len(broken)} foreign key(s): {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -114,7 +114,7 @@ def due_work(endpoint_id: str, worker_id: str) -> tuple[str, list[str], list[Due
             return None
         rows = db.session.execute(
             select(WebhookDelivery.id, WebhookDelivery.attempts, Event)
-            .join(Event, Event.id == WebhookDelivery.event_id)
+            .join(Event, Event.seq == WebhookDelivery.event_seq)
             .where(
                 WebhookDelivery.endpoint_id == endpoint_id,
                 WebhookDelivery.status == PENDING,

@@ -25,7 +25,7 @@ from service.sql import seconds_until_earliest
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
-INSERT_ROWS = 1000  # deliveries per multi-row insert (7 parameters each, under every limit)
+INSERT_ROWS = 1000  # deliveries per multi-row insert (8 parameters each, under every limit)
 
 
 def fan_out(worker_id: str, limit: int) -> int:
@@ -48,8 +48,9 @@ def fan_out(worker_id: str, limit: int) -> int:
     ).all()
     now = utcnow()
     rows = [
-        {"id": new_id("whd"), "endpoint_id": endpoint.id, "event_id": event.id,
-         "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+        {"id": new_id("whd"), "endpoint_id": endpoint.id, "event_seq": event.seq,
+         "event_id": event.id, "status": "pending", "attempts": 0, "next_attempt_at": now,
+         "created_at": now}
         for event in events
         for endpoint in endpoints
         if any(matches(pattern, event.type) for pattern in endpoint.enabled_events)
@@ -59,7 +60,7 @@ def fan_out(worker_id: str, limit: int) -> int:
         db.session.execute(
             dialect(WebhookDelivery)
             .values(rows[start : start + INSERT_ROWS])
-            .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
+            .on_conflict_do_nothing(index_elements=["event_seq", "endpoint_id"])
         )
     db.session.execute(
         update(Event)

@@ -8,7 +8,8 @@ endpoint ties up nothing of the others'), and its circuit: while `failing_since`
 deliveries wait for `circuit_until` instead of each timing out in turn.
 
 A delivery is unique per (endpoint, event) and is deleted with its event (retention) or its
-endpoint; its attempts go with it.
+endpoint; its attempts go with it. It references its event by `seq`, the log's key, which the
+log has to index anyway; the event's `id` is copied beside it to name the delivery.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.dbtypes import UTCDateTime, ascii_key, utcnow
+from service.events.models import SEQUENCE
 from service.extensions import Model
 from service.ids import new_id
 
@@ -58,19 +60,19 @@ class WebhookDelivery(Model):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        UniqueConstraint("endpoint_id", "event_id"),
+        # One delivery per event and endpoint; led by the event, it also serves the cascade.
+        UniqueConstraint("event_seq", "endpoint_id"),
         Index("ix_webhook_deliveries_due", "endpoint_id", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_list", "endpoint_id", "created_at", "id"),
-        Index("ix_webhook_deliveries_event_id", "event_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: new_id("whd"))
     endpoint_id: Mapped[str] = mapped_column(
         String(32), ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
     )
-    event_id: Mapped[str] = mapped_column(
-        ascii_key(32), ForeignKey("events.id", ondelete="CASCADE")
-    )  # compared as events.id is
+    event_seq: Mapped[int] = mapped_column(SEQUENCE, ForeignKey("events.seq", ondelete="CASCADE"))
+    # The event's `evt_…` id, the delivery's `webhook-id`: copied at fan-out, never changed.
+    event_id: Mapped[str] = mapped_column(ascii_key(32))
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
