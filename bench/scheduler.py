@@ -55,6 +55,7 @@ from bench import BenchFailed, progress  # noqa: E402
 from bench import gift_rows as rows  # noqa: E402
 from bench import instance as minifin_instance  # noqa: E402
 from bench.server_cpu import WORKER_APP_NAME, ServerCpu  # noqa: E402
+from bench.server_wal import WalMeter  # noqa: E402
 from bench.servers import group_cpu_seconds, start_process, stop_process, tail  # noqa: E402
 
 DEFAULT_GIFTS = {"postgresql": 100_000, "sqlite": 20_000}
@@ -82,6 +83,9 @@ class Drain:
     # when unknown: a server on another machine, or SQLite, which works inside the workers).
     workers_cpu_us: float | None = None
     database_cpu_us: float | None = None
+    # PostgreSQL: WAL bytes a gift, and checkpoints that started during the drain (server_wal).
+    wal_bytes: float | None = None
+    checkpoints: int | None = None
 
     def cpu_us(self) -> float | None:
         """All the CPU a gift costs, when both shares are known (SQLite: the workers')."""
@@ -277,15 +281,20 @@ def burst_minifin(
     progress(f"Minifin: {released} gifts due at {due_at:%H:%M:%S.%f}, {args.workers} workers")
     # CPU from here: the workers wait for the instant due, then send the burst and nothing else.
     server, workers_cpu = ServerCpu(run.engine), sum(map(group_cpu_seconds, workers))
+    wal = WalMeter(run.engine)
     server.begin()
+    wal.begin()
     seen_at = rows.wait_until_sent(run.engine, warmed + gifts, drain_timeout(gifts))
     workers_cpu = sum(map(group_cpu_seconds, workers)) - workers_cpu
     database_cpu = server.seconds()
+    written = wal.end()
     rss = max(peak_rss_mib(worker.pid) for worker in workers)
     result = drained(run, gifts, due_at, seen_at, rss)
     result.note = note
     result.workers_cpu_us = round(workers_cpu / gifts * 1e6, 1)
     result.database_cpu_us = None if database_cpu is None else round(database_cpu / gifts * 1e6, 1)
+    if written is not None:
+        result.wal_bytes, result.checkpoints = round(written.bytes / gifts), written.checkpoints
     return result
 
 
@@ -542,6 +551,9 @@ def print_burst(burst: dict, args: argparse.Namespace) -> None:
               + ("(inside the workers)" if args.database == "sqlite" else
                  "unknown (server not on this machine)" if database is None else
                  f"{database:.0f} us") + f", on {os.cpu_count()} cores")  # fmt: skip
+    if minifin_cpu.get("wal_bytes") is not None:
+        print(f"  Minifin's WAL a gift: {minifin_cpu['wal_bytes'] / 1024:.1f} KiB; checkpoints "
+              f"started during the drain: {minifin_cpu['checkpoints']}")  # fmt: skip
     if "floor" in burst:
         floor = burst["floor"]
         shown = f"{floor['per_second']:>8.0f}/s" if floor["per_second"] else "       -"
