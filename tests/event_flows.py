@@ -16,6 +16,7 @@ from service.credit.consent_expiry import expire_consents
 from service.credit.models import CreditConsent, Deposit
 from service.events.models import Event
 from service.extensions import db
+from service.gateway import signing
 from service.gifting.claims import claim_url
 from service.gifting.models import Gift, Voucher
 from service.gifting.refunds import expire_unclaimed_gifts
@@ -67,6 +68,22 @@ def _paid_notification(mock, trade_no: str) -> dict[str, str]:
     return next(n["fields"] for n in found if n["fields"]["trade_status"] == "TRADE_SUCCESS")
 
 
+def _told_another_amount(mock, trade_no: str) -> dict[str, str]:
+    """The trade's payment notification again, for another amount, signed by the platform."""
+    response = mock.control.post(f"/_mock/trades/{trade_no}/notify",
+                                 json={"fields": {"total_amount": "0.01"}})  # fmt: skip
+    assert response.status_code == 200, response.text
+    return response.json()["fields"]
+
+
+def _frozen_for_another_amount(mock, notification: dict) -> dict[str, str]:
+    """A deposit's freeze notification again, for another amount, signed by the platform."""
+    fields = {k: v for k, v in notification["fields"].items() if k not in ("sign", "sign_type")}
+    fields.update(amount="0.99", credit_amount="0.99", fund_amount="0.00",
+                  notify_id=secrets.token_hex(16))  # fmt: skip
+    return signing.sign_notification(fields, mock.live.app.extensions["mock_idp_platform_key"])
+
+
 def _make_due(app, gift_id: str) -> None:
     with app.app_context():
         db.session.execute(db.update(Gift).where(Gift.id == gift_id)
@@ -97,7 +114,8 @@ def _remember_codes(app, gift_id: str, secrets_used: set[str]) -> list[str]:
 
 def gift_flows(app, client, mock, template, people, secrets_used: set[str]) -> dict[str, Any]:
     """Templates created and updated; gifts paid (by notification, twice, and by the settle
-    job's query), rescheduled, sent, claimed, redeemed, expired, canceled, refunded, closed."""
+    job's query), rescheduled, sent, claimed, redeemed, expired, canceled, refunded, closed,
+    held for review."""
     merchant = bearer(client_token(app, client, "templates:write"))
     changed = client.patch(f"/v1/voucher-templates/{template['id']}",
                            json={"price_fen": 3000}, headers=merchant)  # fmt: skip
@@ -146,6 +164,13 @@ def gift_flows(app, client, mock, template, people, secrets_used: set[str]) -> d
     assert response.status_code == 200, response.get_json()
     run_outbox_now(app)
     ids["canceled"] = canceled["id"]
+
+    # Paid, but told of another amount, twice: held for an operator, recorded once.
+    reviewed = buy(client, people, order(template, people)).get_json()
+    mock.pay(reviewed["trade_no"]).raise_for_status()
+    _deliver(client, _told_another_amount(mock, reviewed["trade_no"]))
+    _deliver(client, _told_another_amount(mock, reviewed["trade_no"]))
+    ids["reviewed"] = reviewed["id"]
 
     # Never paid: the payment window ends and the trade is closed.
     unpaid = buy(client, people, order(template, people)).get_json()
@@ -197,7 +222,8 @@ def credit_flows(app, client, mock, login, demo_users, token: str) -> dict[str, 
 
 def deposit_flows(app, client, mock, demo_users, token: str) -> dict[str, Any]:
     """A deposit held (its freeze notification told twice), part released, the rest charged and
-    settled; another never confirmed and closed; the consent withdrawn."""
+    settled; another never confirmed and closed; a third frozen for another amount and held for
+    review; the consent withdrawn."""
     platform_id = demo_users[0]["user_id"]
     waiver = consent(client, token, mock.url, platform_id, "deposit_waiver")
     settler = client_token(app, client, "deposits:settle")
@@ -219,6 +245,13 @@ def deposit_flows(app, client, mock, demo_users, token: str) -> dict[str, Any]:
                            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         db.session.commit()  # fmt: skip
     run_outbox_now(app)  # the reconciliation: never frozen, and late
+    # Frozen, but told of another amount, twice: held for an operator, recorded once.
+    reviewed = start_deposit(client, token, 9900).get_json()
+    frozen = mock.frozen(reviewed["order_str"], user_id=platform_id)
+    (freeze,) = mock.notifications(auth_no=frozen["auth_no"])
+    _deliver(client, _frozen_for_another_amount(mock, freeze))
+    _deliver(client, _frozen_for_another_amount(mock, freeze))
     withdrawn = client.delete(f"/v1/credit/consents/{waiver['id']}", headers=bearer(token))
     assert withdrawn.status_code == 200, withdrawn.get_json()
-    return {"held": held["id"], "closed": closed["id"], "consent": waiver["id"]}
+    return {"held": held["id"], "closed": closed["id"], "reviewed": reviewed["id"],
+            "consent": waiver["id"]}  # fmt: skip

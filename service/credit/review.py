@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select, update
 
+from service.credit.credit_events import record_deposit
 from service.credit.models import (
     AMOUNT_MISMATCH,
     NEEDS_REVIEW,
@@ -32,7 +33,13 @@ log = logging.getLogger(__name__)
 
 
 def park(deposit_id: str, problem: str, detail: str) -> None:
-    """Put the deposit in `needs_review` with why (in the caller's transaction; it commits)."""
+    """Put the deposit in `needs_review` with why (in the caller's transaction; it commits), and
+    tell merchants (`deposit.needs_review`) when that is news: the deposit was not in review
+    yet, or the problem is another. The row is locked first, so two reports of one problem,
+    told at once or again later, make one event."""
+    before = db.session.execute(
+        select(Deposit.status, Deposit.problem).where(Deposit.id == deposit_id).with_for_update()
+    ).one()
     db.session.execute(
         update(Deposit)
         .where(Deposit.id == deposit_id, Deposit.status != SETTLED)
@@ -44,6 +51,8 @@ def park(deposit_id: str, problem: str, detail: str) -> None:
         .values(problem=problem, problem_detail=detail[:256])
     )
     log.error("deposit %s needs review: %s (%s)", deposit_id, problem, detail)
+    if before.problem != problem or before.status not in (NEEDS_REVIEW, SETTLED):
+        record_deposit("deposit.needs_review", deposit_id)
 
 
 def needing_review(limit: int = 100) -> list[Deposit]:

@@ -16,6 +16,8 @@ EVENT_TYPES: dict[str, str] = {
     "gift.canceled": "A gift was cancelled before it was sent.",
     "gift.refunded": "A gift's price was refunded to its sender.",
     "gift.payment_closed": "A gift's unpaid trade was closed.",
+    "gift.needs_review": "A payment arrived that does not match its gift (another amount or "
+    "currency): the gift is held for an operator.",
     "voucher.issued": "A voucher was issued for a sent gift.",
     "voucher.redeemed": "A voucher was redeemed at a store (amount and balance after).",
     "voucher.voided": "A voucher can no longer be used (its gift was refunded or it expired).",
@@ -34,6 +36,8 @@ EVENT_TYPES: dict[str, str] = {
     "deposit.charged": "A deposit hold was charged, in part or in whole.",
     "deposit.settled": "A deposit's hold has been fully released or charged.",
     "deposit.closed": "A deposit was closed without a hold (refused, cancelled or expired).",
+    "deposit.needs_review": "The platform reported a deposit's money in a way that does not add "
+    "up: the deposit is held for an operator.",
     "webhook_endpoint.disabled": "A webhook endpoint was disabled after failing for days.",
 }
 

@@ -92,6 +92,7 @@ def park_for_review(gift_id: str, reason: str, detail: dict[str, Any]) -> bool:
     if moved:
         db.session.add(GiftEvent(gift_id=gift_id, at=utcnow(), type=NEEDS_REVIEW,
                                  detail={"reason": reason, **detail}))  # fmt: skip
+        record_gift("gift.needs_review", gift_id)
         log.error("gift %s parked for review: %s", gift_id, reason)
     return bool(moved)
 

@@ -116,3 +116,21 @@ def test_a_release_answered_with_another_amount_parks_the_deposit(
 
     after = _deposit(client, person, deposit["id"])
     assert (after["status"], after.get("problem")) == ("needs_review", "amount_mismatch")
+
+
+def test_merchants_hear_of_a_review_once_for_each_problem(app, client, deposit_renter):
+    """`deposit.needs_review` when the deposit goes into review or its problem changes; a problem
+    told again says nothing new."""
+    from service.credit.models import AMOUNT_MISMATCH, SPLIT_MISMATCH
+    from service.credit.review import park
+    from service.extensions import db
+    from tests.event_flows import object_ids
+
+    person = deposit_renter()
+    deposit = start_deposit(client, person["token"], 9900).get_json()
+    with app.app_context():
+        for problem in (AMOUNT_MISMATCH, AMOUNT_MISMATCH, SPLIT_MISMATCH, SPLIT_MISMATCH):
+            park(deposit["id"], problem, "told by a test")
+            db.session.commit()
+
+    assert object_ids(app, "deposit.needs_review") == [deposit["id"]] * 2

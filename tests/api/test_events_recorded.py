@@ -48,6 +48,9 @@ def test_each_gift_flow_records_its_events_once_about_its_gift(
         "gift.paid", "gift.scheduled", "gift.canceled", "gift.refunded",
     ]  # fmt: skip
     assert _types_of(app, ids["unpaid"]) == ["gift.payment_closed"]
+    assert _types_of(app, ids["reviewed"]) == ["gift.needs_review"]
+    (parked,) = events(app, "gift.needs_review")
+    assert parked.data["status"] == "needs_review" and parked.data["paid_at"] is None
     issued = Counter(event.data["gift_id"] for event in events(app, "voucher.issued"))
     assert issued == {ids["claimed"]: 2, ids["expired"]: 2}
     voided = {event.data["gift_id"] for event in events(app, "voucher.voided")}
@@ -93,6 +96,9 @@ def test_credit_and_deposit_flows_record_their_events(app, client, mock, login, 
         "deposit.settled",
     ]  # fmt: skip  (the freeze told twice; the settling charge released the rest with it)
     assert _types_of(app, deposits["closed"]) == ["deposit.closed"]
+    assert _types_of(app, deposits["reviewed"]) == ["deposit.needs_review"]
+    (parked,) = events(app, "deposit.needs_review")
+    assert parked.data["status"] == "needs_review"
     charged = events(app, "deposit.charged")[0].data
     assert charged["operation"]["kind"] == "charge" and charged["operation"]["amount_fen"] == 3000
     settled = events(app, "deposit.settled")[0].data
