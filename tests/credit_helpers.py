@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import text
 
 from service.extensions import db
+from service.gateway import signing
 from tests.conftest import auth_code, bearer
 
 BRIEF = "zhima.credit.score.brief.get"
@@ -54,6 +55,14 @@ def consent(client, token: str, mock_url: str, platform_user_id: str, purpose: s
     response = grant(client, token, mock_url, platform_user_id, purpose)
     assert response.status_code == 201, body_of(response)
     return body_of(response)
+
+
+def forged_notification(mock, notification: dict, **changes) -> dict:
+    """The platform's notification with other values (and a new `notify_id`), genuinely signed
+    by the platform's key."""
+    fields = {k: v for k, v in notification["fields"].items() if k not in ("sign", "sign_type")}
+    fields.update(changes, notify_id=secrets.token_hex(16))
+    return signing.sign_notification(fields, mock.live.app.extensions["mock_idp_platform_key"])
 
 
 def body_of(response) -> dict:

@@ -16,7 +16,6 @@ from service.credit.consent_expiry import expire_consents
 from service.credit.models import CreditConsent, Deposit
 from service.events.models import Event
 from service.extensions import db
-from service.gateway import signing
 from service.gifting.claims import claim_url
 from service.gifting.models import Gift, Voucher
 from service.gifting.refunds import expire_unclaimed_gifts
@@ -24,12 +23,13 @@ from service.gifting.sending import send_due_gifts
 from service.identity.models import IdentityVerification
 from service.security.masking import mask_id_number, mask_name, mask_phone
 from tests.conftest import bearer
-from tests.credit_helpers import check, consent, settle_headers, start_deposit
+from tests.credit_helpers import check, consent, forged_notification, settle_headers, start_deposit
 from tests.gifting_helpers import (
     buy,
     claim_token_of,
     client_token,
     due_gift,
+    forged_payment,
     order,
     run_outbox_now,
 )
@@ -66,22 +66,6 @@ def _paid_notification(mock, trade_no: str) -> dict[str, str]:
         trade_no=trade_no,
     )
     return next(n["fields"] for n in found if n["fields"]["trade_status"] == "TRADE_SUCCESS")
-
-
-def _told_another_amount(mock, trade_no: str) -> dict[str, str]:
-    """The trade's payment notification again, for another amount, signed by the platform."""
-    response = mock.control.post(f"/_mock/trades/{trade_no}/notify",
-                                 json={"fields": {"total_amount": "0.01"}})  # fmt: skip
-    assert response.status_code == 200, response.text
-    return response.json()["fields"]
-
-
-def _frozen_for_another_amount(mock, notification: dict) -> dict[str, str]:
-    """A deposit's freeze notification again, for another amount, signed by the platform."""
-    fields = {k: v for k, v in notification["fields"].items() if k not in ("sign", "sign_type")}
-    fields.update(amount="0.99", credit_amount="0.99", fund_amount="0.00",
-                  notify_id=secrets.token_hex(16))  # fmt: skip
-    return signing.sign_notification(fields, mock.live.app.extensions["mock_idp_platform_key"])
 
 
 def _make_due(app, gift_id: str) -> None:
@@ -168,8 +152,8 @@ def gift_flows(app, client, mock, template, people, secrets_used: set[str]) -> d
     # Paid, but told of another amount, twice: held for an operator, recorded once.
     reviewed = buy(client, people, order(template, people)).get_json()
     mock.pay(reviewed["trade_no"]).raise_for_status()
-    _deliver(client, _told_another_amount(mock, reviewed["trade_no"]))
-    _deliver(client, _told_another_amount(mock, reviewed["trade_no"]))
+    for _ in range(2):
+        _deliver(client, forged_payment(mock, reviewed["trade_no"], {"total_amount": "0.01"}))
     ids["reviewed"] = reviewed["id"]
 
     # Never paid: the payment window ends and the trade is closed.
@@ -249,8 +233,9 @@ def deposit_flows(app, client, mock, demo_users, token: str) -> dict[str, Any]:
     reviewed = start_deposit(client, token, 9900).get_json()
     frozen = mock.frozen(reviewed["order_str"], user_id=platform_id)
     (freeze,) = mock.notifications(auth_no=frozen["auth_no"])
-    _deliver(client, _frozen_for_another_amount(mock, freeze))
-    _deliver(client, _frozen_for_another_amount(mock, freeze))
+    for _ in range(2):
+        _deliver(client, forged_notification(mock, freeze, amount="0.99", credit_amount="0.99",
+                                             fund_amount="0.00"))  # fmt: skip
     withdrawn = client.delete(f"/v1/credit/consents/{waiver['id']}", headers=bearer(token))
     assert withdrawn.status_code == 200, withdrawn.get_json()
     return {"held": held["id"], "closed": closed["id"], "reviewed": reviewed["id"],

@@ -62,6 +62,14 @@ def buy(client, people: dict, body: dict, key: str | None = None):
     return client.post("/v1/gifts", json=body, headers=headers)
 
 
+def forged_payment(mock, of_trade: str, fields: dict) -> dict[str, str]:
+    """The trade's payment notification again, with these fields replaced, signed by the
+    platform's key (the mock's control API makes it)."""
+    response = mock.control.post(f"/_mock/trades/{of_trade}/notify", json={"fields": fields})
+    assert response.status_code == 200, response.text
+    return response.json()["fields"]
+
+
 def run_outbox_now(app) -> None:
     """Make every job due and run them (e.g. the settle job at the end of the payment window)."""
     with app.app_context():

@@ -3,23 +3,13 @@ status, `/metrics` and `minifin deposits review`; they are never acknowledged si
 
 from __future__ import annotations
 
-import secrets
-
 from click.testing import CliRunner
 
 from service.cli import main
-from service.gateway import signing
 from tests.api.test_credit_deposits import _held, _relay
 from tests.api.test_deposit_money_paths import _deposit
-from tests.credit_helpers import settle_headers, start_deposit
+from tests.credit_helpers import forged_notification, settle_headers, start_deposit
 from tests.gifting_helpers import run_outbox_now
-
-
-def _forged(mock, notification: dict, **changes) -> dict:
-    """The platform's notification with other values, genuinely signed by the platform's key."""
-    fields = {k: v for k, v in notification["fields"].items() if k not in ("sign", "sign_type")}
-    fields.update(changes, notify_id=secrets.token_hex(16))
-    return signing.sign_notification(fields, mock.live.app.extensions["mock_idp_platform_key"])
 
 
 def test_a_freeze_of_another_amount_parks_the_deposit_for_review(
@@ -30,9 +20,9 @@ def test_a_freeze_of_another_amount_parks_the_deposit_for_review(
     frozen = mock.frozen(deposit["order_str"], user_id=person["platform_id"])
     (freeze,) = mock.notifications(auth_no=frozen["auth_no"])
 
-    answer = client.post("/v1/notifications/alipay",
-                         data=_forged(mock, freeze, amount="0.99", credit_amount="0.99",
-                                      fund_amount="0.00"))  # fmt: skip
+    forged = forged_notification(mock, freeze, amount="0.99", credit_amount="0.99",
+                                 fund_amount="0.00")  # fmt: skip
+    answer = client.post("/v1/notifications/alipay", data=forged)
 
     assert answer.get_data(as_text=True) == "success"  # heard, and parked: never retried forever
     after = _deposit(client, person, deposit["id"])
@@ -56,8 +46,8 @@ def test_an_unfreeze_whose_split_does_not_add_up_parks_the_deposit_for_review(
                 headers=settle_headers(deposit_settler))  # fmt: skip
     unfreeze = mock.notifications(auth_no=deposit["auth_no"])[-1]
 
-    answer = _relay(client, {"fields": _forged(mock, unfreeze, credit_amount="30.00",
-                                               fund_amount="10.00")})  # fmt: skip
+    forged = forged_notification(mock, unfreeze, credit_amount="30.00", fund_amount="10.00")
+    answer = _relay(client, {"fields": forged})
 
     assert answer.get_data(as_text=True) == "success"
     after = _deposit(client, person, deposit["id"])
@@ -75,8 +65,9 @@ def test_a_release_notice_for_a_settled_deposit_beyond_its_ledger_parks_it(
                 headers=settle_headers(deposit_settler))  # fmt: skip
     unfreeze = mock.notifications(auth_no=deposit["auth_no"])[-1]
 
-    answer = _relay(client, {"fields": _forged(mock, unfreeze, out_request_no="unknown01",
-                                               total_unfreeze_amount="100.00")})  # fmt: skip
+    forged = forged_notification(mock, unfreeze, out_request_no="unknown01",
+                                 total_unfreeze_amount="100.00")  # fmt: skip
+    answer = _relay(client, {"fields": forged})
 
     assert answer.get_data(as_text=True) == "success"
     after = _deposit(client, person, deposit["id"])

@@ -13,7 +13,7 @@ from service.gateway import signing
 from service.gifting.models import Gift
 from service.notifications.models import GatewayNotification, PlatformFact
 from service.notifications.services import receive_notification
-from tests.gifting_helpers import buy, order, run_outbox_now
+from tests.gifting_helpers import buy, forged_payment, order, run_outbox_now
 
 OTHER_MERCHANT_APP = "2021000000000777"
 
@@ -31,13 +31,6 @@ def _paid_notification(mock, trade_no: str) -> dict[str, str]:
         trade_no=trade_no,
     )
     return next(n["fields"] for n in found if n["fields"]["trade_status"] == "TRADE_SUCCESS")
-
-
-def _forged(mock, of_trade: str, fields: dict) -> dict[str, str]:
-    """The trade's notification again, with these fields replaced, signed by the platform."""
-    response = mock.control.post(f"/_mock/trades/{of_trade}/notify", json={"fields": fields})
-    assert response.status_code == 200, response.text
-    return response.json()["fields"]
 
 
 def _deliver(client, form: dict[str, str]) -> str:
@@ -99,7 +92,9 @@ def test_a_refused_notification_is_logged_without_personal_data(
 ):
     gift = _bought(client, people, template)
     mock.pay(gift["trade_no"]).raise_for_status()
-    form = _forged(mock, gift["trade_no"], {"app_id": "2021000000000888", "auth_app_id": None})
+    form = forged_payment(
+        mock, gift["trade_no"], {"app_id": "2021000000000888", "auth_app_id": None}
+    )
 
     with caplog.at_level("WARNING", logger="service"):
         assert _deliver(client, form) == "success"
@@ -123,7 +118,7 @@ def test_a_signed_notification_about_another_trade_or_buyer_is_refused_and_the_g
 ):
     gift = _bought(client, people, template)
     mock.pay(gift["trade_no"]).raise_for_status()
-    form = _forged(mock, gift["trade_no"], changes)
+    form = forged_payment(mock, gift["trade_no"], changes)
 
     assert _deliver(client, form) == "success"
 
@@ -137,7 +132,7 @@ def test_a_notification_from_another_seller_account_is_refused_once_the_seller_i
     _learn_the_seller(app, client, people, template, mock)
     gift = _bought(client, people, template)
     mock.pay(gift["trade_no"]).raise_for_status()
-    form = _forged(mock, gift["trade_no"], {"seller_id": "2088999999999999"})
+    form = forged_payment(mock, gift["trade_no"], {"seller_id": "2088999999999999"})
 
     assert _deliver(client, form) == "success"
 
@@ -187,7 +182,7 @@ def test_a_payment_of_another_amount_or_currency_parks_the_gift_for_review(
 ):
     gift = _bought(client, people, template)
     mock.pay(gift["trade_no"]).raise_for_status()
-    form = _forged(mock, gift["trade_no"], changes)
+    form = forged_payment(mock, gift["trade_no"], changes)
 
     assert _deliver(client, form) == "success"
 
@@ -235,7 +230,7 @@ def test_a_notification_for_an_unknown_gift_is_refused_not_silently_dropped(
 ):
     gift = _bought(client, people, template)
     mock.pay(gift["trade_no"]).raise_for_status()
-    form = _forged(mock, gift["trade_no"], {"out_trade_no": "gft_nobodyknowsthisone0"})
+    form = forged_payment(mock, gift["trade_no"], {"out_trade_no": "gft_nobodyknowsthisone0"})
 
     assert _deliver(client, form) == "success"
 
