@@ -164,7 +164,7 @@ def gift_flows(app, client, mock, template, people, secrets_used: set[str]) -> d
 
 
 def identity_flows(app, client, mock, login, secrets_used: set[str]) -> dict[str, Any]:
-    """Verifications passed, failed and expired, then the identity erased."""
+    """Verifications failed, expired, canceled by the user and passed (the caller erases)."""
     token = login(0)["access_token"]
     person = ZHANG_WEI
     secrets_used.update({person["name"], person["id_number"], mask_name(person["name"]),
@@ -180,10 +180,14 @@ def identity_flows(app, client, mock, login, secrets_used: set[str]) -> dict[str
                            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         db.session.commit()  # fmt: skip
     run_outbox_now(app)  # the settle job: unfinished, and the clock says late
+    canceled = start(client, token, person).get_json()
+    given_up = client.post(f"/v1/identity/verifications/{canceled['id']}/cancel",
+                           headers=bearer(token))  # fmt: skip
+    assert given_up.status_code == 200, given_up.get_json()
     passed = verify(client, token, mock.url, person)
     user_id = login(0)["user"]["id"]
-    return {"failed": failed["id"], "expired": expired["id"], "passed": passed["id"],
-            "user": user_id, "token": token}  # fmt: skip
+    return {"failed": failed["id"], "expired": expired["id"], "canceled": canceled["id"],
+            "passed": passed["id"], "user": user_id, "token": token}  # fmt: skip
 
 
 def erase(client, token: str) -> None:
@@ -191,8 +195,10 @@ def erase(client, token: str) -> None:
 
 
 def credit_flows(app, client, mock, login, demo_users, token: str) -> dict[str, Any]:
-    """A credit check decided (the user verified already), its consent expired by the sweep."""
+    """A credit consent replaced by a newer one; a credit check decided (the user verified
+    already); its consent expired by the sweep."""
     platform_id = demo_users[0]["user_id"]
+    replaced = consent(client, token, mock.url, platform_id, "credit_check")
     for_checks = consent(client, token, mock.url, platform_id, "credit_check")
     decided = check(client, token)
     assert decided.status_code == 201, decided.get_json()
@@ -201,7 +207,8 @@ def credit_flows(app, client, mock, login, demo_users, token: str) -> dict[str, 
                            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
         db.session.commit()  # fmt: skip
         assert expire_consents("test-worker", 100) == 1
-    return {"expired_consent": for_checks["id"], "check": decided.get_json()["id"]}
+    return {"replaced_consent": replaced["id"], "expired_consent": for_checks["id"],
+            "check": decided.get_json()["id"]}  # fmt: skip
 
 
 def deposit_flows(app, client, mock, demo_users, token: str) -> dict[str, Any]:

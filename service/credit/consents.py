@@ -157,6 +157,7 @@ def _replace_earlier(consent: CreditConsent, actor: Actor) -> None:
     for old in earlier:
         old.status, old.platform_token_sealed = REPLACED, None
         record_event(old, "replaced", actor, by=consent.id)
+        record_consent("credit.consent.replaced", old.id)
 
 
 def shown(consent: CreditConsent) -> CreditConsent:

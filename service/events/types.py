@@ -26,10 +26,14 @@ EVENT_TYPES: dict[str, str] = {
     "identity.verification.passed": "A user's real-name verification passed.",
     "identity.verification.failed": "A user's real-name verification failed.",
     "identity.verification.expired": "A user's real-name verification expired unfinished.",
+    "identity.verification.canceled": "A user's real-name verification was given up unfinished "
+    "(by the user, or by the erasure of their identity).",
     "identity.erased": "A user's identity was erased at their request.",
     "credit.consent.granted": "A user consented to credit look-ups.",
     "credit.consent.withdrawn": "A user withdrew a credit consent.",
     "credit.consent.expired": "A credit consent reached its end.",
+    "credit.consent.replaced": "A credit consent was superseded by the user's newer one for the "
+    "same purpose.",
     "credit.check.decided": "A credit admittance check was decided.",
     "deposit.held": "A deposit was frozen on the user's account (or waived by credit).",
     "deposit.released": "A deposit hold was released, in part or in whole.",

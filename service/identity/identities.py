@@ -20,7 +20,7 @@ from service.extensions import db
 from service.identity import audit
 from service.identity.audit import Actor
 from service.identity.idcard import china_today, parse_id_number
-from service.identity.identity_events import record_erasure
+from service.identity.identity_events import record_erasure, record_outcome
 from service.identity.models import CANCELED, PENDING, Identity, IdentityVerification
 from service.identity.user_lock import lock_user
 from service.pagination import DEFAULT_LIMIT, Page
@@ -111,6 +111,7 @@ def erase_identity(actor: Actor) -> IdentityView:
     for verification_id in sorted(canceled):
         audit.record(user_id, "verification.canceled", actor, verification_id=verification_id,
                      reason="identity_erased")  # fmt: skip
+        record_outcome(verification_id, CANCELED)
     audit.record(user_id, "identity.erased", actor, had_identity=bool(erased))
     if erased or cleared:  # a repeated request erases nothing more and says nothing more
         record_erasure(user_id, now)

@@ -1,4 +1,5 @@
-"""The identity capability's merchant events: a verification's outcome, an identity's erasure.
+"""The identity capability's merchant events: a verification's outcome (a cancel included), an
+identity's erasure.
 
 Recorded by the transaction that makes the change, after its conditional update moved the row,
 so an outcome reached twice (a read and the worker at the same moment) is recorded once. The
@@ -14,12 +15,13 @@ from sqlalchemy import select
 from schemas.identity import MerchantErasureSchema, MerchantVerificationSchema
 from service.events.log import record
 from service.extensions import db
-from service.identity.models import EXPIRED, FAILED, PASSED, IdentityVerification
+from service.identity.models import CANCELED, EXPIRED, FAILED, PASSED, IdentityVerification
 
 OUTCOME_EVENTS = {
     PASSED: "identity.verification.passed",
     FAILED: "identity.verification.failed",
     EXPIRED: "identity.verification.expired",
+    CANCELED: "identity.verification.canceled",
 }
 _COLUMNS = (
     IdentityVerification.id, IdentityVerification.user_id, IdentityVerification.status,
@@ -29,7 +31,7 @@ _COLUMNS = (
 
 
 def record_outcome(verification_id: str, status: str) -> None:
-    """The event of an attempt's outcome (none for a cancel); the caller commits."""
+    """The event of an attempt's outcome; the caller commits."""
     event_type = OUTCOME_EVENTS.get(status)
     if event_type is None:
         return

@@ -20,6 +20,7 @@ from tests.event_flows import (
     identity_flows,
     object_ids,
 )
+from tests.identity_helpers import WANG_FANG, start
 
 
 @pytest.fixture(autouse=True)
@@ -70,11 +71,17 @@ def test_identity_flows_record_each_outcome_and_the_erasure(app, client, mock, l
     ids = identity_flows(app, client, mock, login, set())
     erase(client, ids["token"])
     erase(client, ids["token"])  # nothing more to erase: nothing more to say
+    other = login(1)["access_token"]
+    pending = start(client, other, WANG_FANG).get_json()
+    erase(client, other)  # cancels the attempt still pending
 
     assert object_ids(app, "identity.verification.failed") == [ids["failed"]]
     assert object_ids(app, "identity.verification.expired") == [ids["expired"]]
+    assert object_ids(app, "identity.verification.canceled") == [ids["canceled"], pending["id"]]
     assert object_ids(app, "identity.verification.passed") == [ids["passed"]]
-    assert object_ids(app, "identity.erased") == [ids["user"]]
+    assert object_ids(app, "identity.erased") == [ids["user"], login(1)["user"]["id"]]
+    (by_erasure,) = [e for e in events(app) if e.object_id == pending["id"]]
+    assert by_erasure.data["status"] == "canceled" and by_erasure.data["finished_at"]
     (failed,) = events(app, "identity.verification.failed")
     assert failed.data["fail_reason"] == "face_not_match" and failed.data["finished_at"]
     assert failed.object_type == "identity_verification"
@@ -89,7 +96,10 @@ def test_credit_and_deposit_flows_record_their_events(app, client, mock, login, 
     assert object_ids(app, "credit.check.decided") == [credit["check"]]
     assert object_ids(app, "credit.consent.expired") == [credit["expired_consent"]]
     granted = object_ids(app, "credit.consent.granted")
-    assert granted == [credit["expired_consent"], deposits["consent"]]
+    assert granted == [credit["replaced_consent"], credit["expired_consent"], deposits["consent"]]
+    assert object_ids(app, "credit.consent.replaced") == [credit["replaced_consent"]]
+    (replaced,) = events(app, "credit.consent.replaced")
+    assert replaced.data["status"] == "replaced"
     assert object_ids(app, "credit.consent.withdrawn") == [deposits["consent"]]
     assert _types_of(app, deposits["held"]) == [
         "deposit.held", "deposit.released", "deposit.charged", "deposit.released",
